@@ -1,0 +1,23 @@
+//! The `metrics` Lambda function: CloudTrail log-file deliveries in,
+//! CloudWatch metrics out. All the work is
+//! [`trailguard::service::MetricsService`]; this crate only adapts it to
+//! the Lambda runtime.
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+use trailguard::service::MetricsService;
+
+/// Handles one invocation (any delivery envelope trailguard knows).
+pub async fn handler(
+    service: &MetricsService,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic> {
+    let (payload, _context) = event.into_parts();
+    service
+        .handle(&payload, trailguard::clock::now())
+        .await
+        .map_err(|e| Diagnostic {
+            error_type: e.error_type().to_owned(),
+            error_message: e.to_string(),
+        })
+}

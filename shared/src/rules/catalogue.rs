@@ -1,0 +1,272 @@
+//! The set of rules a process runs: built-in rules plus user rule files,
+//! compiled once at start-up and indexed so that each record is checked only
+//! against the rules that could match it.
+//!
+//! Loading is all-or-nothing: a rule file that does not parse, or one rule in
+//! it that does not compile, fails the load with an error naming the origin,
+//! the rule and the reason. A smaller rule set than configured is never run.
+
+use std::collections::HashMap;
+
+use thiserror::Error;
+
+use super::rule::{Rule, RuleFile};
+use crate::document::{Document, Path, Scalar, Segment};
+
+/// The built-in CIS AWS Foundations monitoring rules.
+const BUILTIN_CIS: &str = include_str!("../../rules/cis.yaml");
+
+/// Why a catalogue could not be loaded.
+#[derive(Debug, Error)]
+pub enum CatalogueError {
+    /// The file is not valid YAML or does not have the rule-file shape.
+    #[error("rule file {origin}: {reason}")]
+    File {
+        /// File path, `s3://` URL or SSM parameter the text came from.
+        origin: String,
+        /// What is wrong, with line and column where known.
+        reason: String,
+    },
+    /// One rule in an otherwise readable file is invalid.
+    #[error("rule file {origin}: rule {rule:?}: {reason}")]
+    Rule {
+        /// Where the rule came from.
+        origin: String,
+        /// The rule's id (or `#index` when it has none).
+        rule: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Compiled, indexed rules.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    rules: Vec<Rule>,
+    /// Rules that can only match a record with one of these `eventName`s.
+    by_event_name: HashMap<String, Vec<usize>>,
+    /// Rules that must be tried on every record.
+    always: Vec<usize>,
+}
+
+/// Rule-file text and where it came from, for [`Catalogue::load`].
+#[derive(Debug, Clone)]
+pub struct RuleText {
+    /// Names the source in errors: a path, `s3://bucket/key` or `ssm:/name`.
+    pub origin: String,
+    /// The YAML text.
+    pub text: String,
+}
+
+impl Catalogue {
+    /// The built-in rules only.
+    pub fn builtin() -> Result<Catalogue, CatalogueError> {
+        Catalogue::load(true, &[])
+    }
+
+    /// Loads the built-in rules (when `builtin`) and then each file in order.
+    /// A later rule with an id already loaded replaces it; `enabled: false`
+    /// removes it.
+    pub fn load(builtin: bool, files: &[RuleText]) -> Result<Catalogue, CatalogueError> {
+        let builtin_text = RuleText {
+            origin: "built-in:cis.yaml".to_owned(),
+            text: BUILTIN_CIS.to_owned(),
+        };
+        let sources = builtin.then_some(&builtin_text).into_iter().chain(files);
+        let mut rules: Vec<Rule> = Vec::new();
+        for source in sources {
+            let file: RuleFile =
+                yaml_serde::from_str(&source.text).map_err(|e| CatalogueError::File {
+                    origin: source.origin.clone(),
+                    reason: e.to_string(),
+                })?;
+            if file.version != 1 {
+                return Err(CatalogueError::File {
+                    origin: source.origin.clone(),
+                    reason: format!("version {} is not supported (expected 1)", file.version),
+                });
+            }
+            for (index, spec) in file.rules.into_iter().enumerate() {
+                let name = if spec.id.is_empty() {
+                    format!("#{index}")
+                } else {
+                    spec.id.clone()
+                };
+                let enabled = spec.enabled;
+                let rule =
+                    Rule::compile(spec, &source.origin).map_err(|reason| CatalogueError::Rule {
+                        origin: source.origin.clone(),
+                        rule: name.clone(),
+                        reason,
+                    })?;
+                rules.retain(|r| r.id() != rule.id());
+                if enabled {
+                    rules.push(rule);
+                }
+            }
+        }
+        Ok(Catalogue::from_rules(rules))
+    }
+
+    /// Indexes already compiled rules.
+    pub fn from_rules(rules: Vec<Rule>) -> Catalogue {
+        let event_name = Path(vec![Segment::Key("eventName".to_owned())]);
+        let mut by_event_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut always = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            match rule.pattern().required_values(&event_name) {
+                Some(names) => {
+                    for name in names {
+                        by_event_name.entry(name).or_default().push(i);
+                    }
+                }
+                None => always.push(i),
+            }
+        }
+        Catalogue {
+            rules,
+            by_event_name,
+            always,
+        }
+    }
+
+    /// All rules, in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The rule with this id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id() == id)
+    }
+
+    /// Keeps only the rules `keep` accepts (e.g. the CLI's `--only`).
+    pub fn retain(self, keep: impl Fn(&Rule) -> bool) -> Catalogue {
+        Catalogue::from_rules(self.rules.into_iter().filter(|r| keep(r)).collect())
+    }
+
+    /// Calls `on_match` with every rule that matches `doc`, in load order.
+    pub fn for_each_match<'c>(&'c self, doc: &dyn Document, mut on_match: impl FnMut(&'c Rule)) {
+        let mut candidates: Vec<usize> = self.always.clone();
+        let event_name = [Segment::Key("eventName".to_owned())];
+        doc.any_at(&event_name, &mut |v| {
+            if let Scalar::String(name) = v
+                && let Some(ids) = self.by_event_name.get(name.as_ref())
+            {
+                candidates.extend_from_slice(ids);
+            }
+            true
+        });
+        candidates.sort_unstable();
+        for i in candidates {
+            if let Some(rule) = self.rules.get(i)
+                && rule.pattern().matches(doc)
+            {
+                on_match(rule);
+            }
+        }
+    }
+
+    /// The rules that match `doc`, in load order.
+    pub fn matches(&self, doc: &dyn Document) -> Vec<&Rule> {
+        let mut out = Vec::new();
+        self.for_each_match(doc, |r| out.push(r));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn text(origin: &str, text: &str) -> RuleText {
+        RuleText {
+            origin: origin.to_owned(),
+            text: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn builtin_has_the_fifteen_cis_rules_with_metrics() {
+        let cat = Catalogue::builtin().unwrap();
+        assert_eq!(cat.rules().len(), 15);
+        assert!(cat.rules().iter().all(|r| r.spec().metric.is_some()));
+        let refs: Vec<&str> = cat
+            .rules()
+            .iter()
+            .flat_map(|r| r.spec().references.iter().map(String::as_str))
+            .collect();
+        for n in 1..=14 {
+            assert!(refs.contains(&format!("securityhub:CloudWatch.{n}").as_str()));
+        }
+        assert!(refs.contains(&"cis-aws-foundations:4.15"));
+    }
+
+    #[test]
+    fn index_finds_the_same_rules_as_trying_every_rule() {
+        let cat = Catalogue::builtin().unwrap();
+        let events = [
+            json!({"eventName": "StopLogging", "eventSource": "cloudtrail.amazonaws.com"}),
+            json!({"eventName": "ConsoleLogin", "errorMessage": "Failed authentication"}),
+            json!({"eventName": "GetObject", "errorCode": "AccessDenied"}),
+            json!({"eventName": "ListBuckets", "userIdentity": {"type": "Root"}, "eventType": "AwsApiCall"}),
+            json!({"eventName": "DisableKey", "eventSource": "kms.amazonaws.com"}),
+            json!({"userIdentity": {"type": "Root"}}),
+        ];
+        for event in &events {
+            let indexed: Vec<&str> = cat.matches(event).iter().map(|r| r.id()).collect();
+            let brute: Vec<&str> = cat
+                .rules()
+                .iter()
+                .filter(|r| r.pattern().matches(event))
+                .map(|r| r.id())
+                .collect();
+            assert_eq!(indexed, brute, "{event}");
+            assert!(!indexed.is_empty(), "{event} should match a CIS rule");
+        }
+    }
+
+    #[test]
+    fn user_files_override_and_disable_by_id() {
+        let user = text(
+            "user.yaml",
+            r#"
+version: 1
+rules:
+  - id: cis-vpc-changes
+    enabled: false
+    title: off
+    severity: low
+    pattern: '{ $.eventName = "x" }'
+  - id: cis-root-account-usage
+    title: Root, any event
+    severity: critical
+    pattern: '{ $.userIdentity.type = "Root" }'
+"#,
+        );
+        let cat = Catalogue::load(true, &[user]).unwrap();
+        assert_eq!(cat.rules().len(), 14);
+        assert!(cat.get("cis-vpc-changes").is_none());
+        let root = cat.get("cis-root-account-usage").unwrap();
+        assert_eq!(root.origin(), "user.yaml");
+        assert_eq!(root.spec().title, "Root, any event");
+    }
+
+    #[test]
+    fn a_bad_rule_fails_the_whole_load_naming_origin_and_rule() {
+        let bad = text(
+            "s3://b/rules.yaml",
+            "version: 1\nrules:\n  - id: broken\n    title: t\n    severity: low\n    pattern: '{ $.a = }'\n",
+        );
+        let err = Catalogue::load(true, &[bad]).unwrap_err().to_string();
+        assert!(err.starts_with("rule file s3://b/rules.yaml: rule \"broken\": pattern:"), "{err}");
+
+        let typo = text("t.yaml", "version: 1\nrules:\n  - id: a\n    titel: t\n");
+        let err = Catalogue::load(false, &[typo]).unwrap_err().to_string();
+        assert!(err.contains("t.yaml") && err.contains("titel"), "{err}");
+
+        let version = text("v.yaml", "version: 2\nrules: []\n");
+        assert!(Catalogue::load(false, &[version]).unwrap_err().to_string().contains("version 2"));
+    }
+}

@@ -1,0 +1,141 @@
+//! Failure semantics shared by the functions fed with log-file deliveries.
+//!
+//! A file that cannot be processed is never dropped: from SQS its message is
+//! listed in `batchItemFailures`, so only it is retried (and, after the
+//! queue's `maxReceiveCount`, moved to the dead-letter queue); from a direct
+//! S3/SNS/EventBridge invocation the invocation fails, so Lambda retries and
+//! then hands the event to the on-failure destination / DLQ.
+
+use serde_json::{Value, json};
+use thiserror::Error;
+
+use crate::envelope::EnvelopeError;
+
+/// One message (or direct invocation) that failed, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// SQS message id; `None` for direct invocations.
+    pub message_id: Option<String>,
+    /// The reason, naming the object.
+    pub reason: String,
+}
+
+/// Everything one invocation did, for the response and the logs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// Whether the input was an SQS batch (partial failures are reported).
+    pub from_sqs: bool,
+    /// Log files fully processed.
+    pub files_processed: u64,
+    /// Objects that are not log files (digests, insights, others).
+    pub files_skipped: u64,
+    /// Log files already processed by an earlier delivery.
+    pub files_duplicate: u64,
+    /// Notifications deliberately ignored (test events, deletions).
+    pub notifications_ignored: u64,
+    /// Records read.
+    pub records: u64,
+    /// Records rejected.
+    pub records_rejected: u64,
+    /// Failed messages.
+    pub failures: Vec<Failure>,
+}
+
+/// Why an invocation failed as a whole.
+#[derive(Debug, Error)]
+pub enum HandlerError {
+    /// The input is no delivery trailguard knows.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// A direct invocation had files that failed; Lambda should retry it.
+    #[error("{} of the delivered files failed: {}", .0.len(), join(.0))]
+    Files(Vec<Failure>),
+}
+
+impl HandlerError {
+    /// A stable error type for Lambda's error report.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            HandlerError::Envelope(_) => "UnrecognisedDelivery",
+            HandlerError::Files(_) => "FileProcessingFailed",
+        }
+    }
+}
+
+fn join(failures: &[Failure]) -> String {
+    failures
+        .iter()
+        .map(|f| f.reason.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl DeliveryReport {
+    /// The Lambda response: for SQS, `{"batchItemFailures": [...]}` naming
+    /// only failed messages; otherwise a summary, or an error when anything
+    /// failed.
+    pub fn into_response(self) -> Result<Value, HandlerError> {
+        if self.from_sqs {
+            let failures: Vec<Value> = self
+                .failures
+                .iter()
+                .filter_map(|f| f.message_id.as_ref())
+                .map(|id| json!({ "itemIdentifier": id }))
+                .collect();
+            return Ok(json!({ "batchItemFailures": failures }));
+        }
+        if !self.failures.is_empty() {
+            return Err(HandlerError::Files(self.failures));
+        }
+        Ok(json!({
+            "filesProcessed": self.files_processed,
+            "filesSkipped": self.files_skipped,
+            "filesDuplicate": self.files_duplicate,
+            "notificationsIgnored": self.notifications_ignored,
+            "records": self.records,
+            "recordsRejected": self.records_rejected,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(id: Option<&str>) -> Failure {
+        Failure {
+            message_id: id.map(str::to_owned),
+            reason: "s3://b/k: truncated gzip".to_owned(),
+        }
+    }
+
+    #[test]
+    fn sqs_batches_list_only_failed_messages() {
+        let report = DeliveryReport {
+            from_sqs: true,
+            failures: vec![failure(Some("m-2"))],
+            ..DeliveryReport::default()
+        };
+        assert_eq!(
+            report.into_response().unwrap(),
+            json!({"batchItemFailures": [{"itemIdentifier": "m-2"}]})
+        );
+    }
+
+    #[test]
+    fn direct_invocations_fail_as_a_whole() {
+        let report = DeliveryReport {
+            failures: vec![failure(None)],
+            ..DeliveryReport::default()
+        };
+        let err = report.into_response().unwrap_err();
+        assert_eq!(err.error_type(), "FileProcessingFailed");
+        assert!(err.to_string().contains("s3://b/k: truncated gzip"));
+
+        let ok = DeliveryReport {
+            files_processed: 2,
+            ..DeliveryReport::default()
+        };
+        assert_eq!(ok.into_response().unwrap()["filesProcessed"], 2);
+    }
+}

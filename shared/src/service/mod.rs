@@ -1,0 +1,11 @@
+//! The work each Lambda function does, as plain async functions over
+//! clients and configuration: the handlers in `functions/` only build these
+//! once per cold start and call them.
+
+pub mod config;
+pub mod delivery;
+pub mod metrics;
+pub mod scan;
+
+pub use delivery::{DeliveryReport, Failure, HandlerError};
+pub use metrics::{MetricsConfig, MetricsService};
