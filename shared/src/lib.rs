@@ -14,8 +14,16 @@
 //! # Modules
 //!
 //! - [`document`]: addressing any JSON path of an event ([`Document`], [`Path`]).
+//! - [`envelope`]: turning any Lambda input (S3, SNS, SQS, EventBridge,
+//!   CloudTrail notice) into [`ObjectRef`]s, per SQS message.
+//! - [`keys`]: what a CloudTrail S3 key names ([`KeyInfo`]), and decoding
+//!   keys from S3 event notifications.
 #![deny(missing_docs)]
 
 pub mod document;
+pub mod envelope;
+pub mod keys;
 
 pub use document::{Document, Path, Scalar, Segment};
+pub use envelope::{Delivery, EnvelopeError, Ignored, Message, ObjectRef};
+pub use keys::{KeyInfo, KeyKind};
