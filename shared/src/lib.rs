@@ -14,8 +14,11 @@
 //! # Modules
 //!
 //! - [`document`]: addressing any JSON path of an event ([`Document`], [`Path`]).
+//! - [`rules`]: rules evaluated against events, starting with CloudWatch Logs
+//!   JSON filter patterns ([`rules::filter_pattern::FilterPattern`]).
 #![deny(missing_docs)]
 
 pub mod document;
+pub mod rules;
 
 pub use document::{Document, Path, Scalar, Segment};
