@@ -14,6 +14,7 @@
 //! # Modules
 //!
 //! - [`document`]: addressing any JSON path of an event ([`Document`], [`Path`]).
+<<<<<<< HEAD
 //! - [`envelope`]: turning any Lambda input (S3, SNS, SQS, EventBridge,
 //!   CloudTrail notice) into [`ObjectRef`]s, per SQS message.
 //! - [`keys`]: what a CloudTrail S3 key names ([`KeyInfo`]), and decoding
@@ -23,6 +24,14 @@
 pub mod document;
 pub mod envelope;
 pub mod keys;
+=======
+//! - [`rules`]: rules evaluated against events, starting with CloudWatch Logs
+//!   JSON filter patterns ([`rules::filter_pattern::FilterPattern`]).
+#![deny(missing_docs)]
+
+pub mod document;
+pub mod rules;
+>>>>>>> filterpat
 
 pub use document::{Document, Path, Scalar, Segment};
 pub use envelope::{Delivery, EnvelopeError, Ignored, Message, ObjectRef};

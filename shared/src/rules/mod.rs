@@ -1,5 +1,9 @@
-//! Rules: the filter-pattern language, the rule-file format and the
-//! catalogue that runs them.
+//! Rules evaluated against events through the [`crate::Document`] view.
+//!
+//! - [`filter_pattern`]: the JSON filter-pattern language of CloudWatch Logs
+//!   metric filters, parsed once and matched against any record.
+//! - [`rule`]: the rule-file format (YAML) and a compiled rule.
+//! - [`catalogue`]: the built-in and user rules of one process, indexed.
 
 pub mod catalogue;
 pub mod filter_pattern;
