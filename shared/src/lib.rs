@@ -14,8 +14,10 @@
 //! # Modules
 //!
 //! - [`document`]: addressing any JSON path of an event ([`Document`], [`Path`]).
+//! - [`integrity`]: validating log files against CloudTrail's signed digest chain.
 #![deny(missing_docs)]
 
 pub mod document;
+pub mod integrity;
 
 pub use document::{Document, Path, Scalar, Segment};
