@@ -6,33 +6,48 @@
 //! was told about it or the CLI was pointed at it:
 //!
 //! 1. a delivery (S3 / SNS / SQS / EventBridge / CloudTrail notice) is
-//!    unwrapped into object references;
-//! 2. each key is classified (log, digest, insight, other) and only logs go on;
-//! 3. the object body is streamed, one record at a time, into a [`Record`];
-//! 4. rules are evaluated against each record through the [`Document`] view.
+//!    unwrapped into [`ObjectRef`]s ([`envelope`]);
+//! 2. each key is classified (log, digest, insight, other) and only logs go
+//!    on ([`keys`]);
+//! 3. the object body is streamed, one record at a time, into a [`Record`]
+//!    ([`reader`], [`record`]);
+//! 4. rules are evaluated against each record through the [`Document`] view
+//!    ([`rules`]);
+//! 5. matches become metrics ([`metrics`]), findings, or remediation
+//!    ([`remediation`]).
 //!
 //! # Modules
 //!
 //! - [`document`]: addressing any JSON path of an event ([`Document`], [`Path`]).
-<<<<<<< HEAD
 //! - [`envelope`]: turning any Lambda input (S3, SNS, SQS, EventBridge,
 //!   CloudTrail notice) into [`ObjectRef`]s, per SQS message.
 //! - [`keys`]: what a CloudTrail S3 key names ([`KeyInfo`]), and decoding
 //!   keys from S3 event notifications.
+//! - [`rules`]: CloudWatch Logs JSON filter patterns, the rule-file format
+//!   and the indexed [`rules::Catalogue`].
+//! - [`metrics`]: per-minute aggregation and publishing (PutMetricData, EMF).
+//! - [`integrity`]: CloudTrail log-file integrity validation (digest chains).
+//! - [`remediation`]: the pure decision half of the remediator: requests,
+//!   guard, rate limit, one module per action, audit records.
+//! - [`aws`]: SDK client construction and the SDK calls the pipeline makes.
+//! - [`service`]: what each Lambda function does, over clients and config.
+//! - [`clock`]: wall-clock time in epoch seconds.
 #![deny(missing_docs)]
 
+pub mod aws;
+pub mod clock;
 pub mod document;
 pub mod envelope;
+pub mod integrity;
 pub mod keys;
-=======
-//! - [`rules`]: rules evaluated against events, starting with CloudWatch Logs
-//!   JSON filter patterns ([`rules::filter_pattern::FilterPattern`]).
-#![deny(missing_docs)]
-
-pub mod document;
+pub mod metrics;
+pub mod reader;
+pub mod record;
+pub mod remediation;
 pub mod rules;
->>>>>>> filterpat
+pub mod service;
 
 pub use document::{Document, Path, Scalar, Segment};
 pub use envelope::{Delivery, EnvelopeError, Ignored, Message, ObjectRef};
 pub use keys::{KeyInfo, KeyKind};
+pub use record::Record;
