@@ -14,8 +14,11 @@
 //! # Modules
 //!
 //! - [`document`]: addressing any JSON path of an event ([`Document`], [`Path`]).
+//! - [`remediation`]: the remediator's pure decisions: requests, actions,
+//!   guards, rate limit and audit records.
 #![deny(missing_docs)]
 
 pub mod document;
+pub mod remediation;
 
 pub use document::{Document, Path, Scalar, Segment};
