@@ -1,0 +1,60 @@
+//! The decisions of the remediator: what to change in response to a risky
+//! API call, whether it is safe to, and the record of it. Everything here
+//! is pure; the remediator Lambda's executors make the AWS calls.
+//!
+//! # The decision flow
+//!
+//! For each trigger (an EventBridge CloudTrail event or a trailguard
+//! finding from SNS):
+//!
+//! 1. **Request.** [`requests_from_trigger`] maps the CloudTrail record to
+//!    [`RemediationRequest`]s. A malformed trigger is audited as
+//!    [`Outcome::Rejected`] ([`AuditRecord::rejected`]).
+//! 2. **Redelivery.** The request's [`audit_id`] is looked up; if a record
+//!    with a final outcome exists, the trigger was already handled and
+//!    nothing more happens.
+//! 3. **Guard pre-check.** [`pre_check`] skips, before any read, the
+//!    remediator's own calls (the loop guard), failed calls (`errorCode`),
+//!    disabled actions and exempt accounts.
+//! 4. **Live read.** The executor reads the action's `LiveState` and the
+//!    resource's tags. A read error is audited as [`Outcome::Failed`].
+//! 5. **Exemption tags.** [`exempt_by_tags`] skips resources carrying the
+//!    exemption tag ([`Outcome::SkippedExempt`]).
+//! 6. **Decide.** The action's `decide` returns a [`Decision`]: act with a
+//!    plan, already compliant, or not applicable.
+//! 7. **Rate limit.** Outside dry run, [`RateLimit`] admits the change or
+//!    trips ([`Outcome::SkippedRateLimited`]); dry runs do not count.
+//! 8. **Dry run or apply.** In dry run the plan is recorded as
+//!    [`Outcome::WouldAct`]; otherwise it is applied and the live state read
+//!    again ([`Outcome::Acted`] with `after`, or [`Outcome::Failed`]).
+//! 9. **Audit.** One [`AuditRecord`] per request, whatever happened, to
+//!    DynamoDB and SNS.
+//!
+//! Dry run is the default and every action is off until named in
+//! `TRAILGUARD_ENABLED_ACTIONS` ([`GuardConfig`]). Deciding from live state,
+//! not from the event, keeps the flow idempotent: once a change is made,
+//! the next decision for the same resource is "already compliant".
+//!
+//! # Modules
+//!
+//! - [`request`]: triggers to requests;
+//! - [`actions`]: one module per action, each with its `NAME`,
+//!   `PERMISSIONS`, `LiveState`, `Plan` and `decide`;
+//! - [`guard`]: configuration, pre-checks and exemption tags;
+//! - [`rate`]: the per-account circuit breaker and its DynamoDB counter;
+//! - [`audit`]: the audit record and how to undo each action from it.
+
+pub mod actions;
+pub mod audit;
+pub mod guard;
+pub mod rate;
+pub mod request;
+
+pub use actions::{ActionKind, Decision};
+pub use audit::{AuditRecord, Outcome, audit_id};
+pub use guard::{GuardConfig, GuardConfigError, RoleArn, Skip, exempt_by_tags, pre_check};
+pub use rate::{Admission, RateLimit, RateLimitError};
+pub use request::{
+    KeyOwner, RemediationRequest, RequestError, ResourceRef, TriggerSource,
+    requests_from_cloudtrail, requests_from_trigger,
+};

@@ -1,0 +1,1322 @@
+//! Turning a trigger (EventBridge event, SNS finding) into remediation requests.
+//!
+//! Both triggers carry a CloudTrail record: EventBridge's "AWS API Call via
+//! CloudTrail" event holds it in `detail`, a trailguard finding holds it in
+//! `event`. [`requests_from_cloudtrail`] maps that record to at most one
+//! [`RemediationRequest`]; [`requests_from_trigger`] unwraps the envelopes.
+//!
+//! # CloudTrail fields read
+//!
+//! Every record: `eventName`, `eventSource`, `eventID`, `awsRegion`,
+//! `recipientAccountId` (else `userIdentity.accountId`), and optionally
+//! `userIdentity.arn` and `errorCode`. Per event:
+//!
+//! | event | action | resource from |
+//! |---|---|---|
+//! | `AuthorizeSecurityGroupIngress` (ec2) | security-group-open-ingress | `requestParameters.groupId`, else `responseElements.securityGroupRuleSet.items[].groupId` (calls by `groupName`) |
+//! | `StopLogging` (cloudtrail) | cloudtrail-logging | `requestParameters.name`, a trail name or ARN |
+//! | `PutBucketPolicy`, `PutBucketAcl`, `DeletePublicAccessBlock`, `DeleteBucketPublicAccessBlock`, `PutBucketPublicAccessBlock` (s3) | s3-public-access | `requestParameters.bucketName` |
+//! | `ModifySnapshotAttribute` (ec2), only when `createVolumePermission.add.items[].group` is `all` | snapshot-public | `requestParameters.snapshotId` |
+//! | `ModifyImageAttribute` (ec2), only when `launchPermission.add.items[].group` is `all` | image-public | `requestParameters.imageId` |
+//! | `ScheduleKeyDeletion` (kms) | kms-key-deletion | `requestParameters.keyId` |
+//! | `StopConfigurationRecorder` (config) | config-recorder | `requestParameters.configurationRecorderName` |
+//! | `CreateAccessKey` (iam) | iam-access-key | owner: `requestParameters.userName`, else `responseElements.accessKey.userName`, else the caller (`userIdentity.type` `Root`, or an `IAMUser`'s `userName`); key: `responseElements.accessKey.accessKeyId` |
+//!
+//! Sharing a snapshot or AMI with one account is routine, so only a grant to
+//! the `all` group becomes a request. Every other mapped event always
+//! becomes one and the action decides from live state: a policy change that
+//! left a bucket private, or a key created for a user not on the deny list,
+//! ends as "already compliant" or "not applicable" in the audit.
+//!
+//! Failed calls (`errorCode` set) still map, so the guard can record why it
+//! skipped them; only fields CloudTrail fills from the response
+//! (`responseElements`) may then be absent. Any other missing or mistyped
+//! field is a [`RequestError`] naming it, with the path through the
+//! envelope (for example `detail.requestParameters.groupId missing`). An
+//! empty string counts as missing.
+//!
+//! # Trigger envelopes
+//!
+//! - EventBridge: `{"detail-type": "AWS API Call via CloudTrail", "detail": {..}}`.
+//! - A trailguard finding: `{"rule": {"id": ".."}, "event": {..}}`; those two
+//!   fields are all that is read. `event` may also be the record as JSON text.
+//! - The Lambda SNS event: `{"Records": [{"Sns": {"Message": ".."}}]}`, each
+//!   message being one of the two above as JSON text.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::actions::ActionKind;
+
+/// EventBridge's `detail-type` for CloudTrail management events.
+pub const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+
+/// One thing to remediate, as decided from one CloudTrail record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemediationRequest {
+    /// The action that handles it.
+    pub action: ActionKind,
+    /// The resource to look at.
+    pub resource: ResourceRef,
+    /// The CloudTrail `eventName` that triggered it.
+    pub event_name: String,
+    /// The CloudTrail `eventID`, the idempotency key on redelivery.
+    pub trigger_event_id: String,
+    /// The caller's `userIdentity.arn`; absent for some service identities.
+    pub principal_arn: Option<String>,
+    /// The account the resource lives in (`recipientAccountId`).
+    pub account: String,
+    /// The region the call was made in (`awsRegion`).
+    pub region: String,
+    /// The call's `errorCode`, when it failed.
+    pub error_code: Option<String>,
+    /// How the record reached the remediator.
+    pub source: TriggerSource,
+}
+
+/// How a CloudTrail record reached the remediator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum TriggerSource {
+    /// A trailguard finding published on SNS.
+    Finding {
+        /// The `rule.id` of the rule that produced the finding.
+        rule_id: String,
+    },
+    /// An EventBridge "AWS API Call via CloudTrail" event.
+    EventBridge,
+}
+
+/// The resource a request is about, typed per action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum ResourceRef {
+    /// An EC2 security group.
+    SecurityGroup {
+        /// Its id, `sg-…`.
+        group_id: String,
+    },
+    /// A CloudTrail trail.
+    Trail {
+        /// The trail's name.
+        name: String,
+        /// Its ARN, when the event named the trail by ARN.
+        arn: Option<String>,
+    },
+    /// An S3 bucket.
+    Bucket {
+        /// The bucket name.
+        name: String,
+    },
+    /// An EBS snapshot.
+    Snapshot {
+        /// Its id, `snap-…`.
+        snapshot_id: String,
+    },
+    /// An AMI.
+    Image {
+        /// Its id, `ami-…`.
+        image_id: String,
+    },
+    /// A KMS key.
+    KmsKey {
+        /// The key id or key ARN, as the event gave it.
+        key_id: String,
+    },
+    /// An AWS Config configuration recorder.
+    ConfigRecorder {
+        /// The recorder's name.
+        name: String,
+    },
+    /// An IAM access key.
+    AccessKey {
+        /// Whose key it is.
+        owner: KeyOwner,
+        /// The key id; absent when the creating call failed.
+        access_key_id: Option<String>,
+    },
+}
+
+/// The owner of an access key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum KeyOwner {
+    /// The account's root user.
+    Root,
+    /// An IAM user, by name.
+    User(String),
+}
+
+impl fmt::Display for KeyOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyOwner::Root => f.write_str("root"),
+            KeyOwner::User(name) => write!(f, "user/{name}"),
+        }
+    }
+}
+
+/// The canonical text of a resource, as `kind/identifier`; it names the
+/// resource in audit records and feeds the audit id.
+impl fmt::Display for ResourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResourceRef::SecurityGroup { group_id } => write!(f, "security-group/{group_id}"),
+            ResourceRef::Trail { arn: Some(arn), .. } => write!(f, "trail/{arn}"),
+            ResourceRef::Trail { name, arn: None } => write!(f, "trail/{name}"),
+            ResourceRef::Bucket { name } => write!(f, "bucket/{name}"),
+            ResourceRef::Snapshot { snapshot_id } => write!(f, "snapshot/{snapshot_id}"),
+            ResourceRef::Image { image_id } => write!(f, "image/{image_id}"),
+            ResourceRef::KmsKey { key_id } => write!(f, "kms-key/{key_id}"),
+            ResourceRef::ConfigRecorder { name } => write!(f, "config-recorder/{name}"),
+            ResourceRef::AccessKey {
+                owner,
+                access_key_id,
+            } => write!(
+                f,
+                "access-key/{owner}/{}",
+                access_key_id.as_deref().unwrap_or("unknown")
+            ),
+        }
+    }
+}
+
+/// Why a trigger could not be turned into requests.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// A required field is absent, null or empty.
+    #[error("{field} missing")]
+    Missing {
+        /// Path of the field from the trigger's root.
+        field: String,
+    },
+    /// A field is present but not usable.
+    #[error("{field} invalid: {reason}")]
+    Invalid {
+        /// Path of the field from the trigger's root.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A field that should hold JSON text does not.
+    #[error("{field} is not JSON: {source}")]
+    NotJson {
+        /// Path of the field from the trigger's root.
+        field: String,
+        /// The parser's complaint.
+        source: serde_json::Error,
+    },
+    /// The payload is none of the trigger shapes the remediator accepts.
+    #[error(
+        "{} is not a trigger: expected an EventBridge event (`detail-type`: \"{CLOUDTRAIL_DETAIL_TYPE}\", `detail`), \
+         a finding (`rule.id`, `event`) or a Lambda SNS event (`Records[].Sns.Message`)",
+        .field.as_deref().unwrap_or("the payload")
+    )]
+    UnrecognizedTrigger {
+        /// Path of the unrecognised value, `None` for the payload itself.
+        field: Option<String>,
+    },
+}
+
+impl RequestError {
+    /// The same error, with its field path prefixed by `parent`.
+    fn within(self, parent: &str) -> Self {
+        let prefix = |field: String| format!("{parent}.{field}");
+        match self {
+            RequestError::Missing { field } => RequestError::Missing {
+                field: prefix(field),
+            },
+            RequestError::Invalid { field, reason } => RequestError::Invalid {
+                field: prefix(field),
+                reason,
+            },
+            RequestError::NotJson { field, source } => RequestError::NotJson {
+                field: prefix(field),
+                source,
+            },
+            RequestError::UnrecognizedTrigger { field } => RequestError::UnrecognizedTrigger {
+                field: Some(field.map_or_else(|| parent.to_owned(), prefix)),
+            },
+        }
+    }
+}
+
+/// Maps one CloudTrail record to the remediation it calls for.
+///
+/// Returns an empty list for events no action handles (including a mapped
+/// event name from an unexpected `eventSource`), and one request otherwise.
+pub fn requests_from_cloudtrail(
+    event: &Value,
+    source: TriggerSource,
+) -> Result<Vec<RemediationRequest>, RequestError> {
+    let event_name = required_str(event, &["eventName"])?;
+    let event_source = required_str(event, &["eventSource"])?;
+    let Some((action, expected_source)) = action_for(event_name) else {
+        return Ok(Vec::new());
+    };
+    if event_source != expected_source {
+        return Ok(Vec::new());
+    }
+    let error_code = optional_str(event, &["errorCode"])?.map(str::to_owned);
+    let Some(resource) = resource_for(action, event, error_code.is_some())? else {
+        return Ok(Vec::new());
+    };
+    let account = match optional_str(event, &["recipientAccountId"])? {
+        Some(account) => account,
+        None => optional_str(event, &["userIdentity", "accountId"])?
+            .ok_or_else(|| missing(&["recipientAccountId"]))?,
+    };
+    Ok(vec![RemediationRequest {
+        action,
+        resource,
+        event_name: event_name.to_owned(),
+        trigger_event_id: required_str(event, &["eventID"])?.to_owned(),
+        principal_arn: optional_str(event, &["userIdentity", "arn"])?.map(str::to_owned),
+        account: account.to_owned(),
+        region: required_str(event, &["awsRegion"])?.to_owned(),
+        error_code,
+        source,
+    }])
+}
+
+/// Maps a remediator trigger (see the module docs for the accepted shapes)
+/// to the requests its CloudTrail records call for.
+pub fn requests_from_trigger(payload: &Value) -> Result<Vec<RemediationRequest>, RequestError> {
+    let Some(records) = payload.get("Records") else {
+        return requests_from_message(payload);
+    };
+    let records = records.as_array().ok_or_else(|| RequestError::Invalid {
+        field: "Records".to_owned(),
+        reason: "expected an array of SNS records".to_owned(),
+    })?;
+    let mut requests = Vec::new();
+    for (i, record) in records.iter().enumerate() {
+        let field = format!("Records[{i}].Sns.Message");
+        let text = required_str(record, &["Sns", "Message"])
+            .map_err(|e| e.within(&format!("Records[{i}]")))?;
+        let message: Value =
+            serde_json::from_str(text).map_err(|source| RequestError::NotJson {
+                field: field.clone(),
+                source,
+            })?;
+        requests.extend(requests_from_message(&message).map_err(|e| e.within(&field))?);
+    }
+    Ok(requests)
+}
+
+/// One unwrapped message: an EventBridge event or a finding.
+fn requests_from_message(message: &Value) -> Result<Vec<RemediationRequest>, RequestError> {
+    if message.get("detail-type").is_some() {
+        let detail_type = required_str(message, &["detail-type"])?;
+        if detail_type != CLOUDTRAIL_DETAIL_TYPE {
+            return Err(RequestError::Invalid {
+                field: "detail-type".to_owned(),
+                reason: format!("expected \"{CLOUDTRAIL_DETAIL_TYPE}\", found \"{detail_type}\""),
+            });
+        }
+        let detail = required_object(message, "detail")?;
+        return requests_from_cloudtrail(detail, TriggerSource::EventBridge)
+            .map_err(|e| e.within("detail"));
+    }
+    if message.get("event").is_some() {
+        let rule_id = required_str(message, &["rule", "id"])?.to_owned();
+        let source = TriggerSource::Finding { rule_id };
+        return match message.get("event") {
+            Some(Value::String(text)) => {
+                let event: Value =
+                    serde_json::from_str(text).map_err(|source| RequestError::NotJson {
+                        field: "event".to_owned(),
+                        source,
+                    })?;
+                requests_from_cloudtrail(&event, source).map_err(|e| e.within("event"))
+            }
+            _ => {
+                let event = required_object(message, "event")?;
+                requests_from_cloudtrail(event, source).map_err(|e| e.within("event"))
+            }
+        };
+    }
+    Err(RequestError::UnrecognizedTrigger { field: None })
+}
+
+/// The action for an event name, and the `eventSource` it must come from.
+fn action_for(event_name: &str) -> Option<(ActionKind, &'static str)> {
+    let mapped = match event_name {
+        "AuthorizeSecurityGroupIngress" => {
+            (ActionKind::SecurityGroupOpenIngress, "ec2.amazonaws.com")
+        }
+        "StopLogging" => (ActionKind::CloudtrailLogging, "cloudtrail.amazonaws.com"),
+        "PutBucketPolicy"
+        | "PutBucketAcl"
+        | "DeletePublicAccessBlock"
+        | "DeleteBucketPublicAccessBlock"
+        | "PutBucketPublicAccessBlock" => (ActionKind::S3PublicAccess, "s3.amazonaws.com"),
+        "ModifySnapshotAttribute" => (ActionKind::SnapshotPublic, "ec2.amazonaws.com"),
+        "ModifyImageAttribute" => (ActionKind::ImagePublic, "ec2.amazonaws.com"),
+        "ScheduleKeyDeletion" => (ActionKind::KmsKeyDeletion, "kms.amazonaws.com"),
+        "StopConfigurationRecorder" => (ActionKind::ConfigRecorder, "config.amazonaws.com"),
+        "CreateAccessKey" => (ActionKind::IamAccessKey, "iam.amazonaws.com"),
+        _ => return None,
+    };
+    Some(mapped)
+}
+
+/// The resource `action` is about, or `None` when the event's shape means
+/// there is nothing to remediate.
+fn resource_for(
+    action: ActionKind,
+    event: &Value,
+    failed: bool,
+) -> Result<Option<ResourceRef>, RequestError> {
+    const PARAMS: &str = "requestParameters";
+    let resource = match action {
+        ActionKind::SecurityGroupOpenIngress => ResourceRef::SecurityGroup {
+            group_id: security_group_id(event)?,
+        },
+        ActionKind::CloudtrailLogging => {
+            let (name, arn) =
+                parse_trail(required_str(event, &[PARAMS, "name"])?).map_err(|reason| {
+                    RequestError::Invalid {
+                        field: format!("{PARAMS}.name"),
+                        reason,
+                    }
+                })?;
+            ResourceRef::Trail { name, arn }
+        }
+        ActionKind::S3PublicAccess => ResourceRef::Bucket {
+            name: required_str(event, &[PARAMS, "bucketName"])?.to_owned(),
+        },
+        ActionKind::SnapshotPublic => {
+            if !adds_public_group(event, "createVolumePermission")? {
+                return Ok(None);
+            }
+            ResourceRef::Snapshot {
+                snapshot_id: prefixed_id(event, &[PARAMS, "snapshotId"], "snap-")?,
+            }
+        }
+        ActionKind::ImagePublic => {
+            if !adds_public_group(event, "launchPermission")? {
+                return Ok(None);
+            }
+            ResourceRef::Image {
+                image_id: prefixed_id(event, &[PARAMS, "imageId"], "ami-")?,
+            }
+        }
+        ActionKind::KmsKeyDeletion => ResourceRef::KmsKey {
+            key_id: required_str(event, &[PARAMS, "keyId"])?.to_owned(),
+        },
+        ActionKind::ConfigRecorder => ResourceRef::ConfigRecorder {
+            name: required_str(event, &[PARAMS, "configurationRecorderName"])?.to_owned(),
+        },
+        ActionKind::IamAccessKey => {
+            let key_path = ["responseElements", "accessKey", "accessKeyId"];
+            let access_key_id = optional_str(event, &key_path)?.map(str::to_owned);
+            if access_key_id.is_none() && !failed {
+                return Err(missing(&key_path));
+            }
+            ResourceRef::AccessKey {
+                owner: key_owner(event)?,
+                access_key_id,
+            }
+        }
+    };
+    Ok(Some(resource))
+}
+
+/// The group of an `AuthorizeSecurityGroupIngress` call. A call by
+/// `groupName` (default VPC) names the id only in the response.
+fn security_group_id(event: &Value) -> Result<String, RequestError> {
+    let path = ["requestParameters", "groupId"];
+    if let Some(id) = optional_str(event, &path)? {
+        return check_prefix(id, &path, "sg-");
+    }
+    let rules = at(
+        event,
+        &["responseElements", "securityGroupRuleSet", "items"],
+    )
+    .and_then(Value::as_array);
+    let from_response = rules
+        .into_iter()
+        .flatten()
+        .find_map(|rule| rule.get("groupId").and_then(Value::as_str))
+        .filter(|id| !id.is_empty());
+    match from_response {
+        Some(id) => check_prefix(id, &path, "sg-"),
+        None => Err(missing(&path)),
+    }
+}
+
+/// Whether a snapshot or image attribute change adds the `all` group.
+/// CloudTrail writes `{"add": {"items": [{"group": "all"}]}}`; some tools
+/// document the key as `groups`, so both are accepted.
+fn adds_public_group(event: &Value, attribute: &str) -> Result<bool, RequestError> {
+    if at(event, &["requestParameters"]).is_none() {
+        return Err(missing(&["requestParameters"]));
+    }
+    let items = at(event, &["requestParameters", attribute, "add", "items"]);
+    let public = items.and_then(Value::as_array).is_some_and(|items| {
+        items.iter().any(|item| {
+            ["group", "groups"].iter().any(|key| {
+                item.get(*key).and_then(Value::as_str) == Some(super::actions::PUBLIC_GROUP)
+            })
+        })
+    });
+    Ok(public)
+}
+
+/// Whose key a `CreateAccessKey` call created.
+fn key_owner(event: &Value) -> Result<KeyOwner, RequestError> {
+    if let Some(user) = optional_str(event, &["requestParameters", "userName"])? {
+        return Ok(KeyOwner::User(user.to_owned()));
+    }
+    if let Some(user) = optional_str(event, &["responseElements", "accessKey", "userName"])? {
+        return Ok(KeyOwner::User(user.to_owned()));
+    }
+    // Without a userName the key belongs to the caller.
+    match optional_str(event, &["userIdentity", "type"])? {
+        Some("Root") => Ok(KeyOwner::Root),
+        Some("IAMUser") => Ok(KeyOwner::User(
+            required_str(event, &["userIdentity", "userName"])?.to_owned(),
+        )),
+        _ => Err(missing(&["requestParameters", "userName"])),
+    }
+}
+
+/// Splits a `StopLogging` `name`, which may be a trail name or a trail ARN
+/// (`arn:<partition>:cloudtrail:<region>:<account>:trail/<name>`).
+fn parse_trail(value: &str) -> Result<(String, Option<String>), String> {
+    if !value.starts_with("arn:") {
+        return Ok((value.to_owned(), None));
+    }
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let name = match parts.as_slice() {
+        [_, partition, "cloudtrail", region, account, resource]
+            if !partition.is_empty() && !region.is_empty() && !account.is_empty() =>
+        {
+            resource.strip_prefix("trail/").filter(|n| !n.is_empty())
+        }
+        _ => None,
+    };
+    match name {
+        Some(name) => Ok((name.to_owned(), Some(value.to_owned()))),
+        None => Err(format!(
+            "`{value}` is neither a trail name nor a trail ARN (arn:<partition>:cloudtrail:<region>:<account>:trail/<name>)"
+        )),
+    }
+}
+
+/// A required id that must carry an EC2 prefix such as `sg-`.
+fn prefixed_id(event: &Value, path: &[&str], prefix: &str) -> Result<String, RequestError> {
+    check_prefix(required_str(event, path)?, path, prefix)
+}
+
+fn check_prefix(id: &str, path: &[&str], prefix: &str) -> Result<String, RequestError> {
+    if id.starts_with(prefix) {
+        Ok(id.to_owned())
+    } else {
+        Err(RequestError::Invalid {
+            field: path.join("."),
+            reason: format!("`{id}` does not start with `{prefix}`"),
+        })
+    }
+}
+
+/// The value at `path`, treating JSON `null` as absent.
+fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter()
+        .try_fold(value, |v, key| v.get(*key))
+        .filter(|v| !v.is_null())
+}
+
+/// A string at `path`; absent, null and empty are `None`, other types an error.
+fn optional_str<'a>(value: &'a Value, path: &[&str]) -> Result<Option<&'a str>, RequestError> {
+    match at(value, path) {
+        None => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(RequestError::Invalid {
+            field: path.join("."),
+            reason: format!("expected a string, found {}", kind_of(other)),
+        }),
+    }
+}
+
+fn required_str<'a>(value: &'a Value, path: &[&str]) -> Result<&'a str, RequestError> {
+    optional_str(value, path)?.ok_or_else(|| missing(path))
+}
+
+fn required_object<'a>(value: &'a Value, key: &str) -> Result<&'a Value, RequestError> {
+    match at(value, &[key]) {
+        None => Err(missing(&[key])),
+        Some(obj @ Value::Object(_)) => Ok(obj),
+        Some(other) => Err(RequestError::Invalid {
+            field: key.to_owned(),
+            reason: format!("expected an object, found {}", kind_of(other)),
+        }),
+    }
+}
+
+fn missing(path: &[&str]) -> RequestError {
+    RequestError::Missing {
+        field: path.join("."),
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The `userIdentity` of an IAM user calling with long-term keys.
+    fn iam_user() -> Value {
+        json!({
+            "type": "IAMUser",
+            "principalId": "AIDACKCEVSQ6C2EXAMPLE",
+            "arn": "arn:aws:iam::111122223333:user/Alice",
+            "accountId": "111122223333",
+            "accessKeyId": "AKIAI44QH8DHBEXAMPLE",
+            "userName": "Alice"
+        })
+    }
+
+    /// A management-event record around the given call, shaped like the
+    /// records CloudTrail delivers.
+    fn record(source: &str, name: &str, params: Value, response: Value) -> Value {
+        json!({
+            "eventVersion": "1.09",
+            "userIdentity": iam_user(),
+            "eventTime": "2024-05-02T09:14:03Z",
+            "eventSource": source,
+            "eventName": name,
+            "awsRegion": "eu-west-1",
+            "sourceIPAddress": "198.51.100.23",
+            "userAgent": "aws-cli/2.15.30 Python/3.11.8 Linux/6.1",
+            "requestParameters": params,
+            "responseElements": response,
+            "requestID": "9f1c2d4e-8a6b-4c1d-9e2f-3a4b5c6d7e8f",
+            "eventID": "6c1f0c2e-2b8e-4d0f-a1c3-5e7f9b2d4a60",
+            "readOnly": false,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": "111122223333",
+            "eventCategory": "Management"
+        })
+    }
+
+    fn authorize_ingress() -> Value {
+        json!({
+            "eventVersion": "1.08",
+            "userIdentity": {
+                "type": "AssumedRole",
+                "principalId": "AROA3GU5SOU7SMTVU2WWV:deploy",
+                "arn": "arn:aws:sts::111122223333:assumed-role/Deployer/deploy",
+                "accountId": "111122223333",
+                "sessionContext": {
+                    "sessionIssuer": {
+                        "type": "Role",
+                        "principalId": "AROA3GU5SOU7SMTVU2WWV",
+                        "arn": "arn:aws:iam::111122223333:role/Deployer",
+                        "accountId": "111122223333",
+                        "userName": "Deployer"
+                    }
+                }
+            },
+            "eventTime": "2024-05-02T09:14:03Z",
+            "eventSource": "ec2.amazonaws.com",
+            "eventName": "AuthorizeSecurityGroupIngress",
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": "198.51.100.23",
+            "userAgent": "console.ec2.amazonaws.com",
+            "requestParameters": {
+                "groupId": "sg-0632fa4ee8a8468a4",
+                "ipPermissions": {"items": [{
+                    "ipProtocol": "tcp",
+                    "fromPort": 22,
+                    "toPort": 22,
+                    "groups": {},
+                    "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]},
+                    "ipv6Ranges": {"items": [{"cidrIpv6": "::/0"}]},
+                    "prefixListIds": {}
+                }]}
+            },
+            "responseElements": {
+                "requestId": "1007f69c-2ccf-4240-a0ed-0d15ea353e94",
+                "_return": true,
+                "securityGroupRuleSet": {"items": [
+                    {
+                        "groupOwnerId": "111122223333",
+                        "groupId": "sg-0632fa4ee8a8468a4",
+                        "securityGroupRuleId": "sgr-09be5c962afdc06ed",
+                        "isEgress": false,
+                        "ipProtocol": "tcp",
+                        "fromPort": 22,
+                        "toPort": 22,
+                        "cidrIpv4": "0.0.0.0/0"
+                    },
+                    {
+                        "groupOwnerId": "111122223333",
+                        "groupId": "sg-0632fa4ee8a8468a4",
+                        "securityGroupRuleId": "sgr-0a1b2c3d4e5f60718",
+                        "isEgress": false,
+                        "ipProtocol": "tcp",
+                        "fromPort": 22,
+                        "toPort": 22,
+                        "cidrIpv6": "::/0"
+                    }
+                ]}
+            },
+            "requestID": "1007f69c-2ccf-4240-a0ed-0d15ea353e94",
+            "eventID": "2aae5c69-4eaf-490d-b022-fd622c12a717",
+            "readOnly": false,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": "111122223333",
+            "eventCategory": "Management"
+        })
+    }
+
+    fn one(event: &Value) -> RemediationRequest {
+        let mut requests = match requests_from_cloudtrail(event, TriggerSource::EventBridge) {
+            Ok(requests) => requests,
+            Err(e) => panic!("mapping failed: {e}"),
+        };
+        assert_eq!(requests.len(), 1, "expected one request from {event}");
+        requests.remove(0)
+    }
+
+    fn error_text(result: Result<Vec<RemediationRequest>, RequestError>) -> String {
+        match result {
+            Ok(requests) => panic!("expected an error, got {requests:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn authorize_ingress_maps_to_its_group() {
+        let req = one(&authorize_ingress());
+        assert_eq!(req.action, ActionKind::SecurityGroupOpenIngress);
+        assert_eq!(
+            req.resource,
+            ResourceRef::SecurityGroup {
+                group_id: "sg-0632fa4ee8a8468a4".into()
+            }
+        );
+        assert_eq!(req.trigger_event_id, "2aae5c69-4eaf-490d-b022-fd622c12a717");
+        assert_eq!(
+            req.principal_arn.as_deref(),
+            Some("arn:aws:sts::111122223333:assumed-role/Deployer/deploy")
+        );
+        assert_eq!(req.account, "111122223333");
+        assert_eq!(req.region, "us-east-1");
+        assert_eq!(req.error_code, None);
+        assert_eq!(req.event_name, "AuthorizeSecurityGroupIngress");
+    }
+
+    #[test]
+    fn authorize_ingress_by_group_name_takes_the_id_from_the_response() {
+        let mut event = authorize_ingress();
+        event["requestParameters"] = json!({
+            "groupName": "launch-wizard-1",
+            "ipPermissions": {"items": [{"ipProtocol": "-1", "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}
+        });
+        let req = one(&event);
+        assert_eq!(
+            req.resource,
+            ResourceRef::SecurityGroup {
+                group_id: "sg-0632fa4ee8a8468a4".into()
+            }
+        );
+    }
+
+    #[test]
+    fn failed_authorize_ingress_still_maps_with_its_error_code() {
+        let mut event = authorize_ingress();
+        event["errorCode"] = json!("Client.UnauthorizedOperation");
+        event["errorMessage"] = json!("You are not authorized to perform this operation.");
+        event["responseElements"] = Value::Null;
+        let req = one(&event);
+        assert_eq!(
+            req.error_code.as_deref(),
+            Some("Client.UnauthorizedOperation")
+        );
+    }
+
+    #[test]
+    fn stop_logging_accepts_a_name_or_an_arn() {
+        let by_name = record(
+            "cloudtrail.amazonaws.com",
+            "StopLogging",
+            json!({"name": "management-events"}),
+            Value::Null,
+        );
+        assert_eq!(
+            one(&by_name).resource,
+            ResourceRef::Trail {
+                name: "management-events".into(),
+                arn: None
+            }
+        );
+        let arn = "arn:aws:cloudtrail:us-east-1:111122223333:trail/org-trail";
+        let by_arn = record(
+            "cloudtrail.amazonaws.com",
+            "StopLogging",
+            json!({ "name": arn }),
+            Value::Null,
+        );
+        let req = one(&by_arn);
+        assert_eq!(
+            req.resource,
+            ResourceRef::Trail {
+                name: "org-trail".into(),
+                arn: Some(arn.into())
+            }
+        );
+        assert_eq!(req.resource.to_string(), format!("trail/{arn}"));
+    }
+
+    #[test]
+    fn stop_logging_with_a_malformed_arn_names_the_field() {
+        let event = record(
+            "cloudtrail.amazonaws.com",
+            "StopLogging",
+            json!({"name": "arn:aws:s3:::not-a-trail"}),
+            Value::Null,
+        );
+        let text = error_text(requests_from_cloudtrail(&event, TriggerSource::EventBridge));
+        assert!(text.starts_with("requestParameters.name invalid"), "{text}");
+    }
+
+    #[test]
+    fn failed_stop_logging_keeps_the_error_code() {
+        // As recorded when the trail named does not exist.
+        let mut event = record(
+            "cloudtrail.amazonaws.com",
+            "StopLogging",
+            json!({"name": "stratus-red-team-ct-stop-trail-qzbgnfqisx"}),
+            Value::Null,
+        );
+        event["errorCode"] = json!("TrailNotFoundException");
+        event["errorMessage"] = json!(
+            "Unknown trail: arn:aws:cloudtrail:eu-west-1:111122223333:trail/stratus-red-team-ct-stop-trail-qzbgnfqisx for the user: 111122223333"
+        );
+        let req = one(&event);
+        assert_eq!(req.error_code.as_deref(), Some("TrailNotFoundException"));
+        assert_eq!(req.action, ActionKind::CloudtrailLogging);
+    }
+
+    #[test]
+    fn every_bucket_event_maps_to_the_bucket() {
+        let policy = json!({
+            "bucketName": "customer-exports",
+            "bucketPolicy": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "Public", "Effect": "Allow", "Principal": "*",
+                "Action": "s3:GetObject", "Resource": "arn:aws:s3:::customer-exports/*"
+            }]},
+            "policy": [""],
+            "Host": ["customer-exports.s3.eu-west-1.amazonaws.com"]
+        });
+        let acl = json!({
+            "bucketName": "customer-exports",
+            "acl": [""],
+            "AccessControlPolicy": {"AccessControlList": {"Grant": [{
+                "Grantee": {"xsi:type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"},
+                "Permission": "READ"
+            }]}},
+            "Host": ["customer-exports.s3.eu-west-1.amazonaws.com"]
+        });
+        let block = json!({
+            "publicAccessBlock": [""],
+            "PublicAccessBlockConfiguration": {
+                "xmlns": "http://s3.amazonaws.com/doc/2006-03-01/",
+                "RestrictPublicBuckets": false,
+                "BlockPublicPolicy": false,
+                "BlockPublicAcls": false,
+                "IgnorePublicAcls": false
+            },
+            "bucketName": "customer-exports",
+            "Host": ["customer-exports.s3.eu-west-1.amazonaws.com"]
+        });
+        let delete = json!({
+            "publicAccessBlock": [""],
+            "bucketName": "customer-exports",
+            "Host": ["customer-exports.s3.eu-west-1.amazonaws.com"]
+        });
+        let cases = [
+            ("PutBucketPolicy", policy),
+            ("PutBucketAcl", acl),
+            ("PutBucketPublicAccessBlock", block),
+            ("DeleteBucketPublicAccessBlock", delete.clone()),
+            ("DeletePublicAccessBlock", delete),
+        ];
+        for (name, params) in cases {
+            let req = one(&record("s3.amazonaws.com", name, params, Value::Null));
+            assert_eq!(req.action, ActionKind::S3PublicAccess, "{name}");
+            assert_eq!(
+                req.resource,
+                ResourceRef::Bucket {
+                    name: "customer-exports".into()
+                },
+                "{name}"
+            );
+            assert_eq!(req.event_name, name);
+        }
+    }
+
+    #[test]
+    fn public_snapshot_share_maps_but_account_share_does_not() {
+        let public = record(
+            "ec2.amazonaws.com",
+            "ModifySnapshotAttribute",
+            json!({
+                "snapshotId": "snap-01b3f7d87a02559a1",
+                "attributeType": "CREATE_VOLUME_PERMISSION",
+                "createVolumePermission": {"add": {"items": [{"group": "all"}]}}
+            }),
+            json!({"requestId": "4c2d0c51-0bd4-4d5e-8a39-2a4bd4f0f1f1", "_return": true}),
+        );
+        assert_eq!(
+            one(&public).resource,
+            ResourceRef::Snapshot {
+                snapshot_id: "snap-01b3f7d87a02559a1".into()
+            }
+        );
+        let to_account = record(
+            "ec2.amazonaws.com",
+            "ModifySnapshotAttribute",
+            json!({
+                "snapshotId": "snap-01b3f7d87a02559a1",
+                "attributeType": "CREATE_VOLUME_PERMISSION",
+                "createVolumePermission": {"add": {"items": [{"userId": "444455556666"}]}}
+            }),
+            json!({"_return": true}),
+        );
+        let none = requests_from_cloudtrail(&to_account, TriggerSource::EventBridge);
+        assert!(matches!(none, Ok(ref v) if v.is_empty()), "{none:?}");
+        let removal = record(
+            "ec2.amazonaws.com",
+            "ModifySnapshotAttribute",
+            json!({
+                "snapshotId": "snap-01b3f7d87a02559a1",
+                "createVolumePermission": {"remove": {"items": [{"group": "all"}]}}
+            }),
+            json!({"_return": true}),
+        );
+        let none = requests_from_cloudtrail(&removal, TriggerSource::EventBridge);
+        assert!(matches!(none, Ok(ref v) if v.is_empty()), "{none:?}");
+    }
+
+    #[test]
+    fn public_image_share_maps_to_the_image() {
+        let event = record(
+            "ec2.amazonaws.com",
+            "ModifyImageAttribute",
+            json!({
+                "attributeType": "launchPermission",
+                "imageId": "ami-011213ff2fc95b6f6",
+                "launchPermission": {"add": {"items": [{"group": "all"}]}}
+            }),
+            json!({"_return": true, "requestId": "d8f7f205-d93a-4bee-8f0e-6ba3dd524502"}),
+        );
+        let req = one(&event);
+        assert_eq!(req.action, ActionKind::ImagePublic);
+        assert_eq!(
+            req.resource,
+            ResourceRef::Image {
+                image_id: "ami-011213ff2fc95b6f6".into()
+            }
+        );
+    }
+
+    #[test]
+    fn public_image_share_without_an_image_id_names_the_field() {
+        let event = record(
+            "ec2.amazonaws.com",
+            "ModifyImageAttribute",
+            json!({"launchPermission": {"add": {"items": [{"group": "all"}]}}}),
+            Value::Null,
+        );
+        let text = error_text(requests_from_cloudtrail(&event, TriggerSource::EventBridge));
+        assert_eq!(text, "requestParameters.imageId missing");
+    }
+
+    #[test]
+    fn schedule_key_deletion_maps_to_the_key() {
+        let event = record(
+            "kms.amazonaws.com",
+            "ScheduleKeyDeletion",
+            json!({"pendingWindowInDays": 7, "keyId": "1234abcd-12ab-34cd-56ef-1234567890ab"}),
+            json!({
+                "keyId": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                "keyState": "PendingDeletion",
+                "deletionDate": "May 9, 2024, 9:14:03 AM"
+            }),
+        );
+        assert_eq!(
+            one(&event).resource,
+            ResourceRef::KmsKey {
+                key_id: "1234abcd-12ab-34cd-56ef-1234567890ab".into()
+            }
+        );
+    }
+
+    #[test]
+    fn stop_configuration_recorder_maps_to_the_recorder() {
+        let event = record(
+            "config.amazonaws.com",
+            "StopConfigurationRecorder",
+            json!({"configurationRecorderName": "default"}),
+            Value::Null,
+        );
+        let req = one(&event);
+        assert_eq!(req.action, ActionKind::ConfigRecorder);
+        assert_eq!(
+            req.resource,
+            ResourceRef::ConfigRecorder {
+                name: "default".into()
+            }
+        );
+    }
+
+    #[test]
+    fn root_access_key_creation_maps_to_root() {
+        let mut event = record(
+            "iam.amazonaws.com",
+            "CreateAccessKey",
+            Value::Null,
+            json!({"accessKey": {
+                "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
+                "status": "Active",
+                "createDate": "May 2, 2024, 9:14:03 AM"
+            }}),
+        );
+        event["userIdentity"] = json!({
+            "type": "Root",
+            "principalId": "111122223333",
+            "arn": "arn:aws:iam::111122223333:root",
+            "accountId": "111122223333",
+            "accessKeyId": "ASIAIOSFODNN7EXAMPLE"
+        });
+        let req = one(&event);
+        assert_eq!(
+            req.resource,
+            ResourceRef::AccessKey {
+                owner: KeyOwner::Root,
+                access_key_id: Some("AKIAIOSFODNN7EXAMPLE".into())
+            }
+        );
+        assert_eq!(
+            req.resource.to_string(),
+            "access-key/root/AKIAIOSFODNN7EXAMPLE"
+        );
+    }
+
+    #[test]
+    fn access_key_for_another_user_maps_to_that_user() {
+        let event = record(
+            "iam.amazonaws.com",
+            "CreateAccessKey",
+            json!({"userName": "svc-backup"}),
+            json!({"accessKey": {
+                "userName": "svc-backup",
+                "accessKeyId": "AKIAI44QH8DHBEXAMPLE",
+                "status": "Active",
+                "createDate": "May 2, 2024, 9:14:03 AM"
+            }}),
+        );
+        assert_eq!(
+            one(&event).resource,
+            ResourceRef::AccessKey {
+                owner: KeyOwner::User("svc-backup".into()),
+                access_key_id: Some("AKIAI44QH8DHBEXAMPLE".into())
+            }
+        );
+    }
+
+    #[test]
+    fn own_access_key_of_an_iam_user_maps_to_the_caller() {
+        let event = record(
+            "iam.amazonaws.com",
+            "CreateAccessKey",
+            Value::Null,
+            json!({"accessKey": {"accessKeyId": "AKIAI44QH8DHBEXAMPLE", "status": "Active"}}),
+        );
+        assert_eq!(
+            one(&event).resource,
+            ResourceRef::AccessKey {
+                owner: KeyOwner::User("Alice".into()),
+                access_key_id: Some("AKIAI44QH8DHBEXAMPLE".into())
+            }
+        );
+    }
+
+    #[test]
+    fn failed_access_key_creation_maps_without_a_key() {
+        let mut event = record(
+            "iam.amazonaws.com",
+            "CreateAccessKey",
+            json!({"userName": "svc-backup"}),
+            Value::Null,
+        );
+        event["errorCode"] = json!("LimitExceededException");
+        let req = one(&event);
+        assert_eq!(
+            req.resource,
+            ResourceRef::AccessKey {
+                owner: KeyOwner::User("svc-backup".into()),
+                access_key_id: None
+            }
+        );
+        assert_eq!(req.error_code.as_deref(), Some("LimitExceededException"));
+    }
+
+    #[test]
+    fn successful_access_key_creation_needs_the_key_id() {
+        let event = record(
+            "iam.amazonaws.com",
+            "CreateAccessKey",
+            json!({"userName": "svc-backup"}),
+            Value::Null,
+        );
+        let text = error_text(requests_from_cloudtrail(&event, TriggerSource::EventBridge));
+        assert_eq!(text, "responseElements.accessKey.accessKeyId missing");
+    }
+
+    #[test]
+    fn unmapped_events_and_wrong_sources_give_nothing() {
+        let describe = record(
+            "ec2.amazonaws.com",
+            "DescribeInstances",
+            json!({}),
+            Value::Null,
+        );
+        let spoofed = record(
+            "lightsail.amazonaws.com",
+            "StopLogging",
+            json!({"name": "x"}),
+            Value::Null,
+        );
+        for event in [describe, spoofed] {
+            let result = requests_from_cloudtrail(&event, TriggerSource::EventBridge);
+            assert!(matches!(result, Ok(ref v) if v.is_empty()), "{result:?}");
+        }
+    }
+
+    #[test]
+    fn empty_error_code_is_no_error() {
+        let mut event = authorize_ingress();
+        event["errorCode"] = json!("");
+        assert_eq!(one(&event).error_code, None);
+    }
+
+    #[test]
+    fn account_falls_back_to_the_caller() {
+        let mut event = authorize_ingress();
+        if let Some(obj) = event.as_object_mut() {
+            obj.remove("recipientAccountId");
+        }
+        assert_eq!(one(&event).account, "111122223333");
+        if let Some(identity) = event["userIdentity"].as_object_mut() {
+            identity.remove("accountId");
+        }
+        let text = error_text(requests_from_cloudtrail(&event, TriggerSource::EventBridge));
+        assert_eq!(text, "recipientAccountId missing");
+    }
+
+    #[test]
+    fn eventbridge_envelope_is_unwrapped() {
+        let payload = json!({
+            "version": "0",
+            "id": "7400a4bd-d520-3e73-7dd9-beffc1e29501",
+            "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.ec2",
+            "account": "111122223333",
+            "time": "2024-05-02T09:14:03Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": authorize_ingress()
+        });
+        let requests = requests_from_trigger(&payload).unwrap_or_default();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(
+            requests.first().map(|r| r.source.clone()),
+            Some(TriggerSource::EventBridge)
+        );
+    }
+
+    #[test]
+    fn missing_group_id_in_eventbridge_detail_names_the_path() {
+        let mut detail = authorize_ingress();
+        detail["requestParameters"] = json!({"ipPermissions": {"items": []}});
+        detail["responseElements"] = Value::Null;
+        let payload = json!({"detail-type": "AWS API Call via CloudTrail", "detail": detail});
+        assert_eq!(
+            error_text(requests_from_trigger(&payload)),
+            "detail.requestParameters.groupId missing"
+        );
+    }
+
+    #[test]
+    fn other_detail_types_are_rejected() {
+        let payload =
+            json!({"detail-type": "EC2 Instance State-change Notification", "detail": {}});
+        let text = error_text(requests_from_trigger(&payload));
+        assert!(text.starts_with("detail-type invalid"), "{text}");
+    }
+
+    #[test]
+    fn eventbridge_without_detail_names_it() {
+        let payload = json!({"detail-type": "AWS API Call via CloudTrail"});
+        assert_eq!(
+            error_text(requests_from_trigger(&payload)),
+            "detail missing"
+        );
+    }
+
+    #[test]
+    fn finding_carries_its_rule_id() {
+        let finding = json!({
+            "rule": {"id": "cis-4.10-security-group-changes", "title": "Security group changed"},
+            "severity": "high",
+            "event": authorize_ingress()
+        });
+        let requests = requests_from_trigger(&finding).unwrap_or_default();
+        assert_eq!(
+            requests.first().map(|r| r.source.clone()),
+            Some(TriggerSource::Finding {
+                rule_id: "cis-4.10-security-group-changes".into()
+            })
+        );
+    }
+
+    #[test]
+    fn finding_event_may_be_json_text() {
+        let finding = json!({
+            "rule": {"id": "r1"},
+            "event": authorize_ingress().to_string()
+        });
+        assert_eq!(
+            requests_from_trigger(&finding).map(|r| r.len()).ok(),
+            Some(1)
+        );
+        let broken = json!({"rule": {"id": "r1"}, "event": "{not json"});
+        assert!(error_text(requests_from_trigger(&broken)).starts_with("event is not JSON"));
+    }
+
+    #[test]
+    fn finding_without_rule_id_names_it() {
+        let finding = json!({"rule": {}, "event": authorize_ingress()});
+        assert_eq!(
+            error_text(requests_from_trigger(&finding)),
+            "rule.id missing"
+        );
+        let finding = json!({"rule": {"id": "r1"}, "event": 42});
+        assert_eq!(
+            error_text(requests_from_trigger(&finding)),
+            "event invalid: expected an object, found a number"
+        );
+    }
+
+    #[test]
+    fn sns_records_are_unwrapped_and_errors_name_the_record() {
+        let finding = json!({"rule": {"id": "r1"}, "event": authorize_ingress()});
+        let mut bad = authorize_ingress();
+        if let Some(obj) = bad.as_object_mut() {
+            obj.remove("eventID");
+        }
+        let bad_finding = json!({"rule": {"id": "r1"}, "event": bad});
+        let sns = |message: &Value| {
+            json!({
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": "arn:aws:sns:us-east-1:111122223333:trailguard-findings:0b5c",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+                    "TopicArn": "arn:aws:sns:us-east-1:111122223333:trailguard-findings",
+                    "Subject": null,
+                    "Message": message.to_string(),
+                    "Timestamp": "2024-05-02T09:14:05.000Z"
+                }
+            })
+        };
+        let good = json!({"Records": [sns(&finding), sns(&finding)]});
+        assert_eq!(requests_from_trigger(&good).map(|r| r.len()).ok(), Some(2));
+        let mixed = json!({"Records": [sns(&finding), sns(&bad_finding)]});
+        assert_eq!(
+            error_text(requests_from_trigger(&mixed)),
+            "Records[1].Sns.Message.event.eventID missing"
+        );
+        let no_message = json!({"Records": [{"Sns": {}}]});
+        assert_eq!(
+            error_text(requests_from_trigger(&no_message)),
+            "Records[0].Sns.Message missing"
+        );
+        let not_json = json!({"Records": [{"Sns": {"Message": "hello"}}]});
+        assert!(
+            error_text(requests_from_trigger(&not_json))
+                .starts_with("Records[0].Sns.Message is not JSON")
+        );
+        let unknown = json!({"Records": [{"Sns": {"Message": "{\"hello\": 1}"}}]});
+        assert!(
+            error_text(requests_from_trigger(&unknown))
+                .starts_with("Records[0].Sns.Message is not a trigger"),
+        );
+    }
+
+    #[test]
+    fn unknown_payload_says_what_is_accepted() {
+        let text = error_text(requests_from_trigger(&json!({"hello": "world"})));
+        assert!(text.starts_with("the payload is not a trigger"), "{text}");
+        assert!(text.contains("Records[].Sns.Message"), "{text}");
+    }
+
+    #[test]
+    fn mistyped_fields_say_what_was_found() {
+        let mut event = authorize_ingress();
+        event["requestParameters"]["groupId"] = json!(17);
+        assert_eq!(
+            error_text(requests_from_cloudtrail(&event, TriggerSource::EventBridge)),
+            "requestParameters.groupId invalid: expected a string, found a number"
+        );
+        event["requestParameters"]["groupId"] = json!("launch-wizard-1");
+        let text = error_text(requests_from_cloudtrail(&event, TriggerSource::EventBridge));
+        assert!(text.contains("does not start with `sg-`"), "{text}");
+    }
+
+    #[test]
+    fn requests_serialise_with_camel_case_fields() {
+        let req = one(&authorize_ingress());
+        let json = serde_json::to_value(&req).unwrap_or_default();
+        assert_eq!(
+            json["triggerEventId"],
+            "2aae5c69-4eaf-490d-b022-fd622c12a717"
+        );
+        assert_eq!(json["resource"]["type"], "securityGroup");
+        assert_eq!(json["resource"]["groupId"], "sg-0632fa4ee8a8468a4");
+        assert_eq!(json["action"], "security-group-open-ingress");
+        let back: Option<RemediationRequest> = serde_json::from_value(json).ok();
+        assert_eq!(back, Some(req));
+    }
+}
