@@ -37,6 +37,9 @@ template-lint: venv
 	  echo "==> cfn-lint" && cfn-lint template.yaml; \
 	else echo "no template.yaml yet"; fi
 
+demo: venv
+	$(PY) tools/demo.py
+
 fmt:
 	cargo fmt --all
 

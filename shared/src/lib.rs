@@ -25,6 +25,8 @@
 //!   keys from S3 event notifications.
 //! - [`rules`]: CloudWatch Logs JSON filter patterns, the rule-file format
 //!   and the indexed [`rules::Catalogue`].
+//! - [`findings`]: the finding format, suppressions, flood control, SNS publishing.
+//! - [`sigma`]: SigmaHQ rules through the rsigma engine.
 //! - [`metrics`]: per-minute aggregation and publishing (PutMetricData, EMF).
 //! - [`integrity`]: CloudTrail log-file integrity validation (digest chains).
 //! - [`remediation`]: the pure decision half of the remediator: requests,
@@ -38,6 +40,7 @@ pub mod aws;
 pub mod clock;
 pub mod document;
 pub mod envelope;
+pub mod findings;
 pub mod integrity;
 pub mod keys;
 pub mod metrics;
@@ -45,6 +48,7 @@ pub mod reader;
 pub mod record;
 pub mod remediation;
 pub mod rules;
+pub mod sigma;
 pub mod service;
 
 pub use document::{Document, Path, Scalar, Segment};

@@ -46,6 +46,12 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// Whether this was an SQS batch, whose failures are reported per
+    /// message (`batchItemFailures`) rather than by failing the invocation.
+    pub fn from_sqs(&self) -> bool {
+        self.messages.iter().any(|m| m.id.is_some())
+    }
+
     /// Every object announced by the messages that unwrapped successfully.
     pub fn objects(&self) -> impl Iterator<Item = &ObjectRef> {
         self.messages

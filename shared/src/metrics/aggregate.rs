@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::errors::ErrorClass;
+use crate::record::Record;
 use crate::rules::Rule;
 
 /// The facts about one record that metrics need.
@@ -21,6 +22,25 @@ pub struct EventFacts<'a> {
     pub event_source: Option<&'a str>,
     /// `errorCode`, set when the call failed.
     pub error_code: Option<&'a str>,
+}
+
+impl<'r> EventFacts<'r> {
+    /// The facts of a record. The account comes from the record
+    /// (`recipientAccountId`, then `userIdentity.accountId`), never the S3 key.
+    pub fn of(record: &'r Record<'_>) -> EventFacts<'r> {
+        EventFacts {
+            event_time: record.event_time_epoch(),
+            account: record.recipient_account_id.as_deref().or_else(|| {
+                record
+                    .user_identity
+                    .as_ref()
+                    .and_then(|u| u.account_id.as_deref())
+            }),
+            region: record.aws_region.as_deref(),
+            event_source: record.event_source.as_deref(),
+            error_code: record.error_code.as_deref(),
+        }
+    }
 }
 
 /// Settings for an [`Aggregator`].
@@ -150,6 +170,17 @@ impl Aggregator {
             references: rule.spec().references.clone(),
         });
         slot.value += metric.value;
+    }
+
+    /// Counts one record: every matched rule's metric and, when it failed,
+    /// the API-error metric. The one place both the `metrics` function and
+    /// the CLI count, so their datapoints cannot differ.
+    pub fn count_record(&mut self, record: &Record<'_>, matched: &[&Rule], fallback_time: i64) {
+        let facts = EventFacts::of(record);
+        for rule in matched {
+            self.rule_matched(rule, &facts, fallback_time);
+        }
+        self.api_error(&facts, fallback_time);
     }
 
     /// Counts a failed API call (a record with `errorCode`) per service and

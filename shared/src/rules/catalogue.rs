@@ -11,10 +11,15 @@ use std::collections::HashMap;
 use thiserror::Error;
 
 use super::rule::{Rule, RuleFile};
+use crate::findings::{Suppression, Suppressions};
 use crate::document::{Document, Path, Scalar, Segment};
 
-/// The built-in CIS AWS Foundations monitoring rules.
-const BUILTIN_CIS: &str = include_str!("../../rules/cis.yaml");
+/// The built-in rule files: the CIS AWS Foundations monitoring controls and
+/// trailguard's curated detections.
+const BUILTIN: [(&str, &str); 2] = [
+    ("built-in:cis.yaml", include_str!("../../rules/cis.yaml")),
+    ("built-in:detections.yaml", include_str!("../../rules/detections.yaml")),
+];
 
 /// Why a catalogue could not be loaded.
 #[derive(Debug, Error)]
@@ -43,6 +48,7 @@ pub enum CatalogueError {
 #[derive(Debug, Clone, Default)]
 pub struct Catalogue {
     rules: Vec<Rule>,
+    suppressions: Vec<Suppression>,
     /// Rules that can only match a record with one of these `eventName`s.
     by_event_name: HashMap<String, Vec<usize>>,
     /// Rules that must be tried on every record.
@@ -68,12 +74,20 @@ impl Catalogue {
     /// A later rule with an id already loaded replaces it; `enabled: false`
     /// removes it.
     pub fn load(builtin: bool, files: &[RuleText]) -> Result<Catalogue, CatalogueError> {
-        let builtin_text = RuleText {
-            origin: "built-in:cis.yaml".to_owned(),
-            text: BUILTIN_CIS.to_owned(),
+        let builtin_texts: Vec<RuleText> = if builtin {
+            BUILTIN
+                .iter()
+                .map(|(origin, text)| RuleText {
+                    origin: (*origin).to_owned(),
+                    text: (*text).to_owned(),
+                })
+                .collect()
+        } else {
+            Vec::new()
         };
-        let sources = builtin.then_some(&builtin_text).into_iter().chain(files);
+        let sources = builtin_texts.iter().chain(files);
         let mut rules: Vec<Rule> = Vec::new();
+        let mut suppressions: Vec<Suppression> = Vec::new();
         for source in sources {
             let file: RuleFile =
                 yaml_serde::from_str(&source.text).map_err(|e| CatalogueError::File {
@@ -104,8 +118,15 @@ impl Catalogue {
                     rules.push(rule);
                 }
             }
+            Suppressions::new(&file.suppressions).map_err(|reason| CatalogueError::File {
+                origin: source.origin.clone(),
+                reason,
+            })?;
+            suppressions.extend(file.suppressions);
         }
-        Ok(Catalogue::from_rules(rules))
+        let mut catalogue = Catalogue::from_rules(rules);
+        catalogue.suppressions = suppressions;
+        Ok(catalogue)
     }
 
     /// Indexes already compiled rules.
@@ -125,9 +146,15 @@ impl Catalogue {
         }
         Catalogue {
             rules,
+            suppressions: Vec::new(),
             by_event_name,
             always,
         }
+    }
+
+    /// The suppressions of every loaded file, in load order.
+    pub fn suppressions(&self) -> &[Suppression] {
+        &self.suppressions
     }
 
     /// All rules, in load order.
@@ -142,7 +169,9 @@ impl Catalogue {
 
     /// Keeps only the rules `keep` accepts (e.g. the CLI's `--only`).
     pub fn retain(self, keep: impl Fn(&Rule) -> bool) -> Catalogue {
-        Catalogue::from_rules(self.rules.into_iter().filter(|r| keep(r)).collect())
+        let mut kept = Catalogue::from_rules(self.rules.into_iter().filter(|r| keep(r)).collect());
+        kept.suppressions = self.suppressions;
+        kept
     }
 
     /// Calls `on_match` with every rule that matches `doc`, in load order.
@@ -190,8 +219,11 @@ mod tests {
     #[test]
     fn builtin_has_the_fifteen_cis_rules_with_metrics() {
         let cat = Catalogue::builtin().unwrap();
-        assert_eq!(cat.rules().len(), 15);
-        assert!(cat.rules().iter().all(|r| r.spec().metric.is_some()));
+        let with_metric = cat.rules().iter().filter(|r| r.spec().metric.is_some());
+        assert_eq!(with_metric.count(), 15);
+        let detections = cat.rules().iter().filter(|r| r.origin() == "built-in:detections.yaml");
+        assert!(detections.clone().count() >= 30);
+        assert!(detections.clone().all(|r| r.spec().metric.is_none()));
         let refs: Vec<&str> = cat
             .rules()
             .iter()
@@ -245,8 +277,9 @@ rules:
     pattern: '{ $.userIdentity.type = "Root" }'
 "#,
         );
+        let all = Catalogue::builtin().unwrap().rules().len();
         let cat = Catalogue::load(true, &[user]).unwrap();
-        assert_eq!(cat.rules().len(), 14);
+        assert_eq!(cat.rules().len(), all - 1);
         assert!(cat.get("cis-vpc-changes").is_none());
         let root = cat.get("cis-root-account-usage").unwrap();
         assert_eq!(root.origin(), "user.yaml");

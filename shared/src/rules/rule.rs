@@ -138,6 +138,9 @@ pub struct RuleFile {
     /// The rules, in order.
     #[serde(default)]
     pub rules: Vec<RuleSpec>,
+    /// Accepted activity that must not notify (see [`crate::findings::suppress`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppressions: Vec<crate::findings::Suppression>,
 }
 
 /// A rule ready to evaluate: its spec and its compiled pattern.

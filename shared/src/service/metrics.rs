@@ -17,13 +17,12 @@ use tracing::{info, warn};
 
 use super::config::{self, ConfigError, Lookup};
 use super::delivery::{DeliveryReport, Failure, HandlerError};
-use super::scan::scan_file;
+use super::scan::{RecordFilter, scan_file};
 use crate::aws::rule_sources::{self, RuleSource, RuleSourceError};
 use crate::aws::{Claim, Ledger, open_object, s3_client};
 use crate::envelope::{self, Message, ObjectRef};
 use crate::keys::{self, KeyKind};
-use crate::metrics::{Aggregator, AggregatorConfig, EventFacts, cloudwatch, emf};
-use crate::record::Record;
+use crate::metrics::{Aggregator, AggregatorConfig, cloudwatch, emf};
 use crate::rules::{Catalogue, CatalogueError};
 
 /// Where datapoints go.
@@ -136,7 +135,9 @@ impl MetricsService {
         let s3 = s3_client(sdk);
         let ssm = aws_sdk_ssm::Client::new(sdk);
         let texts = rule_sources::fetch_all(&config.rule_sources, &s3, &ssm).await?;
-        let catalogue = Catalogue::load(config.builtin_rules, &texts)?;
+        // Only rules that feed a metric cost this function anything.
+        let catalogue = Catalogue::load(config.builtin_rules, &texts)?
+            .retain(|r| r.spec().metric.is_some());
         info!(
             rules = catalogue.rules().len(),
             sources = texts.len(),
@@ -341,12 +342,8 @@ impl MetricsService {
         let fallback = meta.last_modified.unwrap_or(now);
         let scanned = tokio::task::spawn_blocking(move || {
             let mut agg = Aggregator::new(config);
-            let summary = scan_file(body, &source, &catalogue, |record, rules| {
-                let facts = facts_of(record);
-                for rule in rules {
-                    agg.rule_matched(rule, &facts, fallback);
-                }
-                agg.api_error(&facts, fallback);
+            let summary = scan_file(body, &source, &catalogue, &RecordFilter::default(), |record, rules| {
+                agg.count_record(record, rules, fallback);
             });
             summary.map(|s| (agg, s))
         })
@@ -385,23 +382,6 @@ impl MetricsService {
         result.report.records += summary.records;
         result.report.records_rejected += summary.rejected;
         Ok(())
-    }
-}
-
-/// The facts metrics need from a record. The account comes from the record
-/// (`recipientAccountId`, then `userIdentity.accountId`), never the S3 key.
-pub fn facts_of<'r>(record: &'r Record<'_>) -> EventFacts<'r> {
-    EventFacts {
-        event_time: record.event_time_epoch(),
-        account: record.recipient_account_id.as_deref().or_else(|| {
-            record
-                .user_identity
-                .as_ref()
-                .and_then(|u| u.account_id.as_deref())
-        }),
-        region: record.aws_region.as_deref(),
-        event_source: record.event_source.as_deref(),
-        error_code: record.error_code.as_deref(),
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod config;
 pub mod delivery;
 pub mod metrics;
+pub mod notifier;
 pub mod scan;
 
 pub use delivery::{DeliveryReport, Failure, HandlerError};

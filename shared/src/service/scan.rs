@@ -8,6 +8,42 @@ use crate::reader::{ReadError, RecordReader};
 use crate::record::Record;
 use crate::rules::{Catalogue, Rule};
 
+/// Which records a pass looks at (the CLI's `--since/--until/--account/
+/// --region`); the default takes every record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordFilter {
+    /// Only records with `eventTime` at or after this (epoch seconds).
+    pub since: Option<i64>,
+    /// Only records with `eventTime` before this (epoch seconds).
+    pub until: Option<i64>,
+    /// Only these accounts (`recipientAccountId`, else `userIdentity.accountId`).
+    pub accounts: Vec<String>,
+    /// Only these regions (`awsRegion`).
+    pub regions: Vec<String>,
+}
+
+impl RecordFilter {
+    /// Whether the filter lets every record through.
+    pub fn is_open(&self) -> bool {
+        *self == RecordFilter::default()
+    }
+
+    /// Whether `record` passes.
+    pub fn accepts(&self, record: &Record<'_>) -> bool {
+        let facts = crate::metrics::EventFacts::of(record);
+        let time_ok = match (self.since, self.until, facts.event_time) {
+            (None, None, _) => true,
+            (_, _, None) => false,
+            (since, until, Some(t)) => since.is_none_or(|s| t >= s) && until.is_none_or(|u| t < u),
+        };
+        time_ok
+            && (self.accounts.is_empty()
+                || facts.account.is_some_and(|a| self.accounts.iter().any(|x| x == a)))
+            && (self.regions.is_empty()
+                || facts.region.is_some_and(|r| self.regions.iter().any(|x| x == r)))
+    }
+}
+
 /// How many rejected-record messages a summary keeps (the count is exact).
 pub const REJECTION_SAMPLES: usize = 5;
 
@@ -26,16 +62,19 @@ pub struct FileSummary {
     pub without_event_time: u64,
     /// Rule matches.
     pub matches: u64,
+    /// Records left out by the [`RecordFilter`].
+    pub filtered: u64,
 }
 
-/// Reads every record of `input` (named `source` in errors), evaluates the
-/// catalogue and calls `visit` with each usable record and the rules it
+/// Reads every record of `input` (named `source` in errors) that `filter`
+/// accepts, evaluates the catalogue and calls `visit` with each usable record and the rules it
 /// matched (possibly none). A fatal read error ends the pass; a rejected
 /// record is counted and the pass goes on.
 pub fn scan_file<R: Read>(
     input: R,
     source: &str,
     catalogue: &Catalogue,
+    filter: &RecordFilter,
     mut visit: impl FnMut(&Record<'_>, &[&Rule]),
 ) -> Result<FileSummary, ReadError> {
     let mut reader = RecordReader::new(input, source)?;
@@ -54,6 +93,10 @@ pub fn scan_file<R: Read>(
                 continue;
             }
         };
+        if !filter.accepts(&record) {
+            summary.filtered += 1;
+            continue;
+        }
         match record.event_time_epoch() {
             Some(t) => {
                 summary.newest_event_time = Some(summary.newest_event_time.map_or(t, |n| n.max(t)))

@@ -75,7 +75,7 @@ mod eval;
 mod lexer;
 mod number;
 mod parser;
-mod wildcard;
+pub(crate) mod wildcard;
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -1,0 +1,23 @@
+//! The `notifier` Lambda function: CloudTrail log-file deliveries in,
+//! findings on SNS out. All the work is
+//! [`trailguard::service::notifier::NotifierService`]; this crate only adapts
+//! it to the Lambda runtime.
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+use trailguard::service::notifier::NotifierService;
+
+/// Handles one invocation (any delivery envelope trailguard knows).
+pub async fn handler(
+    service: &NotifierService,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic> {
+    let (payload, _context) = event.into_parts();
+    service
+        .handle(&payload, trailguard::clock::now())
+        .await
+        .map_err(|e| Diagnostic {
+            error_type: e.error_type().to_owned(),
+            error_message: e.to_string(),
+        })
+}

@@ -1,0 +1,15 @@
+//! Findings: what the notifier tells people about a matching event.
+//!
+//! A [`Finding`] is built from the rule that matched and the original event,
+//! in a documented, versioned JSON shape (`schemas/finding.v1.schema.json`).
+//! Its id is deterministic (rule id + `eventID`), which is what makes
+//! dedup, SNS message dedup and the remediation audit line up.
+
+pub mod finding;
+pub mod flood;
+pub mod sns;
+pub mod suppress;
+
+pub use finding::{Finding, RuleInfo, SCHEMA_VERSION};
+pub use flood::FloodGate;
+pub use suppress::{Suppression, Suppressions};

@@ -1,0 +1,483 @@
+//! The `notifier` function: log-file deliveries in, findings on SNS out.
+//!
+//! Per invocation: unwrap the delivery; for each log file, claim it, stream
+//! it once through the trailguard rules and the Sigma rules (one parse per
+//! record; a `serde_json::Value` is built only for records some rule
+//! matched or some Sigma rule could match), turn matches into findings,
+//! drop suppressed ones, cap floods per rule and file; then publish, skipping
+//! findings already published (dedup on the finding id), and mark files
+//! done. A file whose findings could not all be published is retried.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use futures::StreamExt;
+use serde_json::{Value, json};
+use thiserror::Error;
+use tracing::{info, warn};
+
+use super::config::{self, ConfigError, Lookup};
+use super::delivery::{DeliveryReport, Failure, HandlerError};
+use super::scan::{RecordFilter, scan_file};
+use crate::aws::rule_sources::{self, RuleSource, RuleSourceError};
+use crate::aws::{Claim, Ledger, open_object, s3_client};
+use crate::envelope::{self, Message, ObjectRef};
+use crate::findings::finding::finding_id;
+use crate::findings::sns::{self, Outgoing};
+use crate::findings::{FloodGate, Finding, RuleInfo, Suppressions};
+use crate::keys::{self, KeyKind};
+use crate::metrics::Aggregator;
+use crate::rules::{Catalogue, CatalogueError, Severity};
+use crate::sigma::SigmaRules;
+
+/// The `notifier` function's settings, from `TRAILGUARD_*` variables.
+#[derive(Debug, Clone)]
+pub struct NotifierConfig {
+    /// `TRAILGUARD_FINDINGS_TOPIC_ARN` (required): where findings go.
+    pub topic_arn: String,
+    /// `TRAILGUARD_DEDUP_TABLE`: ledger table for processed files and
+    /// published findings; without it redeliveries notify again.
+    pub dedup_table: Option<String>,
+    /// `TRAILGUARD_BUILTIN_RULES` (default true): CIS and detection rules.
+    pub builtin_rules: bool,
+    /// `TRAILGUARD_RULES`: extra rule files (and suppressions), in order.
+    pub rule_sources: Vec<RuleSource>,
+    /// `TRAILGUARD_SIGMA` (default true): run the bundled SigmaHQ rules.
+    pub sigma: bool,
+    /// `TRAILGUARD_MIN_SEVERITY` (default `low`): quieter findings are dropped.
+    pub min_severity: Severity,
+    /// `TRAILGUARD_FLOOD_CAP` (default 100): findings per rule per file
+    /// before the rest is summarised.
+    pub flood_cap: usize,
+    /// `TRAILGUARD_CONCURRENCY` (default 4): messages processed at once.
+    pub concurrency: usize,
+}
+
+impl NotifierConfig {
+    /// Reads the configuration through `env`.
+    pub fn from_env(env: Lookup<'_>) -> Result<NotifierConfig, NotifierStartupError> {
+        let topic_arn =
+            config::optional(env, "TRAILGUARD_FINDINGS_TOPIC_ARN").ok_or_else(|| ConfigError {
+                variable: "TRAILGUARD_FINDINGS_TOPIC_ARN".to_owned(),
+                value: String::new(),
+                reason: "required: the SNS topic findings are published to".to_owned(),
+            })?;
+        let min_severity = match config::optional(env, "TRAILGUARD_MIN_SEVERITY") {
+            None => Severity::Low,
+            Some(v) => yaml_serde::from_str::<Severity>(&v).map_err(|_| ConfigError {
+                variable: "TRAILGUARD_MIN_SEVERITY".to_owned(),
+                value: v.clone(),
+                reason: "expected informational, low, medium, high or critical".to_owned(),
+            })?,
+        };
+        Ok(NotifierConfig {
+            topic_arn,
+            dedup_table: config::optional(env, "TRAILGUARD_DEDUP_TABLE"),
+            builtin_rules: config::boolean(env, "TRAILGUARD_BUILTIN_RULES", true)?,
+            rule_sources: rule_sources::parse_list(
+                &config::optional(env, "TRAILGUARD_RULES").unwrap_or_default(),
+            )?,
+            sigma: config::boolean(env, "TRAILGUARD_SIGMA", true)?,
+            min_severity,
+            flood_cap: usize::try_from(config::integer(env, "TRAILGUARD_FLOOD_CAP", 100)?)
+                .unwrap_or(100)
+                .max(1),
+            concurrency: usize::try_from(config::integer(env, "TRAILGUARD_CONCURRENCY", 4)?)
+                .unwrap_or(4)
+                .max(1),
+        })
+    }
+}
+
+/// Why the notifier cannot start.
+#[derive(Debug, Error)]
+pub enum NotifierStartupError {
+    /// A variable is missing or malformed.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A rule source is malformed or unreadable.
+    #[error(transparent)]
+    RuleSource(#[from] RuleSourceError),
+    /// A rule file does not load.
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
+}
+
+/// Everything the `notifier` builds once per cold start.
+pub struct NotifierService {
+    config: NotifierConfig,
+    engine: Arc<Detector>,
+    s3: aws_sdk_s3::Client,
+    sns: aws_sdk_sns::Client,
+    files: Option<Ledger>,
+    findings: Option<Ledger>,
+}
+
+/// The rules one pass runs: trailguard rules, suppressions, Sigma rules.
+pub struct Detector {
+    catalogue: Catalogue,
+    suppressions: Suppressions,
+    sigma: Option<SigmaRules>,
+    min_severity: Severity,
+    flood_cap: usize,
+    filter: RecordFilter,
+}
+
+/// What scanning one file produced.
+#[derive(Debug, Default)]
+pub struct FileFindings {
+    /// Findings to publish (suppressed and capped ones removed, summaries added).
+    pub findings: Vec<Finding>,
+    /// Matches dropped by a suppression.
+    pub suppressed: u64,
+    /// Matches held back by the flood cap (counted in summaries).
+    pub held_back: u64,
+    /// Records read.
+    pub records: u64,
+    /// Records rejected.
+    pub rejected: u64,
+}
+
+impl Detector {
+    /// Assembles a detector; suppressions come from the catalogue's files.
+    pub fn new(
+        catalogue: Catalogue,
+        sigma: Option<SigmaRules>,
+        min_severity: Severity,
+        flood_cap: usize,
+    ) -> Result<Detector, CatalogueError> {
+        let suppressions =
+            Suppressions::new(catalogue.suppressions()).map_err(|reason| CatalogueError::File {
+                origin: "suppressions".to_owned(),
+                reason,
+            })?;
+        Ok(Detector {
+            catalogue,
+            suppressions,
+            sigma,
+            min_severity,
+            flood_cap,
+            filter: RecordFilter::default(),
+        })
+    }
+
+    /// Restricts which records are scanned (the CLI's filters).
+    pub fn with_filter(mut self, filter: RecordFilter) -> Detector {
+        self.filter = filter;
+        self
+    }
+
+    /// The trailguard rules.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// The Sigma rules, when enabled.
+    pub fn sigma(&self) -> Option<&SigmaRules> {
+        self.sigma.as_ref()
+    }
+
+    /// Scans one file (named `object` in findings and errors) into findings,
+    /// and, when `metrics` is given, counts the same pass into it
+    /// (`fallback_time` for records without `eventTime`).
+    pub fn scan(
+        &self,
+        input: impl std::io::Read,
+        object: &ObjectRef,
+        mut metrics: Option<(&mut Aggregator, i64)>,
+    ) -> Result<FileFindings, crate::reader::ReadError> {
+        let mut out = FileFindings::default();
+        let mut gate = FloodGate::new(self.flood_cap);
+        let mut rules_by_id: std::collections::BTreeMap<String, RuleInfo> = Default::default();
+        let source = object.to_string();
+        let summary = scan_file(input, &source, &self.catalogue, &self.filter, |record, matched| {
+            if let Some((agg, fallback)) = metrics.as_mut() {
+                agg.count_record(record, matched, *fallback);
+            }
+            let sigma_may = self.sigma.as_ref().is_some_and(|s| {
+                s.could_match(record.event_source.as_deref(), record.event_name.as_deref())
+            });
+            if matched.is_empty() && !sigma_may {
+                return;
+            }
+            let Ok(event) = serde_json::from_str::<Value>(record.raw()) else {
+                return;
+            };
+            let mut infos: Vec<RuleInfo> = matched
+                .iter()
+                .filter(|r| r.spec().finding)
+                .map(|r| RuleInfo::of_rule(r))
+                .collect();
+            if sigma_may && let Some(sigma) = &self.sigma {
+                infos.extend(sigma.matching(&event).map(|r| r.info()));
+            }
+            for info in infos {
+                if info.severity < self.min_severity {
+                    continue;
+                }
+                let finding = Finding::new(info, &event, Some(object));
+                if self.suppressions.suppressed_by(&finding).is_some() {
+                    out.suppressed += 1;
+                    continue;
+                }
+                if gate.admit(&finding.rule.id, finding.event_id.as_deref()) {
+                    rules_by_id
+                        .entry(finding.rule.id.clone())
+                        .or_insert_with(|| finding.rule.clone());
+                    out.findings.push(finding);
+                }
+            }
+        })?;
+        out.records = summary.records;
+        out.rejected = summary.rejected;
+        for overflow in gate.overflows() {
+            out.held_back += overflow.held_back as u64;
+            if let Some(rule) = rules_by_id.get(&overflow.rule_id) {
+                out.findings.push(flood_summary(rule.clone(), &overflow, object));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The finding that stands for matches held back by the flood cap.
+fn flood_summary(
+    rule: RuleInfo,
+    overflow: &crate::findings::flood::Overflow,
+    object: &ObjectRef,
+) -> Finding {
+    let event = json!({
+        "eventID": format!("flood:{}", object.identity()),
+        "eventName": "trailguard:FloodSummary",
+        "additionalEventData": {
+            "heldBack": overflow.held_back,
+            "sampleEventIds": overflow.sample_event_ids,
+        },
+    });
+    let mut finding = Finding::new(rule, &event, Some(object));
+    finding.rule.title = format!(
+        "{} ({} more matches in this file held back)",
+        finding.rule.title, overflow.held_back
+    );
+    finding.id = finding_id(&format!("{}#flood", finding.rule.id), &object.identity());
+    finding
+}
+
+struct MessageResult {
+    id: Option<String>,
+    findings: Vec<Finding>,
+    claims: Vec<String>,
+    report: DeliveryReport,
+    failure: Option<String>,
+}
+
+impl NotifierService {
+    /// Builds clients and loads every rule named in `config`.
+    pub async fn new(
+        config: NotifierConfig,
+        sdk: &SdkConfig,
+    ) -> Result<NotifierService, NotifierStartupError> {
+        let s3 = s3_client(sdk);
+        let ssm = aws_sdk_ssm::Client::new(sdk);
+        let texts = rule_sources::fetch_all(&config.rule_sources, &s3, &ssm).await?;
+        let catalogue = Catalogue::load(config.builtin_rules, &texts)?;
+        let sigma = config.sigma.then(|| {
+            let (rules, skipped) = SigmaRules::builtin();
+            info!("{}", rules.summary(&skipped));
+            rules
+        });
+        info!(rules = catalogue.rules().len(), "rule catalogue loaded");
+        let engine = Detector::new(catalogue, sigma, config.min_severity, config.flood_cap)?;
+        let ledger = |consumer: &str| {
+            config.dedup_table.as_ref().map(|t| {
+                Ledger::new(aws_sdk_dynamodb::Client::new(sdk), t.clone(), consumer)
+            })
+        };
+        if config.dedup_table.is_none() {
+            warn!("TRAILGUARD_DEDUP_TABLE not set: redelivered files will notify again");
+        }
+        Ok(NotifierService {
+            files: ledger("notifier"),
+            findings: ledger("finding"),
+            engine: Arc::new(engine),
+            s3,
+            sns: aws_sdk_sns::Client::new(sdk),
+            config,
+        })
+    }
+
+    /// The rules in use.
+    pub fn detector(&self) -> &Detector {
+        &self.engine
+    }
+
+    /// Handles one invocation at time `now` (epoch seconds).
+    pub async fn handle(&self, payload: &Value, now: i64) -> Result<Value, HandlerError> {
+        let delivery = envelope::unwrap(payload)?;
+        let from_sqs = delivery.from_sqs();
+        let results: Vec<MessageResult> = futures::stream::iter(delivery.messages)
+            .map(|m| self.process_message(m, now))
+            .buffered(self.config.concurrency)
+            .collect()
+            .await;
+        let mut report = DeliveryReport {
+            from_sqs,
+            ..DeliveryReport::default()
+        };
+        let mut published = 0usize;
+        for mut result in results {
+            report.files_skipped += result.report.files_skipped;
+            report.files_duplicate += result.report.files_duplicate;
+            report.notifications_ignored += result.report.notifications_ignored;
+            if result.failure.is_none() {
+                match self.publish(&result.findings, now).await {
+                    Ok(n) => published += n,
+                    Err(reason) => result.failure = Some(reason),
+                }
+            }
+            match result.failure {
+                Some(reason) => {
+                    self.settle(&self.files, &result.claims, None).await;
+                    report.failures.push(Failure {
+                        message_id: result.id,
+                        reason,
+                    });
+                }
+                None => {
+                    self.settle(&self.files, &result.claims, Some(now)).await;
+                    report.files_processed += result.report.files_processed;
+                    report.records += result.report.records;
+                    report.records_rejected += result.report.records_rejected;
+                }
+            }
+        }
+        info!(
+            files = report.files_processed,
+            findings = published,
+            failed = report.failures.len(),
+            "delivery handled"
+        );
+        report.into_response()
+    }
+
+    /// Publishes findings not published before; an error names what failed.
+    async fn publish(&self, findings: &[Finding], now: i64) -> Result<usize, String> {
+        let mut fresh: Vec<Outgoing> = Vec::new();
+        let mut claimed: Vec<String> = Vec::new();
+        for f in findings {
+            if let Some(ledger) = &self.findings {
+                match ledger.claim(&f.id, now).await.map_err(|e| e.to_string())? {
+                    Claim::Acquired => claimed.push(f.id.clone()),
+                    // Published before, or being published by an overlapping
+                    // delivery that retries on its own failure.
+                    Claim::AlreadyDone | Claim::InProgress => continue,
+                }
+            }
+            fresh.push(Outgoing::of(f));
+        }
+        let rejected = sns::publish(&self.sns, &self.config.topic_arn, &fresh).await;
+        let failed: Vec<String> = rejected.iter().map(|r| r.finding_id.clone()).collect();
+        let ok: Vec<String> = claimed
+            .iter()
+            .filter(|id| !failed.contains(id))
+            .cloned()
+            .collect();
+        self.settle(&self.findings, &ok, Some(now)).await;
+        self.settle(&self.findings, &failed, None).await;
+        if let Some(first) = rejected.first() {
+            return Err(format!(
+                "{} of {} findings not published (first: {}: {})",
+                rejected.len(),
+                fresh.len(),
+                first.finding_id,
+                first.reason
+            ));
+        }
+        Ok(fresh.len())
+    }
+
+    /// Completes (`Some(now)`) or releases (`None`) claims.
+    async fn settle(&self, ledger: &Option<Ledger>, ids: &[String], done_at: Option<i64>) {
+        let Some(ledger) = ledger else { return };
+        for id in ids {
+            let result = match done_at {
+                Some(now) => ledger.complete(id, now).await,
+                None => ledger.release(id).await,
+            };
+            if let Err(e) = result {
+                warn!(error = %e, "ledger update failed");
+            }
+        }
+    }
+
+    async fn process_message(&self, message: Message, now: i64) -> MessageResult {
+        let mut result = MessageResult {
+            id: message.id.clone(),
+            findings: Vec::new(),
+            claims: Vec::new(),
+            report: DeliveryReport::default(),
+            failure: None,
+        };
+        result.report.notifications_ignored = message.ignored.len() as u64;
+        match message.outcome {
+            Ok(objects) => {
+                for object in objects {
+                    if let Err(reason) = self.process_object(&object, now, &mut result).await {
+                        result.failure = Some(reason);
+                        break;
+                    }
+                }
+            }
+            Err(e) => result.failure = Some(e.to_string()),
+        }
+        result
+    }
+
+    async fn process_object(
+        &self,
+        object: &ObjectRef,
+        now: i64,
+        result: &mut MessageResult,
+    ) -> Result<(), String> {
+        if keys::classify(&object.key).kind != KeyKind::Log {
+            info!(object = %object, "not a CloudTrail log file; skipped");
+            result.report.files_skipped += 1;
+            return Ok(());
+        }
+        let id = object.identity();
+        if let Some(ledger) = &self.files {
+            match ledger.claim(&id, now).await.map_err(|e| e.to_string())? {
+                Claim::Acquired => result.claims.push(id),
+                Claim::AlreadyDone => {
+                    result.report.files_duplicate += 1;
+                    return Ok(());
+                }
+                Claim::InProgress => {
+                    return Err(format!("{object}: being processed by another invocation"));
+                }
+            }
+        }
+        let (body, _meta) = open_object(&self.s3, object)
+            .await
+            .map_err(|e| e.to_string())?;
+        let engine = Arc::clone(&self.engine);
+        let target = object.clone();
+        let scanned = tokio::task::spawn_blocking(move || engine.scan(body, &target, None))
+            .await
+            .map_err(|e| format!("{object}: processing task failed: {e}"))?
+            .map_err(|e| e.to_string())?;
+        info!(
+            object = %object,
+            records = scanned.records,
+            findings = scanned.findings.len(),
+            suppressed = scanned.suppressed,
+            held_back = scanned.held_back,
+            "log file scanned"
+        );
+        result.report.files_processed += 1;
+        result.report.records += scanned.records;
+        result.report.records_rejected += scanned.rejected;
+        result.findings.extend(scanned.findings);
+        Ok(())
+    }
+}

@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""`make demo`: the whole trailguard pipeline, locally, against moto.
+
+Starts moto on 127.0.0.1, creates what the stack would (trail bucket, topics
+with SQS subscriptions, tables, a security group with SSH open to the world,
+a trail), uploads the bundled real CloudTrail logs under the real key layout,
+then drives each function through the real Lambda runtime path
+(`cargo lambda watch` + `cargo lambda invoke`) and prints what happened:
+CIS metrics read back from CloudWatch, findings received through SQS, and the
+remediation of the security group, first in dry run, then enabled.
+
+Exits non-zero if any stage failed; stops every process it started.
+"""
+import atexit
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".demo"
+SAMPLES = ROOT / "shared/tests/data/invictus-stratus"
+ACCOUNT = "218007301253"
+REGION = "us-east-1"
+BUCKET = "trailguard-demo-trail"
+PREFIX = f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2023/07/10/"
+TABLE = "trailguard-ledger"
+AUDIT_TABLE = "trailguard-audit"
+REMEDIATOR_ROLE = f"arn:aws:iam::{ACCOUNT}:role/trailguard-remediator"
+BOLD, DIM, GREEN, RED, RESET = ("\033[1m", "\033[2m", "\033[32m", "\033[31m", "\033[0m") if sys.stdout.isatty() else ("",) * 5
+
+processes = []
+results = []
+
+
+def stage(title):
+    print(f"\n{BOLD}==> {title}{RESET}", flush=True)
+
+
+def ok(name, detail=""):
+    results.append((name, True, detail))
+    print(f"{GREEN}ok{RESET} {name} {DIM}{detail}{RESET}", flush=True)
+
+
+def fail(name, detail):
+    results.append((name, False, detail))
+    print(f"{RED}FAILED{RESET} {name}: {detail}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(cmd, env=None, log=None):
+    out = open(log, "w") if log else subprocess.DEVNULL
+    p = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    processes.append(p)
+    return p
+
+
+def stop(p):
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    if p in processes:
+        processes.remove(p)
+
+
+@atexit.register
+def cleanup():
+    for p in list(processes):
+        stop(p)
+
+
+def wait_http(url, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return True
+        except Exception:
+            time.sleep(0.3)
+    return False
+
+
+def wait_port(port, seconds, proc):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            return False
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.5)
+    return False
+
+
+class Functions:
+    """`cargo lambda watch` serving every function of the workspace."""
+
+    def __init__(self, env_vars, label):
+        self.port = free_port()
+        env_file = WORK / f"{label}.env"
+        env_file.write_text("".join(f"{k}={v}\n" for k, v in env_vars.items()))
+        self.proc = start(
+            ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(self.port), "--env-file", str(env_file)],
+            env=os.environ.copy(),
+            log=WORK / f"watch-{label}.log",
+        )
+        if not wait_port(self.port, 300, self.proc):
+            raise RuntimeError(f"cargo lambda watch did not start (see {WORK}/watch-{label}.log)")
+
+    def invoke(self, name, event, label):
+        data = WORK / f"{label}.json"
+        data.write_text(json.dumps(event))
+        out = subprocess.run(
+            ["cargo", "lambda", "invoke", name, "-A", "127.0.0.1", "-P", str(self.port), "--data-file", str(data), "-o", "json"],
+            cwd=ROOT, capture_output=True, text=True, timeout=1200,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"invoke {name} failed: {out.stderr.strip() or out.stdout.strip()}")
+        return json.loads(out.stdout) if out.stdout.strip() else None
+
+    def close(self):
+        stop(self.proc)
+
+
+def table(headers, rows):
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)] if rows else [len(h) for h in headers]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    print(BOLD + line.format(*headers) + RESET)
+    for r in rows:
+        print(line.format(*[str(x) for x in r]))
+
+
+def sqs_batch(keys):
+    records = []
+    for i, key in enumerate(keys):
+        body = {"Records": [{
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
+            "eventTime": "2023-07-10T12:10:00.000Z", "eventName": "ObjectCreated:Put",
+            "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
+                   "object": {"key": key, "size": 1}},
+        }]}
+        records.append({
+            "messageId": f"demo-{i}", "receiptHandle": "demo", "body": json.dumps(body),
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1688990000000",
+                           "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1688990000000"},
+            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:trailguard-metrics", "awsRegion": REGION,
+        })
+    return {"Records": records}
+
+
+def drain(sqs, url, want=None, seconds=10):
+    messages = []
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        for m in got:
+            messages.append(m)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        if not got and (want is None or len(messages) >= want):
+            break
+    return messages
+
+
+def sg_rules(ec2, group_id):
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])["SecurityGroupRules"]
+    return sorted(
+        (r["SecurityGroupRuleId"], r["IpProtocol"], r.get("FromPort"), r.get("ToPort"), r.get("CidrIpv4") or r.get("CidrIpv6"))
+        for r in rules if not r["IsEgress"]
+    )
+
+
+def main():
+    WORK.mkdir(exist_ok=True)
+    stage("Starting moto on 127.0.0.1")
+    moto_port = free_port()
+    start([str(ROOT / ".venv/bin/moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)], log=WORK / "moto.log")
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    if not wait_http(endpoint + "/moto-api/data.json", 30):
+        fail("moto", "did not start")
+        return
+    ok("moto", endpoint)
+    aws_env = {
+        "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    os.environ.update(aws_env)
+    session = boto3.session.Session(region_name=REGION)
+    client = lambda name: session.client(name, endpoint_url=endpoint)
+    s3, sns, sqs, ddb, ec2, cw, ct = (client(n) for n in ("s3", "sns", "sqs", "dynamodb", "ec2", "cloudwatch", "cloudtrail"))
+
+    stage("Creating the resources the stack would")
+    s3.create_bucket(Bucket=BUCKET)
+    for t in (TABLE, AUDIT_TABLE):
+        ddb.create_table(TableName=t, BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": "pk" if t == TABLE else "id", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "pk" if t == TABLE else "id", "KeyType": "HASH"}])
+    findings_topic = sns.create_topic(Name="trailguard-findings")["TopicArn"]
+    audit_topic = sns.create_topic(Name="trailguard-audit")["TopicArn"]
+    queues = {}
+    for name, topic in (("findings-inbox", findings_topic), ("audit-inbox", audit_topic)):
+        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        queues[name] = url
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(GroupName="demo-web", Description="demo", VpcId=vpc)["GroupId"]
+    opened = ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+    ])
+    ct.create_trail(Name="demo-trail", S3BucketName=BUCKET)
+    ct.start_logging(Name="demo-trail")
+    ok("resources", f"bucket {BUCKET}, topics, queues, tables, security group {group}, trail demo-trail")
+
+    stage("Uploading the bundled real CloudTrail logs")
+    keys = []
+    for f in sorted(SAMPLES.glob("*.json.gz")):
+        key = PREFIX + f.name
+        s3.put_object(Bucket=BUCKET, Key=key, Body=f.read_bytes())
+        keys.append(key)
+    ok("upload", f"{len(keys)} files under s3://{BUCKET}/{PREFIX}")
+
+    stage("Building and starting the functions (cargo lambda watch; the first build takes a few minutes)")
+    common = {
+        **aws_env,
+        "TRAILGUARD_IDEMPOTENCY_TABLE": TABLE, "TRAILGUARD_DEDUP_TABLE": TABLE,
+        "TRAILGUARD_MAX_DATAPOINT_AGE_DAYS": "0",
+        "TRAILGUARD_FINDINGS_TOPIC_ARN": findings_topic,
+        "TRAILGUARD_AUDIT_TABLE": AUDIT_TABLE, "TRAILGUARD_AUDIT_TOPIC_ARN": audit_topic,
+        "TRAILGUARD_OWN_ROLE_ARNS": REMEDIATOR_ROLE,
+        "TRAILGUARD_ENABLED_ACTIONS": "security-group-open-ingress",
+        "RUST_LOG": "warn",
+    }
+    functions = Functions({**common, "TRAILGUARD_DRY_RUN": "true"}, "dry-run")
+    ok("functions", f"listening on 127.0.0.1:{functions.port}")
+
+    stage("metrics: the CIS metrics, read back from CloudWatch")
+    batch = sqs_batch(keys)
+    print(DIM + "building the metrics function on first invoke..." + RESET, flush=True)
+    response = functions.invoke("metrics", batch, "metrics-event")
+    failures = (response or {}).get("batchItemFailures", [])
+    if failures:
+        fail("metrics", f"failed messages: {failures}")
+    rows = []
+    for m in cw.list_metrics(Namespace="CloudTrailMetrics")["Metrics"]:
+        name = m["MetricName"]
+        data = cw.get_metric_data(
+            MetricDataQueries=[{"Id": "m", "MetricStat": {"Metric": {"Namespace": "CloudTrailMetrics", "MetricName": name}, "Period": 60, "Stat": "Sum"}}],
+            StartTime=1688980000, EndTime=1689000000)["MetricDataResults"][0]
+        for t, v in sorted(zip(data["Timestamps"], data["Values"])):
+            rows.append((name, t.strftime("%Y-%m-%d %H:%M"), int(v)))
+    table(("metric", "minute (eventTime)", "count"), sorted(rows))
+    if rows and not failures:
+        ok("metrics", f"{len(rows)} datapoints in CloudTrailMetrics")
+    elif not failures:
+        fail("metrics", "no datapoints read back")
+
+    stage("notifier: findings received through the SNS -> SQS subscription")
+    response = functions.invoke("notifier", batch, "notifier-event")
+    failures = (response or {}).get("batchItemFailures", [])
+    if failures:
+        fail("notifier", f"failed messages: {failures}")
+    findings = [json.loads(m["Body"]) for m in drain(sqs, queues["findings-inbox"])]
+    rows = sorted(
+        (f["rule"]["severity"], f["rule"]["id"], f["who"].get("userName") or f["who"].get("arn", "?"),
+         f"{f['what'].get('eventSource', '?').split('.')[0]}:{f['what'].get('eventName', '?')}",
+         f"{f['where'].get('account', '?')}/{f['where'].get('region', '?')}", f.get("time", "?"))
+        for f in findings
+    )
+    table(("severity", "rule", "who", "what", "where", "when"), rows)
+    if findings and not failures:
+        ok("notifier", f"{len(findings)} findings")
+    elif not failures:
+        fail("notifier", "no findings received")
+
+    trigger = {
+        "version": "0", "id": "demo-trigger", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2",
+        "account": ACCOUNT, "time": "2026-01-01T00:00:00Z", "region": REGION, "resources": [],
+        "detail": {
+            "eventVersion": "1.08", "eventTime": "2026-01-01T00:00:00Z", "eventSource": "ec2.amazonaws.com",
+            "eventName": "AuthorizeSecurityGroupIngress", "awsRegion": REGION, "sourceIPAddress": "203.0.113.7",
+            "userAgent": "aws-cli/2.15.0", "eventID": "5f0c9a52-demo-4e7b-9d1c-2b7e6a1f0001", "eventType": "AwsApiCall",
+            "recipientAccountId": ACCOUNT,
+            "userIdentity": {"type": "IAMUser", "arn": f"arn:aws:iam::{ACCOUNT}:user/intern", "accountId": ACCOUNT, "userName": "intern"},
+            "requestParameters": {"groupId": group, "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+                                  "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}},
+            "responseElements": {"_return": True, "securityGroupRuleSet": {"items": [
+                {"groupId": group, "securityGroupRuleId": r["SecurityGroupRuleId"]} for r in opened["SecurityGroupRules"]]}},
+        },
+    }
+
+    def remediate(fns, label):
+        before = sg_rules(ec2, group)
+        fns.invoke("remediator", trigger, f"remediator-{label}")
+        after = sg_rules(ec2, group)
+        print(f"{BOLD}security group {group} ingress before{RESET}")
+        table(("rule id", "proto", "from", "to", "cidr"), before)
+        print(f"{BOLD}after{RESET}")
+        table(("rule id", "proto", "from", "to", "cidr"), after)
+        audits = [json.loads(m["Body"]) for m in drain(sqs, queues["audit-inbox"], want=1)]
+        for a in audits:
+            print(f"{BOLD}audit{RESET} " + json.dumps({k: a.get(k) for k in ("id", "action", "outcome", "dryRun", "resource")}, default=str))
+        return before, after, audits
+
+    stage("remediator, dry run (the default): decides, audits, changes nothing")
+    try:
+        before, after, audits = remediate(functions, "dry-run")
+        if before == after and audits:
+            ok("remediation dry run", "rule kept, audited as would-act")
+        else:
+            fail("remediation dry run", "security group changed or no audit record")
+    except Exception as e:
+        fail("remediation dry run", str(e))
+    functions.close()
+
+    stage("remediator, enabled: revokes exactly the world-open SSH rule")
+    try:
+        enabled = Functions({**common, "TRAILGUARD_DRY_RUN": "false"}, "enabled")
+        before, after, audits = remediate(enabled, "enabled")
+        gone = [r for r in before if r not in after]
+        if len(gone) == 1 and gone[0][4] == "0.0.0.0/0" and audits:
+            ok("remediation", f"revoked {gone[0][0]}; the 10.0.0.0/8 rule survives")
+        else:
+            fail("remediation", f"unexpected change: {gone}")
+        enabled.close()
+    except Exception as e:
+        fail("remediation", str(e))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:  # any stage's unexpected error still ends in the summary
+        fail("demo", repr(e))
+    finally:
+        cleanup()
+    print(f"\n{BOLD}Summary{RESET}")
+    for name, good, detail in results:
+        print(f"  {(GREEN + 'ok' if good else RED + 'FAILED') + RESET:<12} {name} {DIM}{detail}{RESET}")
+    sys.exit(0 if results and all(good for _, good, _ in results) else 1)
