@@ -14,8 +14,10 @@
 //! # Modules
 //!
 //! - [`document`]: addressing any JSON path of an event ([`Document`], [`Path`]).
+//! - [`sigma`]: SigmaHQ detection rules over CloudTrail records ([`sigma::SigmaRules`]).
 #![deny(missing_docs)]
 
 pub mod document;
+pub mod sigma;
 
 pub use document::{Document, Path, Scalar, Segment};
