@@ -55,6 +55,20 @@ impl RuleInfo {
     }
 }
 
+impl RuleInfo {
+    /// The facts of a Sigma rule.
+    pub fn of_sigma(rule: &crate::sigma::SigmaRule) -> RuleInfo {
+        RuleInfo {
+            id: rule.id().to_owned(),
+            title: rule.title().to_owned(),
+            description: rule.description().to_owned(),
+            severity: rule.severity(),
+            references: rule.references().to_vec(),
+            engine: "sigma",
+        }
+    }
+}
+
 /// One finding, ready to serialise.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -194,9 +194,7 @@ impl Detector {
             if let Some((agg, fallback)) = metrics.as_mut() {
                 agg.count_record(record, matched, *fallback);
             }
-            let sigma_may = self.sigma.as_ref().is_some_and(|s| {
-                s.could_match(record.event_source.as_deref(), record.event_name.as_deref())
-            });
+            let sigma_may = self.sigma.as_ref().is_some_and(|s| s.could_match(record));
             if matched.is_empty() && !sigma_may {
                 return;
             }
@@ -209,7 +207,7 @@ impl Detector {
                 .map(|r| RuleInfo::of_rule(r))
                 .collect();
             if sigma_may && let Some(sigma) = &self.sigma {
-                infos.extend(sigma.matching(&event).map(|r| r.info()));
+                infos.extend(sigma.matching(&event).map(RuleInfo::of_sigma));
             }
             for info in infos {
                 if info.severity < self.min_severity {

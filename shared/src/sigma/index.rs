@@ -1,0 +1,545 @@
+//! Which rules a record could match, from a few cheap fields of the record.
+//!
+//! For each rule the index derives, from its compiled detection, the items
+//! every matching record must satisfy (its *needs*): items of a selection the
+//! condition cannot do without, on a handful of CloudTrail string fields
+//! ([`KEY_FIELDS`]). Negated parts, keyword searches, array blocks, field
+//! references and fields outside that list need nothing. A rule whose needs
+//! pin `eventName` to a set of values is filed under those values; else one
+//! whose needs pin `eventSource` is filed under those; every other rule is
+//! *residual* and is considered for every record.
+//!
+//! Two uses share these tables:
+//! - [`Index::candidates`] (for evaluation) reads `eventName` and
+//!   `eventSource` the way rsigma does, so it never leaves out a rule rsigma
+//!   would match;
+//! - [`Index::could_match`] (to decide whether a record is worth turning into
+//!   a `serde_json::Value`) reads through [`Document`] and also checks each
+//!   candidate's needs with rsigma's own matchers, so residual rules such as
+//!   "root account usage" cost one field look-up, not an evaluation.
+//!
+//! Matching is case-insensitive in Sigma, so the tables hold lowercased values
+//! and look-ups lowercase the record's value the same way rsigma does.
+
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use rsigma_eval::event::{EventValue, JsonEvent};
+use rsigma_eval::matcher::GroupMode;
+use rsigma_eval::{CompiledDetection, CompiledDetectionItem, CompiledMatcher, CompiledRule};
+use rsigma_parser::{ConditionExpr, Quantifier};
+use serde_json::Value;
+
+use crate::document::{Document, Scalar, Segment};
+
+/// Fields the needs may use. CloudTrail defines each as a string inside
+/// objects only (never under an array), so a [`Document`] and rsigma resolve
+/// them to the same value.
+pub const KEY_FIELDS: &[&str] = &[
+    "eventSource",
+    "eventName",
+    "eventType",
+    "eventCategory",
+    "userAgent",
+    "sourceIPAddress",
+    "errorCode",
+    "errorMessage",
+    "awsRegion",
+    "recipientAccountId",
+    "userIdentity.type",
+    "userIdentity.arn",
+    "userIdentity.accountId",
+    "userIdentity.invokedBy",
+];
+
+const EVENT_NAME: &str = "eventName";
+const EVENT_SOURCE: &str = "eventSource";
+
+/// A condition every record a rule matches must meet.
+#[derive(Debug, Clone)]
+enum Need {
+    /// Nothing is known.
+    Nothing,
+    /// One detection item on a [`KEY_FIELDS`] field.
+    Item {
+        path: Vec<Segment>,
+        item: Box<CompiledDetectionItem>,
+        /// The item's lowercased values when it tests equality with a set:
+        /// a set look-up then replaces rsigma lowercasing into a new string.
+        equals: Option<HashSet<String>>,
+    },
+    /// Every one of these.
+    All(Vec<Need>),
+    /// At least one of these; none means the rule can never match.
+    Any(Vec<Need>),
+}
+
+impl Need {
+    fn all(needs: impl IntoIterator<Item = Need>) -> Need {
+        let needs: Vec<Need> = needs
+            .into_iter()
+            .filter(|n| !matches!(n, Need::Nothing))
+            .collect();
+        if needs.is_empty() {
+            Need::Nothing
+        } else {
+            Need::All(needs)
+        }
+    }
+
+    fn any(needs: impl IntoIterator<Item = Need>) -> Need {
+        let needs: Vec<Need> = needs.into_iter().collect();
+        if needs.iter().any(|n| matches!(n, Need::Nothing)) {
+            Need::Nothing
+        } else {
+            Need::Any(needs)
+        }
+    }
+
+    /// The needs of a whole rule: it matches when any condition does.
+    fn of_rule(rule: &CompiledRule) -> Need {
+        Need::any(
+            rule.conditions
+                .iter()
+                .map(|c| Need::of_condition(c, &rule.detections)),
+        )
+    }
+
+    fn of_condition(expr: &ConditionExpr, detections: &HashMap<String, CompiledDetection>) -> Need {
+        match expr {
+            // rsigma treats a condition naming an undefined detection as false.
+            ConditionExpr::Identifier(name) => detections
+                .get(name)
+                .map_or(Need::Any(Vec::new()), Need::of_detection),
+            ConditionExpr::And(exprs) => {
+                Need::all(exprs.iter().map(|e| Need::of_condition(e, detections)))
+            }
+            ConditionExpr::Or(exprs) => {
+                Need::any(exprs.iter().map(|e| Need::of_condition(e, detections)))
+            }
+            ConditionExpr::Not(_) => Need::Nothing,
+            ConditionExpr::Selector {
+                quantifier,
+                pattern,
+            } => {
+                let named = detections
+                    .iter()
+                    .filter(|(name, _)| pattern.matches_detection_name(name))
+                    .map(|(_, d)| Need::of_detection(d));
+                match quantifier {
+                    Quantifier::All => Need::all(named),
+                    Quantifier::Count(0) => Need::Nothing,
+                    // "n of" needs at least one of them.
+                    Quantifier::Any | Quantifier::Count(_) => Need::any(named),
+                }
+            }
+        }
+    }
+
+    fn of_detection(detection: &CompiledDetection) -> Need {
+        match detection {
+            CompiledDetection::AllOf(items) => Need::all(items.iter().map(Need::of_item)),
+            CompiledDetection::AnyOf(detections) => {
+                Need::any(detections.iter().map(Need::of_detection))
+            }
+            CompiledDetection::And(detections) => {
+                Need::all(detections.iter().map(Need::of_detection))
+            }
+            CompiledDetection::Keywords(_)
+            | CompiledDetection::ArrayMatch { .. }
+            | CompiledDetection::Conditional { .. } => Need::Nothing,
+        }
+    }
+
+    fn of_item(item: &CompiledDetectionItem) -> Need {
+        match &item.field {
+            Some(field)
+                if KEY_FIELDS.contains(&field.as_str()) && self_contained(&item.matcher) =>
+            {
+                Need::Item {
+                    path: field
+                        .split('.')
+                        .map(|k| Segment::Key(k.to_owned()))
+                        .collect(),
+                    item: Box::new(item.clone()),
+                    equals: exact_values(&item.matcher).map(|set| set.into_iter().collect()),
+                }
+            }
+            _ => Need::Nothing,
+        }
+    }
+
+    /// The lowercased values `field` must take, when the needs pin it to a set.
+    fn exact_values(&self, field: &str) -> Option<BTreeSet<String>> {
+        match self {
+            Need::Nothing => None,
+            Need::Item { item, .. } => {
+                if item.field.as_deref() == Some(field) && item.exists.is_none() {
+                    exact_values(&item.matcher)
+                } else {
+                    None
+                }
+            }
+            // Each is required, so any one of them bounds the field.
+            Need::All(needs) => needs
+                .iter()
+                .filter_map(|n| n.exact_values(field))
+                .min_by_key(BTreeSet::len),
+            Need::Any(needs) => {
+                let mut union = BTreeSet::new();
+                for need in needs {
+                    union.append(&mut need.exact_values(field)?);
+                }
+                Some(union)
+            }
+        }
+    }
+
+    /// Whether `record` meets the need. Values a [`Document`] reports in a
+    /// form rsigma would see differently (numbers, containers) count as met.
+    fn holds<D: Document + ?Sized>(&self, record: &D) -> bool {
+        match self {
+            Need::Nothing => true,
+            Need::All(needs) => needs.iter().all(|n| n.holds(record)),
+            Need::Any(needs) => needs.iter().any(|n| n.holds(record)),
+            Need::Item { path, item, equals } => {
+                let mut seen = false;
+                let hit = record.any_at(path, &mut |v| {
+                    seen = true;
+                    match (v, equals) {
+                        // Lowercased set membership accepts whatever rsigma's
+                        // equality (case-insensitive or not) accepts.
+                        (Scalar::String(s), Some(set)) if item.exists.is_none() => {
+                            with_lowercase(s, |lower| set.contains(lower))
+                        }
+                        _ => item_holds(item, v),
+                    }
+                });
+                // rsigma: an absent field meets only `null` and `|exists: false`.
+                hit || (!seen && absent_holds(item))
+            }
+        }
+    }
+}
+
+/// Whether a matcher decides on the field's value alone (field references
+/// and placeholders read other fields).
+fn self_contained(matcher: &CompiledMatcher) -> bool {
+    match matcher {
+        CompiledMatcher::FieldRef { .. } | CompiledMatcher::Expand { .. } => false,
+        CompiledMatcher::Not(inner) | CompiledMatcher::TimestampPart { inner, .. } => {
+            self_contained(inner)
+        }
+        CompiledMatcher::AnyOf(children)
+        | CompiledMatcher::AllOf(children)
+        | CompiledMatcher::CaseInsensitiveGroup { children, .. } => {
+            children.iter().all(self_contained)
+        }
+        _ => true,
+    }
+}
+
+/// The lowercased strings a matcher accepts, when it accepts a finite set by
+/// equality.
+fn exact_values(matcher: &CompiledMatcher) -> Option<BTreeSet<String>> {
+    match matcher {
+        CompiledMatcher::Exact { value, .. } => Some(BTreeSet::from([value.to_lowercase()])),
+        CompiledMatcher::AnyOf(children)
+        | CompiledMatcher::CaseInsensitiveGroup {
+            children,
+            mode: GroupMode::Any,
+        } => {
+            let mut union = BTreeSet::new();
+            for child in children {
+                union.append(&mut exact_values(child)?);
+            }
+            Some(union)
+        }
+        _ => None,
+    }
+}
+
+/// An empty event for matchers, which only read it for field references
+/// (excluded from needs by [`self_contained`]).
+static NO_EVENT: Value = Value::Null;
+
+fn item_holds(item: &CompiledDetectionItem, value: &Scalar<'_>) -> bool {
+    if let Some(expect) = item.exists {
+        return (*value != Scalar::Null) == expect;
+    }
+    let value = match value {
+        Scalar::String(s) => EventValue::Str(Cow::Borrowed(s.as_ref())),
+        Scalar::Bool(b) => EventValue::Bool(*b),
+        Scalar::Null => EventValue::Null,
+        // rsigma would see an integer or a float, or an array / map: not
+        // worth reproducing for a pre-check, so assume the item may match.
+        Scalar::Number(_) | Scalar::Array | Scalar::Object => return true,
+    };
+    item.matcher.matches(&value, &JsonEvent::borrow(&NO_EVENT))
+}
+
+fn absent_holds(item: &CompiledDetectionItem) -> bool {
+    match item.exists {
+        Some(expect) => !expect,
+        None => matches!(item.matcher, CompiledMatcher::Null),
+    }
+}
+
+/// A field value as the index sees it.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Key<'a> {
+    /// The field is not there.
+    Absent,
+    /// A string.
+    Str(&'a str),
+    /// Anything else (number, null, array, object): every rule filed by
+    /// this field stays a candidate.
+    Other,
+}
+
+/// One field's table: rules filed by lowercased value.
+#[derive(Debug, Clone, Default)]
+struct Table {
+    by_value: HashMap<String, Vec<usize>>,
+    /// Every rule in the table, for values that are not strings.
+    all: Vec<usize>,
+}
+
+impl Table {
+    fn insert(&mut self, values: &BTreeSet<String>, rule: usize) {
+        for value in values {
+            self.by_value.entry(value.clone()).or_default().push(rule);
+        }
+        self.all.push(rule);
+    }
+
+    fn get(&self, key: Key<'_>) -> &[usize] {
+        match key {
+            Key::Absent => &[],
+            Key::Other => &self.all,
+            Key::Str(s) => with_lowercase(s, |lower| {
+                self.by_value.get(lower).map_or(&[][..], Vec::as_slice)
+            }),
+        }
+    }
+}
+
+/// Calls `f` with `s` lowercased as rsigma lowercases (`str::to_lowercase`),
+/// without allocating for short ASCII values such as event names.
+fn with_lowercase<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; 96];
+    if s.is_ascii()
+        && let Some(dst) = buf.get_mut(..s.len())
+    {
+        dst.copy_from_slice(s.as_bytes());
+        dst.make_ascii_lowercase();
+        if let Ok(lower) = std::str::from_utf8(dst) {
+            return f(lower);
+        }
+    }
+    f(&s.to_lowercase())
+}
+
+/// The rules `table` files under `record`'s value at `path`.
+fn doc_slice<'s, D: Document + ?Sized>(
+    record: &D,
+    path: &[Segment],
+    table: &'s Table,
+) -> &'s [usize] {
+    let mut out: &'s [usize] = &[];
+    record.any_at(path, &mut |v| {
+        out = match v {
+            Scalar::String(s) => table.get(Key::Str(s)),
+            _ => table.get(Key::Other),
+        };
+        true
+    });
+    out
+}
+
+/// The rule index (see the module doc).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Index {
+    name_path: Vec<Segment>,
+    source_path: Vec<Segment>,
+    by_name: Table,
+    by_source: Table,
+    residual: Vec<usize>,
+    needs: Vec<Need>,
+}
+
+impl Index {
+    /// Indexes `rules`; rule `i` of the slice is reported as `i`.
+    pub(super) fn build<'r>(rules: impl IntoIterator<Item = &'r CompiledRule>) -> Index {
+        let mut index = Index {
+            name_path: vec![Segment::Key(EVENT_NAME.to_owned())],
+            source_path: vec![Segment::Key(EVENT_SOURCE.to_owned())],
+            ..Index::default()
+        };
+        for (i, rule) in rules.into_iter().enumerate() {
+            let need = Need::of_rule(rule);
+            if let Some(names) = need.exact_values(EVENT_NAME) {
+                index.by_name.insert(&names, i);
+            } else if let Some(sources) = need.exact_values(EVENT_SOURCE) {
+                index.by_source.insert(&sources, i);
+            } else {
+                index.residual.push(i);
+            }
+            index.needs.push(need);
+        }
+        index
+    }
+
+    /// Every rule that could match a record with these `eventName` and
+    /// `eventSource` values (as rsigma reads them), each once.
+    pub(super) fn candidates(
+        &self,
+        event_name: Key<'_>,
+        event_source: Key<'_>,
+    ) -> impl Iterator<Item = usize> + '_ {
+        self.by_name
+            .get(event_name)
+            .iter()
+            .chain(self.by_source.get(event_source))
+            .chain(&self.residual)
+            .copied()
+    }
+
+    /// Whether any rule could match `record`: its `eventName` /
+    /// `eventSource` select candidates, and a candidate counts when the
+    /// record meets its needs.
+    pub(super) fn could_match<D: Document + ?Sized>(&self, record: &D) -> bool {
+        let name = doc_slice(record, &self.name_path, &self.by_name);
+        let source = doc_slice(record, &self.source_path, &self.by_source);
+        name.iter()
+            .chain(source)
+            .chain(&self.residual)
+            .any(|&i| self.needs.get(i).is_some_and(|n| n.holds(record)))
+    }
+
+    /// The residual rules.
+    #[cfg(test)]
+    pub(super) fn residual(&self) -> &[usize] {
+        &self.residual
+    }
+
+    /// How many rules are filed by `eventName`, by `eventSource`, and residual.
+    #[cfg(test)]
+    pub(super) fn shape(&self) -> (usize, usize, usize) {
+        (
+            self.by_name.all.len(),
+            self.by_source.all.len(),
+            self.residual.len(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn compiled(detection: &str) -> CompiledRule {
+        let yaml =
+            format!("title: t\nid: t-1\nlogsource: {{product: aws}}\ndetection:\n{detection}\n");
+        let collection = rsigma_parser::parse_sigma_yaml(&yaml).expect("test rule parses");
+        let rule = collection.rules.first().expect("one rule");
+        rsigma_eval::compile_rule(rule).expect("test rule compiles")
+    }
+
+    fn index_of(detections: &[&str]) -> Index {
+        let rules: Vec<CompiledRule> = detections.iter().map(|d| compiled(d)).collect();
+        Index::build(&rules)
+    }
+
+    #[test]
+    fn rules_are_filed_by_name_then_source_then_residual() {
+        let index = index_of(&[
+            "  sel: {eventSource: s3.amazonaws.com, eventName: [PutBucketPolicy, DeleteBucket]}\n  condition: sel",
+            "  sel: {eventSource: lambda.amazonaws.com, eventName|startswith: UpdateFunctionConfiguration}\n  condition: sel",
+            "  sel: {userIdentity.type: Root}\n  condition: sel",
+        ]);
+        assert_eq!(index.shape(), (1, 1, 1));
+        let names = |n| {
+            index
+                .candidates(Key::Str(n), Key::Absent)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names("deletebucket"), vec![0, 2]);
+        assert_eq!(names("DELETEBUCKET"), vec![0, 2]);
+        assert_eq!(names("ListBuckets"), vec![2]);
+        let sources: Vec<usize> = index
+            .candidates(Key::Absent, Key::Str("lambda.amazonaws.com"))
+            .collect();
+        assert_eq!(sources, vec![1, 2]);
+        let other: Vec<usize> = index.candidates(Key::Other, Key::Other).collect();
+        assert_eq!(other, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn conditions_decide_what_is_required() {
+        // `1 of selection_*`: the union of both names.
+        let index = index_of(&[
+            "  selection_a: {eventName: A}\n  selection_b: {eventName: B}\n  condition: 1 of selection_*",
+            // A negated selection requires nothing.
+            "  sel: {eventSource: x}\n  filter: {eventName: C}\n  condition: sel and not filter",
+            // `or` with an unconstrained branch requires nothing.
+            "  sel: {eventName: D}\n  other: {requestParameters.x: y}\n  condition: sel or other",
+        ]);
+        assert_eq!(index.shape(), (1, 1, 1));
+        let names = |n| {
+            index
+                .candidates(Key::Str(n), Key::Absent)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names("a"), vec![0, 2]);
+        assert_eq!(names("b"), vec![0, 2]);
+        assert_eq!(names("c"), vec![2]);
+    }
+
+    #[test]
+    fn could_match_checks_the_needs_of_residual_rules() {
+        let index = index_of(&[
+            "  sel: {userIdentity.type: Root}\n  filter: {eventType: AwsServiceEvent}\n  condition: sel and not filter",
+            "  sel: {userIdentity.arn|re: '.+:assumed-role/aws:.+'}\n  condition: sel",
+            "  sel: {eventName: DeleteBucket, errorCode: null}\n  condition: sel",
+        ]);
+        assert_eq!(index.shape(), (1, 0, 2));
+        let no = json!({"eventName": "Decrypt", "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::1:user/a"}});
+        assert!(!index.could_match(&no));
+        let root = json!({"eventName": "Decrypt", "userIdentity": {"type": "root"}});
+        assert!(index.could_match(&root));
+        let instance =
+            json!({"userIdentity": {"arn": "arn:aws:sts::1:assumed-role/aws:ec2-instance/i-1"}});
+        assert!(index.could_match(&instance));
+        let deleted = json!({"eventName": "DeleteBucket"});
+        assert!(index.could_match(&deleted));
+        let failed = json!({"eventName": "DeleteBucket", "errorCode": "AccessDenied"});
+        assert!(!index.could_match(&failed));
+    }
+
+    #[test]
+    fn values_rsigma_sees_differently_are_not_ruled_out() {
+        let index = index_of(&["  sel: {eventName: '123'}\n  condition: sel"]);
+        assert!(index.could_match(&json!({"eventName": 123})));
+        assert!(index.could_match(&json!({"eventName": ["123"]})));
+        assert!(!index.could_match(&json!({"eventName": "124"})));
+        assert!(!index.could_match(&json!({})));
+    }
+
+    #[test]
+    fn field_references_are_not_needs() {
+        let index = index_of(&[
+            "  sel: {userIdentity.arn|fieldref: requestParameters.userName}\n  condition: sel",
+        ]);
+        assert_eq!(index.shape(), (0, 0, 1));
+        assert!(index.could_match(&json!({})));
+    }
+
+    #[test]
+    fn lowercasing_matches_str_to_lowercase() {
+        for s in ["DeleteBucket", "ÄBC", &"X".repeat(200)] {
+            assert_eq!(with_lowercase(s, str::to_owned), s.to_lowercase());
+        }
+    }
+}

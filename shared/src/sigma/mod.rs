@@ -1,0 +1,292 @@
+//! Sigma detection rules over CloudTrail records, evaluated with rsigma.
+//!
+//! [`SigmaRules`] holds the compiled rules: the SigmaHQ AWS CloudTrail rules
+//! embedded in the binary ([`SigmaRules::builtin`], files listed in
+//! [`BUILTIN_FILES`]) and any the caller loads ([`SigmaRules::load`]). Every
+//! document either loads or comes back as a [`SkippedRule`] with a
+//! [`SkipReason`]; [`SigmaRules::summary`] says it in one line for the
+//! cold-start log. Each loaded [`SigmaRule`] carries what a finding reports:
+//! id, title, description, [`Severity`], `scheme:id` references, origin,
+//! author and false positives.
+//!
+//! # Evaluation
+//!
+//! Parsing and matching are rsigma's (`rsigma-parser` / `rsigma-eval`):
+//! `parse_sigma_yaml` gives the rule AST, `compile_rule` a `CompiledRule`,
+//! and `evaluate_rule` evaluates one against an `Event`. Records are read in
+//! place from a `serde_json::Value`, through a view that differs from rsigma's
+//! `JsonEvent` in one way, described next.
+//!
+//! # Whole objects as text
+//!
+//! Three SigmaHQ rules apply a string modifier to a whole object:
+//! `aws_disable_bucket_versioning.yml` (`requestParameters|contains:
+//! 'Suspended'`), `aws_ec2_vm_export_failure.yml` (`responseElements|contains:
+//! 'Failure'`, in a filter) and
+//! `aws_iam_s3browser_templated_s3_bucket_policy_creation.yml`
+//! (`requestParameters|contains|all` on quoted policy strings). rsigma matches
+//! strings only, so as written they could never match. The record view gives
+//! any field a rule names that holds an object as the object's compact JSON
+//! text, with JSON documents held in strings (IAM policy documents) expanded
+//! in place, which is what these rules are written against. The view lives in
+//! the private `event` module; it changes nothing for fields holding strings,
+//! numbers or arrays of them.
+//!
+//! # Rules that do not do what they say
+//!
+//! The copies in `shared/rules/sigma/` are byte-identical to SigmaHQ's, and
+//! are loaded as written. Three of them cannot behave as their text suggests;
+//! the integration tests pin the behaviour described here:
+//!
+//! - `aws_update_login_profile.yml`: the filter `userIdentity.arn|fieldref:
+//!   requestParameters.userName` compares an ARN with a bare user name, which
+//!   are never equal, so the filter never applies and every
+//!   `UpdateLoginProfile` matches. (Users changing their own password call
+//!   `ChangePassword`, so the filter would rarely have applied anyway.)
+//! - `aws_iam_backdoor_users_keys.yml`: the filter `userIdentity.arn|contains:
+//!   responseElements.accessKey.userName` looks for that literal text (there
+//!   is no `fieldref`), so it never applies and every `CreateAccessKey`
+//!   matches, including users creating their own keys.
+//! - `aws_delete_saml_provider.yml`: its selection requires `status:
+//!   success`, a field CloudTrail records do not have, so the rule never
+//!   matches.
+//!
+//! The first two err towards more findings; the third is a gap to cover with a
+//! trailguard rule rather than by quietly editing a third-party rule.
+//!
+//! # Indexing
+//!
+//! Turning a record into a `serde_json::Value` costs several times the typed
+//! parse, so callers ask [`SigmaRules::could_match`] first, with whatever
+//! [`Document`] they already have, and build the `Value` only when it says
+//! yes. [`SigmaRules::matching`] uses the same index to evaluate only the
+//! rules a record's `eventName` / `eventSource` can select. How the index is
+//! derived from each rule's condition is described in the private `index`
+//! module; it never leaves out a rule that would match.
+
+mod builtin;
+mod event;
+mod index;
+mod load;
+mod rule;
+
+use std::collections::HashMap;
+
+use rsigma_eval::event::{Event, EventValue};
+use serde_json::Value;
+
+use crate::document::Document;
+
+pub use builtin::BUILTIN_FILES;
+pub use index::KEY_FIELDS;
+pub use load::{SkipReason, SkippedRule};
+pub use rule::{Severity, SigmaRule, reference_for_tag, severity_of_level};
+
+use event::RecordEvent;
+use index::{Index, Key};
+
+/// Compiled, indexed Sigma rules.
+#[derive(Debug, Clone, Default)]
+pub struct SigmaRules {
+    rules: Vec<SigmaRule>,
+    index: Index,
+}
+
+impl SigmaRules {
+    /// The built-in SigmaHQ rules ([`BUILTIN_FILES`]).
+    pub fn builtin() -> (SigmaRules, Vec<SkippedRule>) {
+        SigmaRules::load(BUILTIN_FILES)
+    }
+
+    /// Loads `(origin, YAML text)` files in order. Every document either
+    /// loads or is returned as skipped with its reason. A rule whose id was
+    /// already loaded replaces the earlier one, which is reported as
+    /// [`SkipReason::Replaced`]; so a user file can override a built-in rule.
+    pub fn load<O: AsRef<str>, Y: AsRef<str>>(files: &[(O, Y)]) -> (SigmaRules, Vec<SkippedRule>) {
+        let mut rules: Vec<SigmaRule> = Vec::new();
+        let mut by_id: HashMap<String, usize> = HashMap::new();
+        let mut skipped = Vec::new();
+        for (origin, yaml) in files {
+            for loaded in load::load_file(origin.as_ref(), yaml.as_ref()) {
+                match loaded {
+                    Ok(rule) => match by_id.get(rule.id()).and_then(|&i| rules.get_mut(i)) {
+                        Some(earlier) => {
+                            let earlier = std::mem::replace(earlier, rule);
+                            skipped.push(SkippedRule {
+                                reason: SkipReason::Replaced(origin.as_ref().to_owned()),
+                                origin: earlier.origin,
+                                title: Some(earlier.title),
+                                id: Some(earlier.id),
+                            });
+                        }
+                        None => {
+                            by_id.insert(rule.id().to_owned(), rules.len());
+                            rules.push(rule);
+                        }
+                    },
+                    Err(skip) => skipped.push(skip),
+                }
+            }
+        }
+        let index = Index::build(rules.iter().map(|r| &r.compiled));
+        (SigmaRules { rules, index }, skipped)
+    }
+
+    /// The loaded rules, in load order.
+    pub fn rules(&self) -> &[SigmaRule] {
+        &self.rules
+    }
+
+    /// How many rules are loaded.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether no rule is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// One line for the cold-start log, e.g. `sigma: 56 of 58 rules loaded;
+    /// skipped: a.yml (reason), b.yml (reason)`.
+    pub fn summary(&self, skipped: &[SkippedRule]) -> String {
+        let total = self.rules.len() + skipped.len();
+        let mut line = format!("sigma: {} of {total} rules loaded", self.rules.len());
+        for (i, skip) in skipped.iter().enumerate() {
+            line.push_str(if i == 0 { "; skipped: " } else { ", " });
+            line.push_str(skip.file_name());
+            line.push_str(" (");
+            line.push_str(&skip.reason.to_string());
+            line.push(')');
+        }
+        line
+    }
+
+    /// Whether any rule could match `record`, read through the caller's
+    /// [`Document`] (typically the typed record). `false` means no rule
+    /// matches it, so there is no need to build a `serde_json::Value` for
+    /// [`SigmaRules::matching`]. The index reads only [`KEY_FIELDS`], which
+    /// CloudTrail never places under an array.
+    pub fn could_match<D: Document + ?Sized>(&self, record: &D) -> bool {
+        self.index.could_match(record)
+    }
+
+    /// The rules `record` (one CloudTrail record) matches, in load order.
+    pub fn matching<'s>(&'s self, record: &Value) -> impl Iterator<Item = &'s SigmaRule> {
+        let event = RecordEvent::new(record);
+        let mut candidates: Vec<usize> = {
+            let name = event.get_field("eventName");
+            let source = event.get_field("eventSource");
+            self.index
+                .candidates(key_of(name.as_ref()), key_of(source.as_ref()))
+                .collect()
+        };
+        candidates.sort_unstable();
+        candidates
+            .into_iter()
+            .filter_map(move |i| self.rules.get(i))
+            .filter(move |rule| rule.matches_event(&event))
+    }
+}
+
+/// How the index sees a value rsigma read.
+fn key_of<'a>(value: Option<&'a EventValue<'_>>) -> Key<'a> {
+    match value {
+        None => Key::Absent,
+        Some(EventValue::Str(s)) => Key::Str(s),
+        Some(_) => Key::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const STOP_LOGGING: &str = "title: Stop\nid: stop-1\nlogsource: {product: aws}\ndetection:\n  sel: {eventSource: cloudtrail.amazonaws.com, eventName: StopLogging}\n  condition: sel\nlevel: high\ntags: [attack.t1562.008, attack.defense-impairment]\n";
+
+    #[test]
+    fn later_rules_replace_earlier_ones_with_the_same_id() {
+        let tuned = STOP_LOGGING.replace("level: high", "level: low");
+        let (rules, skipped) = SigmaRules::load(&[
+            ("builtin/stop.yml", STOP_LOGGING),
+            ("s3://b/stop.yml", &tuned),
+        ]);
+        assert_eq!(rules.len(), 1);
+        assert_eq!(
+            rules.rules().first().map(SigmaRule::severity),
+            Some(Severity::Low)
+        );
+        assert_eq!(
+            skipped,
+            vec![SkippedRule {
+                origin: "builtin/stop.yml".to_owned(),
+                title: Some("Stop".to_owned()),
+                id: Some("stop-1".to_owned()),
+                reason: SkipReason::Replaced("s3://b/stop.yml".to_owned()),
+            }]
+        );
+        assert_eq!(
+            rules.summary(&skipped),
+            "sigma: 1 of 2 rules loaded; skipped: stop.yml (replaced by the rule with the same id from s3://b/stop.yml)"
+        );
+    }
+
+    #[test]
+    fn metadata_comes_from_the_rule() {
+        let (rules, skipped) = SigmaRules::load(&[("dir/stop.yml", STOP_LOGGING)]);
+        assert!(skipped.is_empty());
+        assert_eq!(rules.summary(&skipped), "sigma: 1 of 1 rules loaded");
+        let rule = rules.rules().first().expect("one rule");
+        assert_eq!(rule.id(), "stop-1");
+        assert_eq!(rule.title(), "Stop");
+        assert_eq!(rule.severity(), Severity::High);
+        assert_eq!(
+            rule.references(),
+            ["attack:T1562.008", "attack-tactic:defense-impairment"]
+        );
+        assert_eq!(rule.file_name(), "stop.yml");
+        assert_eq!(rule.origin(), "dir/stop.yml");
+        assert_eq!(rule.author(), None);
+    }
+
+    #[test]
+    fn matching_evaluates_selected_rules() {
+        let (rules, _) = SigmaRules::load(&[("stop.yml", STOP_LOGGING)]);
+        let stop = json!({"eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging"});
+        let ids: Vec<&str> = rules.matching(&stop).map(SigmaRule::id).collect();
+        assert_eq!(ids, ["stop-1"]);
+        assert!(rules.could_match(&stop));
+        let other = json!({"eventSource": "s3.amazonaws.com", "eventName": "StopLogging"});
+        assert_eq!(rules.matching(&other).count(), 0);
+        assert!(!rules.could_match(&other));
+    }
+
+    #[test]
+    fn builtin_rules_are_indexed_by_event_except_four() {
+        let (rules, _) = SigmaRules::builtin();
+        assert_eq!(rules.index.shape(), (52, 1, 4));
+        let residual: Vec<&str> = rules
+            .index
+            .residual()
+            .iter()
+            .filter_map(|&i| rules.rules.get(i))
+            .map(SigmaRule::file_name)
+            .collect();
+        assert_eq!(
+            residual,
+            [
+                "aws_cloudtrail_imds_malicious_usage.yml",
+                "aws_cloudtrail_pua_trufflehog.yml",
+                "aws_root_account_usage.yml",
+                "aws_sts_assumerole_misuse.yml",
+            ]
+        );
+    }
+
+    #[test]
+    fn rules_can_be_shared_across_threads() {
+        fn shared<T: Send + Sync>(_: &T) {}
+        shared(&SigmaRules::default());
+    }
+}
