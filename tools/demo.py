@@ -261,11 +261,11 @@ def main():
     if failures:
         fail("metrics", f"failed messages: {failures}")
     rows = []
-    for m in cw.list_metrics(Namespace="CloudTrailMetrics")["Metrics"]:
-        name = m["MetricName"]
+    # ListMetrics may name a metric once per stored datapoint.
+    for name in sorted({m["MetricName"] for m in cw.list_metrics(Namespace="CloudTrailMetrics")["Metrics"]}):
         data = cw.get_metric_data(
             MetricDataQueries=[{"Id": "m", "MetricStat": {"Metric": {"Namespace": "CloudTrailMetrics", "MetricName": name}, "Period": 60, "Stat": "Sum"}}],
-            StartTime=1688980000, EndTime=1689000000)["MetricDataResults"][0]
+            StartTime=1688979960, EndTime=1689000000)["MetricDataResults"][0]
         for t, v in sorted(zip(data["Timestamps"], data["Values"])):
             rows.append((name, t.strftime("%Y-%m-%d %H:%M"), int(v)))
     table(("metric", "minute (eventTime)", "count"), sorted(rows))

@@ -48,8 +48,8 @@ pub mod reader;
 pub mod record;
 pub mod remediation;
 pub mod rules;
-pub mod sigma;
 pub mod service;
+pub mod sigma;
 
 pub use document::{Document, Path, Scalar, Segment};
 pub use envelope::{Delivery, EnvelopeError, Ignored, Message, ObjectRef};

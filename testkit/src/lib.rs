@@ -106,7 +106,9 @@ impl Moto {
     fn http(&self, method: &str, path: &str) -> Option<u16> {
         let addr = self.endpoint.trim_start_matches("http://");
         let mut stream = TcpStream::connect(addr).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .ok()?;
         let req = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n");
         stream.write_all(req.as_bytes()).ok()?;
         let mut head = [0u8; 12];

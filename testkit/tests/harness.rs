@@ -9,7 +9,11 @@ async fn each_moto_is_private_and_stops_on_drop() {
     assert_ne!(first.endpoint(), second.endpoint());
 
     let s3 = first.s3().await;
-    s3.create_bucket().bucket("only-in-first").send().await.unwrap();
+    s3.create_bucket()
+        .bucket("only-in-first")
+        .send()
+        .await
+        .unwrap();
     let in_first = s3.list_buckets().send().await.unwrap();
     let in_second = second.s3().await.list_buckets().send().await.unwrap();
     assert_eq!(in_first.buckets().len(), 1);

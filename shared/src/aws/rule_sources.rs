@@ -49,10 +49,12 @@ impl FromStr for RuleSource {
         let s = s.trim();
         if let Some(rest) = s.strip_prefix("s3://") {
             return match rest.split_once('/') {
-                Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => Ok(RuleSource::S3 {
-                    bucket: bucket.to_owned(),
-                    key: key.to_owned(),
-                }),
+                Some((bucket, key)) if !bucket.is_empty() && !key.is_empty() => {
+                    Ok(RuleSource::S3 {
+                        bucket: bucket.to_owned(),
+                        key: key.to_owned(),
+                    })
+                }
                 _ => Err(RuleSourceError::Invalid(s.to_owned())),
             };
         }

@@ -152,16 +152,27 @@ impl Finding {
         let id = finding_id(&rule.id, event_id.as_deref().unwrap_or(""));
         let mfa = text(
             event,
-            &["userIdentity", "sessionContext", "attributes", "mfaAuthenticated"],
+            &[
+                "userIdentity",
+                "sessionContext",
+                "attributes",
+                "mfaAuthenticated",
+            ],
         )
         .map(|m| Value::Bool(m == "true"));
         let who = fields(vec![
             ("type", s(text(event, &["userIdentity", "type"]))),
             ("arn", s(text(event, &["userIdentity", "arn"]))),
             ("userName", s(text(event, &["userIdentity", "userName"]))),
-            ("principalId", s(text(event, &["userIdentity", "principalId"]))),
+            (
+                "principalId",
+                s(text(event, &["userIdentity", "principalId"])),
+            ),
             ("accountId", s(text(event, &["userIdentity", "accountId"]))),
-            ("accessKeyId", s(text(event, &["userIdentity", "accessKeyId"]))),
+            (
+                "accessKeyId",
+                s(text(event, &["userIdentity", "accessKeyId"])),
+            ),
             ("invokedBy", s(text(event, &["userIdentity", "invokedBy"]))),
             (
                 "sessionIssuer",
@@ -178,7 +189,10 @@ impl Finding {
             ("eventType", s(text(event, &["eventType"]))),
             (
                 "requestParameters",
-                event.get("requestParameters").filter(|v| !v.is_null()).cloned(),
+                event
+                    .get("requestParameters")
+                    .filter(|v| !v.is_null())
+                    .cloned(),
             ),
             (
                 "resources",
@@ -236,7 +250,11 @@ impl Finding {
             .or_else(|| self.who.get("type"))
             .and_then(Value::as_str)
             .unwrap_or("unknown principal");
-        let name = self.what.get("eventName").and_then(Value::as_str).unwrap_or("event");
+        let name = self
+            .what
+            .get("eventName")
+            .and_then(Value::as_str)
+            .unwrap_or("event");
         let subject = format!(
             "[{}] {}: {} by {} in {}/{}",
             self.rule.severity.as_str().to_ascii_uppercase(),
@@ -248,7 +266,13 @@ impl Finding {
         );
         let ascii: String = subject
             .chars()
-            .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' })
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    '?'
+                }
+            })
             .collect();
         truncate_chars(&ascii, 100)
     }
@@ -275,12 +299,10 @@ impl Finding {
         }
         // Request parameters alone were too large (e.g. a huge policy).
         if let Some(what) = slim.what.as_object_mut() {
-            what.insert(
-                "requestParameters".to_owned(),
-                json!({"truncated": true}),
-            );
+            what.insert("requestParameters".to_owned(), json!({"truncated": true}));
         }
-        slim.raw_event = json!({"excerpt": truncate_bytes(&raw, max_bytes / 4), "originalBytes": raw.len()});
+        slim.raw_event =
+            json!({"excerpt": truncate_bytes(&raw, max_bytes / 4), "originalBytes": raw.len()});
         let message = serde_json::to_string(&slim).unwrap_or_default();
         if message.len() <= max_bytes {
             message
@@ -339,9 +361,18 @@ mod tests {
 
     #[test]
     fn carries_the_seven_facets() {
-        let object = ObjectRef::new("b", "AWSLogs/111122223333/CloudTrail/us-east-1/2023/07/10/f.json.gz");
+        let object = ObjectRef::new(
+            "b",
+            "AWSLogs/111122223333/CloudTrail/us-east-1/2023/07/10/f.json.gz",
+        );
         let f = Finding::new(rule(), &event(), Some(&object));
-        assert_eq!(f.id, finding_id("cloudtrail-logging-stopped", "4b8b1d8f-0000-4000-8000-000000000001"));
+        assert_eq!(
+            f.id,
+            finding_id(
+                "cloudtrail-logging-stopped",
+                "4b8b1d8f-0000-4000-8000-000000000001"
+            )
+        );
         assert_eq!(f.id.len(), 32);
         assert_eq!(f.who["userName"], "alice");
         assert_eq!(f.who["mfaAuthenticated"], false);

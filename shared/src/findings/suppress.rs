@@ -70,7 +70,9 @@ impl Suppressions {
         let mut list = Vec::with_capacity(specs.len());
         for (i, s) in specs.iter().enumerate() {
             if s.rules.is_empty() {
-                return Err(format!("suppression #{i} lists no rules (use [\"*\"] for all)"));
+                return Err(format!(
+                    "suppression #{i} lists no rules (use [\"*\"] for all)"
+                ));
             }
             list.push(Compiled {
                 rules: globs(&s.rules),
@@ -151,8 +153,14 @@ mod tests {
             Some("pipeline")
         );
         let human = "arn:aws:iam::111122223333:user/bob";
-        assert_eq!(s.suppressed_by(&finding("lambda-code-changed", human, "1.2.3.4")), None);
-        assert_eq!(s.suppressed_by(&finding("root-activity", deploy, "1.2.3.4")), None);
+        assert_eq!(
+            s.suppressed_by(&finding("lambda-code-changed", human, "1.2.3.4")),
+            None
+        );
+        assert_eq!(
+            s.suppressed_by(&finding("root-activity", deploy, "1.2.3.4")),
+            None
+        );
     }
 
     #[test]

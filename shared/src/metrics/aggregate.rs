@@ -202,7 +202,10 @@ impl Aggregator {
             OTHER_SERVICES
         };
         let dimensions = vec![
-            ("ErrorClass".to_owned(), ErrorClass::of(code).as_str().to_owned()),
+            (
+                "ErrorClass".to_owned(),
+                ErrorClass::of(code).as_str().to_owned(),
+            ),
             ("EventSource".to_owned(), service.to_owned()),
         ];
         let namespace = self.config.ops_namespace.clone();
@@ -219,7 +222,14 @@ impl Aggregator {
     /// Adds an operational datapoint (no dimensions) in the ops namespace.
     pub fn operational(&mut self, metric_name: &str, timestamp: i64, value: f64, unit: &str) {
         let namespace = self.config.ops_namespace.clone();
-        self.add(namespace, metric_name, Vec::new(), minute(timestamp), value, unit);
+        self.add(
+            namespace,
+            metric_name,
+            Vec::new(),
+            minute(timestamp),
+            value,
+            unit,
+        );
     }
 
     fn add(
@@ -317,8 +327,15 @@ mod tests {
         assert_eq!(datums[0].metric_name, "UnauthorizedAPICalls");
         assert_eq!(datums[0].namespace, "CloudTrailMetrics");
         assert!(datums[0].dimensions.is_empty());
-        assert_eq!(datums[0].rule_id.as_deref(), Some("cis-unauthorized-api-calls"));
-        assert!(datums[0].references.contains(&"securityhub:CloudWatch.2".to_owned()));
+        assert_eq!(
+            datums[0].rule_id.as_deref(),
+            Some("cis-unauthorized-api-calls")
+        );
+        assert!(
+            datums[0]
+                .references
+                .contains(&"securityhub:CloudWatch.2".to_owned())
+        );
     }
 
     #[test]

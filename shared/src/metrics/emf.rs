@@ -87,7 +87,10 @@ mod tests {
         assert_eq!(lines.len(), 3);
         let first: Value = serde_json::from_str(&lines[0]).unwrap();
         assert_eq!(first["_aws"]["Timestamp"], 60_000);
-        assert_eq!(first["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([[]]));
+        assert_eq!(
+            first["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([[]])
+        );
         assert_eq!(first["RootAccountUsage"], 2.0);
         assert_eq!(first["VPCChanges"], 1.0);
         let dimensioned: Value = serde_json::from_str(&lines[2]).unwrap();
@@ -100,11 +103,15 @@ mod tests {
 
     #[test]
     fn splits_more_than_a_hundred_metrics() {
-        let many: Vec<Datum> = (0..150).map(|i| datum(&format!("M{i}"), &[], 0, 1.0)).collect();
+        let many: Vec<Datum> = (0..150)
+            .map(|i| datum(&format!("M{i}"), &[], 0, 1.0))
+            .collect();
         let lines = lines(&many);
         assert_eq!(lines.len(), 2);
         let second: Value = serde_json::from_str(&lines[1]).unwrap();
-        let declared = second["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap();
+        let declared = second["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap();
         assert_eq!(declared.len(), 50);
     }
 }

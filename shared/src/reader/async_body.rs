@@ -53,7 +53,9 @@ mod tests {
             let mut text = String::new();
             body.read_to_string(&mut text).map(|_| text)
         });
-        tokio::io::AsyncWriteExt::write_all(&mut writer, b"{\"Records\":[]}").await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut writer, b"{\"Records\":[]}")
+            .await
+            .unwrap();
         drop(writer);
         assert_eq!(reading.await.unwrap().unwrap(), "{\"Records\":[]}");
     }

@@ -227,14 +227,20 @@ mod tests {
         let last = whole.len() - 1;
         whole[last] ^= 0xff;
         let (_, failure, _) = read_all(&whole);
-        assert!(matches!(failure, Some(Failure::CorruptGzip(_))), "{failure:?}");
+        assert!(
+            matches!(failure, Some(Failure::CorruptGzip(_))),
+            "{failure:?}"
+        );
     }
 
     struct Broken;
 
     impl Read for Broken {
         fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-            Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection reset"))
+            Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection reset",
+            ))
         }
     }
 

@@ -124,18 +124,27 @@ pub(crate) enum Tail {
 /// members and closing `}`; then nothing but blanks to the end.
 pub(crate) fn tail(rest: &[u8], at_eof: bool, in_envelope: bool) -> Tail {
     let mut scan = Scan::new(rest);
-    let closed = if in_envelope { finish_object(&mut scan) } else { Ok(()) };
+    let closed = if in_envelope {
+        finish_object(&mut scan)
+    } else {
+        Ok(())
+    };
     let ended = closed.and_then(|()| match scan.peek() {
         Err(Stop::NeedMore) => Ok(()),
         Err(stop) => Err(stop),
-        Ok(_) => Err(Stop::Invalid(JsonFault::new(scan.pos, "trailing characters after the document"))),
+        Ok(_) => Err(Stop::Invalid(JsonFault::new(
+            scan.pos,
+            "trailing characters after the document",
+        ))),
     });
     match ended {
         Err(Stop::Invalid(fault)) => Tail::Invalid(fault),
         // Only the end of the input proves nothing follows.
         _ if !at_eof => Tail::NeedMore,
         Ok(()) => Tail::Done,
-        Err(Stop::NeedMore) => Tail::Invalid(JsonFault::new(rest.len(), "EOF while parsing an object")),
+        Err(Stop::NeedMore) => {
+            Tail::Invalid(JsonFault::new(rest.len(), "EOF while parsing an object"))
+        }
     }
 }
 
@@ -167,7 +176,13 @@ fn walk_envelope(scan: &mut Scan<'_>) -> Result<Envelope, Stop> {
         scan.skip_value()?;
         match scan.peek()? {
             b',' => scan.pos += 1,
-            b'}' => return Ok(if event { Envelope::Event } else { Envelope::Other }),
+            b'}' => {
+                return Ok(if event {
+                    Envelope::Event
+                } else {
+                    Envelope::Other
+                });
+            }
             _ => return Err(scan.invalid("expected `,` or `}` after an object member")),
         }
     }
@@ -200,7 +215,9 @@ enum Stop {
 impl Stop {
     fn into_probe(self, at_eof: bool, len: usize) -> Probe {
         match self {
-            Stop::NeedMore if at_eof => Probe::Invalid(JsonFault::new(len, "EOF while parsing an object")),
+            Stop::NeedMore if at_eof => {
+                Probe::Invalid(JsonFault::new(len, "EOF while parsing an object"))
+            }
             Stop::NeedMore => Probe::NeedMore,
             Stop::Invalid(fault) => Probe::Invalid(fault),
         }
@@ -269,7 +286,10 @@ impl<'b> Scan<'b> {
             Some(Err(error)) if error.is_eof() => Err(Stop::NeedMore),
             Some(Err(error)) => {
                 let fault = JsonFault::from_serde(rest, &error);
-                Err(Stop::Invalid(JsonFault::new(self.pos + fault.at, &fault.reason)))
+                Err(Stop::Invalid(JsonFault::new(
+                    self.pos + fault.at,
+                    &fault.reason,
+                )))
             }
             None => Err(Stop::NeedMore),
         }
@@ -312,14 +332,34 @@ mod tests {
         let cases: Vec<(&str, bool, Probe)> = vec![
             (r#"{"Records":[{"a":1}]}"#, true, found(Layout::Wrapped, 12)),
             (r#"  {"Records" : [ "#, false, found(Layout::Wrapped, 16)),
-            (r#"{"version":"1.0","Records":["#, false, found(Layout::Wrapped, 28)),
+            (
+                r#"{"version":"1.0","Records":["#,
+                false,
+                found(Layout::Wrapped, 28),
+            ),
             (r#"{"Rec\u006frds":["#, false, found(Layout::Wrapped, 17)),
-            (r#"{"big":{"nested":[1,2,{"Records":[]}]},"Records":[]}"#, true, found(Layout::Wrapped, 50)),
+            (
+                r#"{"big":{"nested":[1,2,{"Records":[]}]},"Records":[]}"#,
+                true,
+                found(Layout::Wrapped, 50),
+            ),
             ("\u{feff}[{}]", true, found(Layout::Array, 4)),
             ("\n [", false, found(Layout::Array, 3)),
-            ("{\"eventVersion\":\"1.08\",\"eventName\":\"X\"}\n{", false, found(Layout::Lines, 0)),
-            ("  {\"eventTime\":\"2023-07-10T11:45:02Z\"}", true, found(Layout::Lines, 2)),
-            (r#"{"awsAccountId":"1","logFiles":[]}"#, true, Probe::NoRecords),
+            (
+                "{\"eventVersion\":\"1.08\",\"eventName\":\"X\"}\n{",
+                false,
+                found(Layout::Lines, 0),
+            ),
+            (
+                "  {\"eventTime\":\"2023-07-10T11:45:02Z\"}",
+                true,
+                found(Layout::Lines, 2),
+            ),
+            (
+                r#"{"awsAccountId":"1","logFiles":[]}"#,
+                true,
+                Probe::NoRecords,
+            ),
             (r#"{"Records":null}"#, true, Probe::NoRecords),
             ("{}", true, Probe::NoRecords),
             (r#"{"Records""#, false, Probe::NeedMore),
@@ -341,7 +381,10 @@ mod tests {
         let Probe::Invalid(fault) = probe(br#"{"a" 1}"#, true) else {
             panic!("a missing colon must be invalid");
         };
-        assert_eq!((fault.at, fault.reason.as_str()), (5, "expected `:` after an object key"));
+        assert_eq!(
+            (fault.at, fault.reason.as_str()),
+            (5, "expected `:` after an object key")
+        );
         let Probe::Invalid(fault) = probe(br#"{"version":"1.0""#, true) else {
             panic!("a truncated envelope must be invalid");
         };
@@ -357,7 +400,12 @@ mod tests {
         let cases: Vec<(&str, bool, bool, Tail)> = vec![
             ("}", true, true, Tail::Done),
             (" } \n", true, true, Tail::Done),
-            (r#","version":"1.0", "x": {"y": [1]}}"#, true, true, Tail::Done),
+            (
+                r#","version":"1.0", "x": {"y": [1]}}"#,
+                true,
+                true,
+                Tail::Done,
+            ),
             (r#","version":"1.0""#, false, true, Tail::NeedMore),
             ("}", false, true, Tail::NeedMore),
             ("", true, false, Tail::Done),
@@ -365,9 +413,19 @@ mod tests {
             ("", false, false, Tail::NeedMore),
         ];
         for (rest, at_eof, in_envelope, expected) in cases {
-            assert_eq!(tail(rest.as_bytes(), at_eof, in_envelope), expected, "{rest:?}");
+            assert_eq!(
+                tail(rest.as_bytes(), at_eof, in_envelope),
+                expected,
+                "{rest:?}"
+            );
         }
-        let invalid = [("}x", true), ("", true), (r#","a":1"#, true), ("]", true), ("x", false)];
+        let invalid = [
+            ("}x", true),
+            ("", true),
+            (r#","a":1"#, true),
+            ("]", true),
+            ("x", false),
+        ];
         for (rest, in_envelope) in invalid {
             assert!(
                 matches!(tail(rest.as_bytes(), true, in_envelope), Tail::Invalid(_)),

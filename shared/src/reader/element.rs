@@ -27,7 +27,9 @@ impl Element<'_> {
     /// The bytes the element takes up; nothing for one that did not parse.
     pub(crate) fn len(&self) -> usize {
         match self {
-            Element::Record { len, .. } | Element::NotObject { len, .. } | Element::Mismatch { len, .. } => *len,
+            Element::Record { len, .. }
+            | Element::NotObject { len, .. }
+            | Element::Mismatch { len, .. } => *len,
             Element::Incomplete(_) | Element::Invalid(_) => 0,
         }
     }
@@ -51,7 +53,10 @@ pub(crate) fn parse(bytes: &[u8], complete: bool) -> Element<'_> {
                     len,
                 },
                 Err(error) => Element::Mismatch {
-                    reason: format!("invalid UTF-8 at byte {} of the record", error.valid_up_to()),
+                    reason: format!(
+                        "invalid UTF-8 at byte {} of the record",
+                        error.valid_up_to()
+                    ),
                     len,
                 },
             }
@@ -64,7 +69,9 @@ pub(crate) fn parse(bytes: &[u8], complete: bool) -> Element<'_> {
             Measure::Incomplete(fault) => Element::Incomplete(fault),
             Measure::Invalid(fault) => Element::Invalid(fault),
         },
-        Some(Err(error)) if error.is_eof() => Element::Incomplete(JsonFault::from_serde(bytes, &error)),
+        Some(Err(error)) if error.is_eof() => {
+            Element::Incomplete(JsonFault::from_serde(bytes, &error))
+        }
         Some(Err(error)) => Element::Invalid(JsonFault::from_serde(bytes, &error)),
         None => Element::Incomplete(JsonFault::new(bytes.len(), "EOF while parsing a value")),
     }
@@ -104,7 +111,9 @@ pub(crate) fn measure(bytes: &[u8]) -> Measure {
     let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<IgnoredAny>();
     match stream.next() {
         Some(Ok(_)) => Measure::Complete(stream.byte_offset()),
-        Some(Err(error)) if error.is_eof() => Measure::Incomplete(JsonFault::from_serde(bytes, &error)),
+        Some(Err(error)) if error.is_eof() => {
+            Measure::Incomplete(JsonFault::from_serde(bytes, &error))
+        }
         Some(Err(error)) => Measure::Invalid(JsonFault::from_serde(bytes, &error)),
         None => Measure::Incomplete(JsonFault::new(bytes.len(), "EOF while parsing a value")),
     }
@@ -127,9 +136,18 @@ mod tests {
 
     #[test]
     fn cut_elements_are_incomplete_and_broken_ones_invalid() {
-        assert!(matches!(parse(br#"{"eventName":"A"#, false), Element::Incomplete(_)));
-        assert!(matches!(parse(br#"{"eventName":"A"}"#, true), Element::Record { .. }));
-        assert!(matches!(parse(br#"{"eventName" "A"}"#, false), Element::Invalid(_)));
+        assert!(matches!(
+            parse(br#"{"eventName":"A"#, false),
+            Element::Incomplete(_)
+        ));
+        assert!(matches!(
+            parse(br#"{"eventName":"A"}"#, true),
+            Element::Record { .. }
+        ));
+        assert!(matches!(
+            parse(br#"{"eventName" "A"}"#, false),
+            Element::Invalid(_)
+        ));
         assert!(matches!(parse(b"12", false), Element::Incomplete(_)));
         assert!(matches!(parse(b"tr", true), Element::Incomplete(_)));
     }
@@ -143,7 +161,10 @@ mod tests {
         assert_eq!(len, 23);
         assert!(reason.starts_with("invalid type: integer `5`"), "{reason}");
         // Whether the rest of a mismatched record is complete is still checked.
-        assert!(matches!(parse(br#"{"eventName":5,"a":"#, false), Element::Incomplete(_)));
+        assert!(matches!(
+            parse(br#"{"eventName":5,"a":"#, false),
+            Element::Incomplete(_)
+        ));
     }
 
     #[test]
@@ -161,12 +182,18 @@ mod tests {
             };
             assert_eq!((found, len), (expected, expected_len));
         }
-        assert!(matches!(parse(b"7", true), Element::NotObject { len: 1, .. }));
+        assert!(matches!(
+            parse(b"7", true),
+            Element::NotObject { len: 1, .. }
+        ));
     }
 
     #[test]
     fn invalid_utf8_in_a_skipped_member_is_a_mismatch() {
         let bytes = b"{\"unknown\":\"\xff\"}";
-        assert!(matches!(parse(bytes, true), Element::Mismatch { len: 15, .. }));
+        assert!(matches!(
+            parse(bytes, true),
+            Element::Mismatch { len: 15, .. }
+        ));
     }
 }

@@ -105,7 +105,9 @@ pub enum ReadError {
 
     /// A record does not fit the CloudTrail schema, such as a string field
     /// holding a number (not fatal: the record is skipped).
-    #[error("{object}: record {index} does not fit the CloudTrail record schema: {reason}; skipped")]
+    #[error(
+        "{object}: record {index} does not fit the CloudTrail record schema: {reason}; skipped"
+    )]
     InvalidRecord {
         /// The object read.
         object: Arc<str>,
@@ -132,7 +134,10 @@ impl ReadError {
     /// Whether the error ends the file. Non-fatal errors concern one record,
     /// and the reader carries on with the next.
     pub fn is_fatal(&self) -> bool {
-        !matches!(self, ReadError::NotAnObject { .. } | ReadError::InvalidRecord { .. })
+        !matches!(
+            self,
+            ReadError::NotAnObject { .. } | ReadError::InvalidRecord { .. }
+        )
     }
 
     /// The object the error is about.
@@ -217,7 +222,11 @@ mod tests {
         let fatal = ReadError::NoRecordsArray { object };
         assert!(fatal.is_fatal());
         assert_eq!(fatal.object(), "s3://b/k");
-        assert!(skipped.to_string().starts_with("s3://b/k: record 3 is a string"));
+        assert!(
+            skipped
+                .to_string()
+                .starts_with("s3://b/k: record 3 is a string")
+        );
     }
 
     #[test]

@@ -126,7 +126,8 @@ impl<R: Read> RecordReader<R> {
     /// that is not a log file fails here.
     pub fn new(input: R, object: impl Into<String>) -> Result<Self, ReadError> {
         let object: Arc<str> = object.into().into();
-        let (input, compression) = Input::open(input).map_err(|failure| fail(&object, failure, 0))?;
+        let (input, compression) =
+            Input::open(input).map_err(|failure| fail(&object, failure, 0))?;
         let mut reader = RecordReader {
             object,
             input,
@@ -211,7 +212,11 @@ impl<R: Read> RecordReader<R> {
                     return Ok(());
                 }
                 Probe::NeedMore => self.more()?,
-                Probe::Empty => return Err(ReadError::Empty { object: self.object.clone() }),
+                Probe::Empty => {
+                    return Err(ReadError::Empty {
+                        object: self.object.clone(),
+                    });
+                }
                 Probe::NotJson => {
                     return Err(ReadError::NotJson {
                         object: self.object.clone(),
@@ -219,7 +224,11 @@ impl<R: Read> RecordReader<R> {
                         head: show_head(self.window.data()),
                     });
                 }
-                Probe::NoRecords => return Err(ReadError::NoRecordsArray { object: self.object.clone() }),
+                Probe::NoRecords => {
+                    return Err(ReadError::NoRecordsArray {
+                        object: self.object.clone(),
+                    });
+                }
                 Probe::Invalid(fault) => return Err(self.invalid_json(fault)),
             }
         }
@@ -239,7 +248,9 @@ impl<R: Read> RecordReader<R> {
         }
         loop {
             if self.window.data().len() < LOOKAHEAD_BYTES && self.input.can_read() {
-                self.window.refill(&mut self.input).map_err(|failure| self.fail(failure))?;
+                self.window
+                    .refill(&mut self.input)
+                    .map_err(|failure| self.fail(failure))?;
             }
             let data = self.window.data();
             let at = skip_blanks(data, 0);
@@ -256,7 +267,13 @@ impl<R: Read> RecordReader<R> {
                     self.window.consume(at);
                     self.more()?;
                 }
-                (State::Array { in_envelope, expect }, Some(byte)) => match (expect, byte) {
+                (
+                    State::Array {
+                        in_envelope,
+                        expect,
+                    },
+                    Some(byte),
+                ) => match (expect, byte) {
                     (Expect::FirstOrEnd | Expect::CommaOrEnd, b']') => {
                         self.window.consume(at + 1);
                         self.finish(in_envelope)?;
@@ -323,7 +340,9 @@ impl<R: Read> RecordReader<R> {
                         offset,
                         limit: self.max_record_bytes,
                     },
-                    Gather::Failed(failure) => fail(&self.object, failure, self.input.compressed_bytes()),
+                    Gather::Failed(failure) => {
+                        fail(&self.object, failure, self.input.compressed_bytes())
+                    }
                 });
             }
             parsed = element::parse(&self.spill, self.input.is_done());
@@ -350,7 +369,9 @@ impl<R: Read> RecordReader<R> {
                 limit: self.max_record_bytes,
             });
         }
-        self.window.refill(&mut self.input).map_err(|failure| self.fail(failure))?;
+        self.window
+            .refill(&mut self.input)
+            .map_err(|failure| self.fail(failure))?;
         Ok(())
     }
 
@@ -388,7 +409,10 @@ fn gather<R: Read>(spill: &mut Vec<u8>, input: &mut Input<R>, limit: usize) -> R
         }
         // Doubling keeps the repeated measuring linear in the record's size.
         let old = spill.len();
-        let target = (old * 2).max(old + WINDOW_BYTES).min(limit + 1).max(old + 1);
+        let target = (old * 2)
+            .max(old + WINDOW_BYTES)
+            .min(limit + 1)
+            .max(old + 1);
         spill.resize(target, 0);
         let read = input.fill(spill.get_mut(old..).unwrap_or_default());
         spill.truncate(old + *read.as_ref().unwrap_or(&0));
@@ -398,12 +422,25 @@ fn gather<R: Read>(spill: &mut Vec<u8>, input: &mut Input<R>, limit: usize) -> R
 
 /// What `next_record` returns for a parsed element starting at
 /// uncompressed `offset`.
-fn outcome<'w>(parsed: Element<'w>, object: &Arc<str>, index: u64, offset: u64) -> Result<Record<'w>, ReadError> {
+fn outcome<'w>(
+    parsed: Element<'w>,
+    object: &Arc<str>,
+    index: u64,
+    offset: u64,
+) -> Result<Record<'w>, ReadError> {
     let object = object.clone();
     match parsed {
         Element::Record { record, .. } => Ok(record),
-        Element::NotObject { found, .. } => Err(ReadError::NotAnObject { object, index, found }),
-        Element::Mismatch { reason, .. } => Err(ReadError::InvalidRecord { object, index, reason }),
+        Element::NotObject { found, .. } => Err(ReadError::NotAnObject {
+            object,
+            index,
+            found,
+        }),
+        Element::Mismatch { reason, .. } => Err(ReadError::InvalidRecord {
+            object,
+            index,
+            reason,
+        }),
         Element::Incomplete(fault) | Element::Invalid(fault) => Err(ReadError::InvalidJson {
             object,
             offset: offset + fault.at as u64,

@@ -131,7 +131,11 @@ mod tests {
         assert_eq!(window.data().len(), 3000);
         window.consume(2000);
         window.refill(&mut input).unwrap();
-        assert_eq!(window.capacity(), 3000, "1000 bytes left: no room to spare yet");
+        assert_eq!(
+            window.capacity(),
+            3000,
+            "1000 bytes left: no room to spare yet"
+        );
         window.consume(2600);
         window.refill(&mut input).unwrap();
         assert_eq!(window.capacity(), 1000);

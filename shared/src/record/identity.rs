@@ -126,7 +126,10 @@ mod tests {
     fn service_identity_has_only_what_it_has() {
         let json = r#"{"accountId": "123456789012", "invokedBy": "cloudtrail.amazonaws.com"}"#;
         let identity: UserIdentity<'_> = serde_json::from_str(json).unwrap();
-        assert_eq!(identity.invoked_by.as_deref(), Some("cloudtrail.amazonaws.com"));
+        assert_eq!(
+            identity.invoked_by.as_deref(),
+            Some("cloudtrail.amazonaws.com")
+        );
         assert_eq!(identity.identity_type, None);
         assert_eq!(identity.session_context, None);
     }

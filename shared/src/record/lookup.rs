@@ -12,14 +12,18 @@ use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
-use super::{Flag, Record, SessionAttributes, SessionContext, SessionIssuer, UserIdentity, raw_json};
+use super::{
+    Flag, Record, SessionAttributes, SessionContext, SessionIssuer, UserIdentity, raw_json,
+};
 use crate::document::{Document, Scalar, Segment};
 
 impl Document for Record<'_> {
     fn any_at(&self, path: &[Segment], visit: &mut dyn FnMut(&Scalar<'_>) -> bool) -> bool {
         match typed_any_at(self, path, visit) {
             Some(found) => found,
-            None => raw_json::may_hold_path(self.raw, path) && raw_json::any_at(self.raw, path, visit),
+            None => {
+                raw_json::may_hold_path(self.raw, path) && raw_json::any_at(self.raw, path, visit)
+            }
         }
     }
 }
@@ -41,7 +45,11 @@ trait Typed {
 }
 
 /// The answer from typed fields alone, or `None` when only the text can tell.
-fn typed_any_at(object: &dyn Typed, path: &[Segment], visit: &mut dyn FnMut(&Scalar<'_>) -> bool) -> Option<bool> {
+fn typed_any_at(
+    object: &dyn Typed,
+    path: &[Segment],
+    visit: &mut dyn FnMut(&Scalar<'_>) -> bool,
+) -> Option<bool> {
     let Some((first, rest)) = path.split_first() else {
         return Some(visit(&Scalar::Object));
     };
@@ -50,7 +58,9 @@ fn typed_any_at(object: &dyn Typed, path: &[Segment], visit: &mut dyn FnMut(&Sca
         return Some(false);
     };
     match object.field(key) {
-        Field::Text(Some(text)) => Some(rest.is_empty() && visit(&Scalar::String(Cow::Borrowed(text)))),
+        Field::Text(Some(text)) => {
+            Some(rest.is_empty() && visit(&Scalar::String(Cow::Borrowed(text))))
+        }
         Field::Flag(Some(flag)) => Some(rest.is_empty() && visit(&flag.scalar())),
         Field::Raw(Some(raw)) => Some(raw_json::any_at(raw.get(), rest, visit)),
         Field::Raw(None) => Some(false),
@@ -190,18 +200,39 @@ mod tests {
         let record = Record::from_json(ODD).unwrap();
         let value: serde_json::Value = serde_json::from_str(ODD).unwrap();
         let paths = [
-            "", "eventName", "errorCode", "errorCode.x", "readOnly", "managementEvent",
-            "userIdentity", "userIdentity.type", "userIdentity.userName", "userIdentity.arn",
+            "",
+            "eventName",
+            "errorCode",
+            "errorCode.x",
+            "readOnly",
+            "managementEvent",
+            "userIdentity",
+            "userIdentity.type",
+            "userIdentity.userName",
+            "userIdentity.arn",
             "userIdentity.sessionContext.attributes.mfaAuthenticated",
             "userIdentity.sessionContext.webIdFederationData.federatedProvider",
-            "userIdentity.sessionContext.sessionIssuer", "userIdentity.sessionContext.sessionIssuer.arn",
-            "userIdentity.0", "requestParameters.items.*.cidr", "requestParameters.items.1.n",
-            "requestParameters.items.2", "requestParameters.x", "responseElements",
-            "responseElements.a", "resources", "apiVersion", "insightDetails.state",
-            "eventCategory", "vpcEndpointId",
+            "userIdentity.sessionContext.sessionIssuer",
+            "userIdentity.sessionContext.sessionIssuer.arn",
+            "userIdentity.0",
+            "requestParameters.items.*.cidr",
+            "requestParameters.items.1.n",
+            "requestParameters.items.2",
+            "requestParameters.x",
+            "responseElements",
+            "responseElements.a",
+            "resources",
+            "apiVersion",
+            "insightDetails.state",
+            "eventCategory",
+            "vpcEndpointId",
         ];
         for dotted in paths {
-            let at = if dotted.is_empty() { Vec::new() } else { path(dotted) };
+            let at = if dotted.is_empty() {
+                Vec::new()
+            } else {
+                path(dotted)
+            };
             assert_eq!(found(&record, &at), found(&value, &at), "path {dotted}");
         }
     }

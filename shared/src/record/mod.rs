@@ -207,14 +207,23 @@ mod tests {
     #[test]
     fn typed_fields_borrow_from_the_text() {
         let record = Record::from_json(API_CALL).unwrap();
-        assert_eq!(record.event_name.as_deref(), Some("AuthorizeSecurityGroupIngress"));
+        assert_eq!(
+            record.event_name.as_deref(),
+            Some("AuthorizeSecurityGroupIngress")
+        );
         assert!(matches!(record.event_name, Some(Cow::Borrowed(_))));
-        assert_eq!(record.error_code.as_deref(), Some("Client.UnauthorizedOperation"));
+        assert_eq!(
+            record.error_code.as_deref(),
+            Some("Client.UnauthorizedOperation")
+        );
         assert_eq!(record.read_only.map(Flag::get), Some(false));
         assert_eq!(record.management_event.map(Flag::get), Some(true));
         let identity = record.user_identity.as_ref().unwrap();
         assert_eq!(identity.user_name.as_deref(), Some("alice"));
-        assert_eq!(record.request_parameters.map(RawValue::get), Some(r#"{"groupId":"sg-1"}"#));
+        assert_eq!(
+            record.request_parameters.map(RawValue::get),
+            Some(r#"{"groupId":"sg-1"}"#)
+        );
         assert_eq!(record.raw(), API_CALL);
     }
 
@@ -228,7 +237,8 @@ mod tests {
 
     #[test]
     fn escaped_strings_are_owned_and_unescaped() {
-        let record = Record::from_json(r#"{"errorMessage":"not \"allowed\"\n","eventName":"A"}"#).unwrap();
+        let record =
+            Record::from_json(r#"{"errorMessage":"not \"allowed\"\n","eventName":"A"}"#).unwrap();
         assert!(matches!(record.error_message, Some(Cow::Owned(_))));
         assert_eq!(record.error_message.as_deref(), Some("not \"allowed\"\n"));
         assert!(matches!(record.event_name, Some(Cow::Borrowed("A"))));
@@ -236,7 +246,8 @@ mod tests {
 
     #[test]
     fn every_field_may_be_missing_or_null() {
-        let record = Record::from_json(r#"{"eventName":null,"userIdentity":null,"readOnly":null}"#).unwrap();
+        let record =
+            Record::from_json(r#"{"eventName":null,"userIdentity":null,"readOnly":null}"#).unwrap();
         assert!(record.event_name.is_none());
         assert!(record.user_identity.is_none());
         assert!(record.read_only.is_none());
@@ -246,7 +257,12 @@ mod tests {
 
     #[test]
     fn wrong_types_are_errors() {
-        for json in [r#"{"eventName":3}"#, r#"{"userIdentity":"root"}"#, r#"{"readOnly":"maybe"}"#, "[]"] {
+        for json in [
+            r#"{"eventName":3}"#,
+            r#"{"userIdentity":"root"}"#,
+            r#"{"readOnly":"maybe"}"#,
+            "[]",
+        ] {
             assert!(Record::from_json(json).is_err(), "{json}");
         }
     }
@@ -265,6 +281,9 @@ mod tests {
         let record = Record::from_json(API_CALL).unwrap();
         let value = record.to_value();
         assert_eq!(value["apiVersion"], json!("2016-11-15"));
-        assert_eq!(value, serde_json::from_str::<serde_json::Value>(API_CALL).unwrap());
+        assert_eq!(
+            value,
+            serde_json::from_str::<serde_json::Value>(API_CALL).unwrap()
+        );
     }
 }

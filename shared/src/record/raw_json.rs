@@ -17,13 +17,21 @@ use crate::document::{Scalar, Segment};
 
 /// Calls `visit` with each value found at `path` in `json`, as
 /// [`Document::any_at`](crate::Document::any_at) does.
-pub(crate) fn any_at(json: &str, path: &[Segment], visit: &mut dyn FnMut(&Scalar<'_>) -> bool) -> bool {
+pub(crate) fn any_at(
+    json: &str,
+    path: &[Segment],
+    visit: &mut dyn FnMut(&Scalar<'_>) -> bool,
+) -> bool {
     let Some((first, rest)) = path.split_first() else {
         return visit(&scalar(json));
     };
     match first {
-        Segment::Key(key) => member(json, key).is_some_and(|value| any_at(value.get(), rest, visit)),
-        Segment::Index(index) => element(json, *index).is_some_and(|value| any_at(value.get(), rest, visit)),
+        Segment::Key(key) => {
+            member(json, key).is_some_and(|value| any_at(value.get(), rest, visit))
+        }
+        Segment::Index(index) => {
+            element(json, *index).is_some_and(|value| any_at(value.get(), rest, visit))
+        }
         Segment::AnyIndex => any_element(json, &mut |value| any_at(value.get(), rest, visit)),
     }
 }
@@ -35,7 +43,9 @@ pub(crate) fn may_hold_path(json: &str, path: &[Segment]) -> bool {
     let mut escapes = None;
     path.iter().all(|segment| match segment {
         Segment::Key(key) => {
-            may_hold_key(json, key) || *escapes.get_or_insert_with(|| memchr::memmem::find(json.as_bytes(), b"\\u").is_some())
+            may_hold_key(json, key)
+                || *escapes
+                    .get_or_insert_with(|| memchr::memmem::find(json.as_bytes(), b"\\u").is_some())
         }
         Segment::Index(_) | Segment::AnyIndex => true,
     })
@@ -45,7 +55,9 @@ pub(crate) fn may_hold_path(json: &str, path: &[Segment]) -> bool {
 /// it occurs literally, or the key has characters a writer may escape in
 /// other ways (then only a parse can tell).
 fn may_hold_key(json: &str, key: &str) -> bool {
-    let escapable = key.bytes().any(|b| b == b'"' || b == b'\\' || b == b'/' || b < 0x20);
+    let escapable = key
+        .bytes()
+        .any(|b| b == b'"' || b == b'\\' || b == b'/' || b < 0x20);
     if escapable {
         return true;
     }
@@ -59,11 +71,14 @@ pub(crate) fn scalar(json: &str) -> Scalar<'_> {
     match json.as_bytes().first() {
         Some(b'{') => Scalar::Object,
         Some(b'[') => Scalar::Array,
-        Some(b'"') => serde_json::from_str::<Text<'_>>(json).map_or(Scalar::Null, |text| Scalar::String(text.0)),
+        Some(b'"') => serde_json::from_str::<Text<'_>>(json)
+            .map_or(Scalar::Null, |text| Scalar::String(text.0)),
         Some(b't') => Scalar::Bool(true),
         Some(b'f') => Scalar::Bool(false),
         // Numbers go through serde_json so they round exactly as in a `Value`.
-        Some(b'-' | b'0'..=b'9') => Scalar::Number(serde_json::from_str::<f64>(json).unwrap_or(f64::NAN)),
+        Some(b'-' | b'0'..=b'9') => {
+            Scalar::Number(serde_json::from_str::<f64>(json).unwrap_or(f64::NAN))
+        }
         _ => Scalar::Null,
     }
 }
@@ -101,7 +116,10 @@ fn any_element<'j>(json: &'j str, test: &mut dyn FnMut(&'j RawValue) -> bool) ->
 }
 
 fn starts_with(json: &str, byte: u8) -> bool {
-    json.trim_start_matches([' ', '\t', '\n', '\r']).as_bytes().first() == Some(&byte)
+    json.trim_start_matches([' ', '\t', '\n', '\r'])
+        .as_bytes()
+        .first()
+        == Some(&byte)
 }
 
 /// Finds the last member named `key` in a map.
@@ -244,7 +262,10 @@ mod tests {
 
     #[test]
     fn strings_without_escapes_stay_borrowed() {
-        assert!(matches!(scalar(r#""plain""#), Scalar::String(Cow::Borrowed("plain"))));
+        assert!(matches!(
+            scalar(r#""plain""#),
+            Scalar::String(Cow::Borrowed("plain"))
+        ));
         assert!(matches!(scalar(r#""a\nb""#), Scalar::String(Cow::Owned(s)) if s == "a\nb"));
     }
 
@@ -253,10 +274,16 @@ mod tests {
         let json = r#"{"eventName":"X","requestParameters":{"a/b":1}}"#;
         assert!(may_hold_path(json, &[key("eventName")]));
         assert!(!may_hold_path(json, &[key("errorCode")]));
-        assert!(!may_hold_path(json, &[key("requestParameters"), key("nope")]));
+        assert!(!may_hold_path(
+            json,
+            &[key("requestParameters"), key("nope")]
+        ));
         // A `/` may be written as `\/`, so such keys are never ruled out.
         assert!(may_hold_path(json, &[key("requestParameters"), key("x/y")]));
         // Any `\u` escape could spell the key.
-        assert!(may_hold_path(r#"{"error\u0043ode":"X"}"#, &[key("errorCode")]));
+        assert!(may_hold_path(
+            r#"{"error\u0043ode":"X"}"#,
+            &[key("errorCode")]
+        ));
     }
 }

@@ -228,7 +228,10 @@ fn validate_reference(reference: &str) -> Result<(), String> {
 fn validate_metric(metric: &MetricSpec) -> Result<(), String> {
     // CloudWatch limits: names up to 255 characters, finite values.
     if metric.name.is_empty() || metric.name.len() > 255 {
-        return Err(format!("metric name {:?} must be 1-255 characters", metric.name));
+        return Err(format!(
+            "metric name {:?} must be 1-255 characters",
+            metric.name
+        ));
     }
     if let Some(ns) = &metric.namespace
         && (ns.is_empty() || ns.len() > 255 || ns.starts_with("AWS/"))
@@ -271,10 +274,18 @@ mod tests {
 
     #[test]
     fn rejects_bad_ids_references_patterns_and_metrics() {
-        assert!(Rule::compile(spec("Upper", "{ $.a = 1 }"), "f").unwrap_err().contains("id"));
+        assert!(
+            Rule::compile(spec("Upper", "{ $.a = 1 }"), "f")
+                .unwrap_err()
+                .contains("id")
+        );
         let mut bad_ref = spec("x", "{ $.a = 1 }");
         bad_ref.references = vec!["T1078".to_owned()];
-        assert!(Rule::compile(bad_ref, "f").unwrap_err().contains("scheme:id"));
+        assert!(
+            Rule::compile(bad_ref, "f")
+                .unwrap_err()
+                .contains("scheme:id")
+        );
         let err = Rule::compile(spec("x", "{ $.a == 1 }"), "f").unwrap_err();
         assert!(err.starts_with("pattern: "), "{err}");
         let mut bad_ns = spec("x", "{ $.a = 1 }");
@@ -285,7 +296,11 @@ mod tests {
             unit: count(),
             dimensions: vec![],
         });
-        assert!(Rule::compile(bad_ns, "f").unwrap_err().contains("namespace"));
+        assert!(
+            Rule::compile(bad_ns, "f")
+                .unwrap_err()
+                .contains("namespace")
+        );
     }
 
     #[test]

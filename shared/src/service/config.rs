@@ -74,8 +74,16 @@ mod tests {
         assert_eq!(boolean(&env, "MISSING", true), Ok(true));
         assert_eq!(boolean(&env, "BLANK", false), Ok(false));
         let err = boolean(&env, "B", false).unwrap_err();
-        assert_eq!(err.to_string(), "configuration B=\"maybe\": expected true or false");
+        assert_eq!(
+            err.to_string(),
+            "configuration B=\"maybe\": expected true or false"
+        );
         assert_eq!(integer(&env, "N", 0), Ok(12));
-        assert!(integer(&env, "A", 0).unwrap_err().to_string().contains("whole number"));
+        assert!(
+            integer(&env, "A", 0)
+                .unwrap_err()
+                .to_string()
+                .contains("whole number")
+        );
     }
 }

@@ -136,16 +136,17 @@ impl MetricsService {
         let ssm = aws_sdk_ssm::Client::new(sdk);
         let texts = rule_sources::fetch_all(&config.rule_sources, &s3, &ssm).await?;
         // Only rules that feed a metric cost this function anything.
-        let catalogue = Catalogue::load(config.builtin_rules, &texts)?
-            .retain(|r| r.spec().metric.is_some());
+        let catalogue =
+            Catalogue::load(config.builtin_rules, &texts)?.retain(|r| r.spec().metric.is_some());
         info!(
             rules = catalogue.rules().len(),
             sources = texts.len(),
             "rule catalogue loaded"
         );
-        let ledger = config.idempotency_table.as_ref().map(|table| {
-            Ledger::new(aws_sdk_dynamodb::Client::new(sdk), table.clone(), "metrics")
-        });
+        let ledger = config
+            .idempotency_table
+            .as_ref()
+            .map(|table| Ledger::new(aws_sdk_dynamodb::Client::new(sdk), table.clone(), "metrics"));
         if ledger.is_none() {
             warn!("TRAILGUARD_IDEMPOTENCY_TABLE not set: redelivered files will be counted again");
         }
@@ -207,7 +208,12 @@ impl MetricsService {
             total.merge(agg);
         }
         total.operational("FilesSkipped", now, report.files_skipped as f64, "Count");
-        total.operational("FilesDuplicate", now, report.files_duplicate as f64, "Count");
+        total.operational(
+            "FilesDuplicate",
+            now,
+            report.files_duplicate as f64,
+            "Count",
+        );
         total.operational("FilesFailed", now, report.failures.len() as f64, "Count");
 
         if let Err(reason) = self.publish(&total, now).await {
@@ -256,7 +262,11 @@ impl MetricsService {
                         "datapoints older than TRAILGUARD_MAX_DATAPOINT_AGE_DAYS not sent"
                     );
                 }
-                info!(calls = sent.calls, datapoints = sent.sent, "metrics published");
+                info!(
+                    calls = sent.calls,
+                    datapoints = sent.sent,
+                    "metrics published"
+                );
             }
             MetricsSink::Emf => {
                 let fresh: Vec<_> = datums
@@ -342,9 +352,15 @@ impl MetricsService {
         let fallback = meta.last_modified.unwrap_or(now);
         let scanned = tokio::task::spawn_blocking(move || {
             let mut agg = Aggregator::new(config);
-            let summary = scan_file(body, &source, &catalogue, &RecordFilter::default(), |record, rules| {
-                agg.count_record(record, rules, fallback);
-            });
+            let summary = scan_file(
+                body,
+                &source,
+                &catalogue,
+                &RecordFilter::default(),
+                |record, rules| {
+                    agg.count_record(record, rules, fallback);
+                },
+            );
             summary.map(|s| (agg, s))
         })
         .await

@@ -24,7 +24,7 @@ use crate::aws::{Claim, Ledger, open_object, s3_client};
 use crate::envelope::{self, Message, ObjectRef};
 use crate::findings::finding::finding_id;
 use crate::findings::sns::{self, Outgoing};
-use crate::findings::{FloodGate, Finding, RuleInfo, Suppressions};
+use crate::findings::{Finding, FloodGate, RuleInfo, Suppressions};
 use crate::keys::{self, KeyKind};
 use crate::metrics::Aggregator;
 use crate::rules::{Catalogue, CatalogueError, Severity};
@@ -190,48 +190,55 @@ impl Detector {
         let mut gate = FloodGate::new(self.flood_cap);
         let mut rules_by_id: std::collections::BTreeMap<String, RuleInfo> = Default::default();
         let source = object.to_string();
-        let summary = scan_file(input, &source, &self.catalogue, &self.filter, |record, matched| {
-            if let Some((agg, fallback)) = metrics.as_mut() {
-                agg.count_record(record, matched, *fallback);
-            }
-            let sigma_may = self.sigma.as_ref().is_some_and(|s| s.could_match(record));
-            if matched.is_empty() && !sigma_may {
-                return;
-            }
-            let Ok(event) = serde_json::from_str::<Value>(record.raw()) else {
-                return;
-            };
-            let mut infos: Vec<RuleInfo> = matched
-                .iter()
-                .filter(|r| r.spec().finding)
-                .map(|r| RuleInfo::of_rule(r))
-                .collect();
-            if sigma_may && let Some(sigma) = &self.sigma {
-                infos.extend(sigma.matching(&event).map(RuleInfo::of_sigma));
-            }
-            for info in infos {
-                if info.severity < self.min_severity {
-                    continue;
+        let summary = scan_file(
+            input,
+            &source,
+            &self.catalogue,
+            &self.filter,
+            |record, matched| {
+                if let Some((agg, fallback)) = metrics.as_mut() {
+                    agg.count_record(record, matched, *fallback);
                 }
-                let finding = Finding::new(info, &event, Some(object));
-                if self.suppressions.suppressed_by(&finding).is_some() {
-                    out.suppressed += 1;
-                    continue;
+                let sigma_may = self.sigma.as_ref().is_some_and(|s| s.could_match(record));
+                if matched.is_empty() && !sigma_may {
+                    return;
                 }
-                if gate.admit(&finding.rule.id, finding.event_id.as_deref()) {
-                    rules_by_id
-                        .entry(finding.rule.id.clone())
-                        .or_insert_with(|| finding.rule.clone());
-                    out.findings.push(finding);
+                let Ok(event) = serde_json::from_str::<Value>(record.raw()) else {
+                    return;
+                };
+                let mut infos: Vec<RuleInfo> = matched
+                    .iter()
+                    .filter(|r| r.spec().finding)
+                    .map(|r| RuleInfo::of_rule(r))
+                    .collect();
+                if sigma_may && let Some(sigma) = &self.sigma {
+                    infos.extend(sigma.matching(&event).map(RuleInfo::of_sigma));
                 }
-            }
-        })?;
+                for info in infos {
+                    if info.severity < self.min_severity {
+                        continue;
+                    }
+                    let finding = Finding::new(info, &event, Some(object));
+                    if self.suppressions.suppressed_by(&finding).is_some() {
+                        out.suppressed += 1;
+                        continue;
+                    }
+                    if gate.admit(&finding.rule.id, finding.event_id.as_deref()) {
+                        rules_by_id
+                            .entry(finding.rule.id.clone())
+                            .or_insert_with(|| finding.rule.clone());
+                        out.findings.push(finding);
+                    }
+                }
+            },
+        )?;
         out.records = summary.records;
         out.rejected = summary.rejected;
         for overflow in gate.overflows() {
             out.held_back += overflow.held_back as u64;
             if let Some(rule) = rules_by_id.get(&overflow.rule_id) {
-                out.findings.push(flood_summary(rule.clone(), &overflow, object));
+                out.findings
+                    .push(flood_summary(rule.clone(), &overflow, object));
             }
         }
         Ok(out)
@@ -287,9 +294,10 @@ impl NotifierService {
         info!(rules = catalogue.rules().len(), "rule catalogue loaded");
         let engine = Detector::new(catalogue, sigma, config.min_severity, config.flood_cap)?;
         let ledger = |consumer: &str| {
-            config.dedup_table.as_ref().map(|t| {
-                Ledger::new(aws_sdk_dynamodb::Client::new(sdk), t.clone(), consumer)
-            })
+            config
+                .dedup_table
+                .as_ref()
+                .map(|t| Ledger::new(aws_sdk_dynamodb::Client::new(sdk), t.clone(), consumer))
         };
         if config.dedup_table.is_none() {
             warn!("TRAILGUARD_DEDUP_TABLE not set: redelivered files will notify again");

@@ -38,9 +38,13 @@ impl RecordFilter {
         };
         time_ok
             && (self.accounts.is_empty()
-                || facts.account.is_some_and(|a| self.accounts.iter().any(|x| x == a)))
+                || facts
+                    .account
+                    .is_some_and(|a| self.accounts.iter().any(|x| x == a)))
             && (self.regions.is_empty()
-                || facts.region.is_some_and(|r| self.regions.iter().any(|x| x == r)))
+                || facts
+                    .region
+                    .is_some_and(|r| self.regions.iter().any(|x| x == r)))
     }
 }
 
