@@ -199,8 +199,7 @@ fn sqs_event(keys: &[String]) -> Value {
         .enumerate()
         .map(|(i, key)| {
             let mut message = template["Records"][0].clone();
-            let mut body: Value =
-                serde_json::from_str(message["body"].as_str().unwrap()).unwrap();
+            let mut body: Value = serde_json::from_str(message["body"].as_str().unwrap()).unwrap();
             body["Records"][0]["s3"]["bucket"]["name"] = json!(BUCKET);
             body["Records"][0]["s3"]["object"]["key"] = json!(key);
             message["messageId"] = json!(format!("msg-{i}"));
@@ -293,7 +292,10 @@ async fn publishes_exactly_the_expected_findings_once() {
         assert_eq!(attributes["account"]["Value"], finding["where"]["account"]);
         assert_eq!(attributes["region"]["Value"], finding["where"]["region"]);
         let subject = envelope["Subject"].as_str().unwrap();
-        assert!(subject.starts_with('[') && subject.len() <= 100, "{subject}");
+        assert!(
+            subject.starts_with('[') && subject.len() <= 100,
+            "{subject}"
+        );
         let pair = (
             finding["rule"]["id"].as_str().unwrap().to_owned(),
             finding["eventId"].as_str().unwrap().to_owned(),
