@@ -14,8 +14,16 @@
 //! # Modules
 //!
 //! - [`document`]: addressing any JSON path of an event ([`Document`], [`Path`]).
+//! - [`record`]: one CloudTrail event parsed in place ([`Record`]), with its
+//!   typed identity ([`UserIdentity`]) and lenient booleans ([`Flag`]).
+//! - [`reader`]: streaming the records of a log file, gzipped or not, in
+//!   bounded memory ([`RecordReader`], [`ReadError`], [`ReadStats`]).
 #![deny(missing_docs)]
 
 pub mod document;
+pub mod reader;
+pub mod record;
 
 pub use document::{Document, Path, Scalar, Segment};
+pub use reader::{Compression, Layout, ReadError, ReadStats, RecordReader};
+pub use record::{Flag, Record, SessionAttributes, SessionContext, SessionIssuer, UserIdentity};
