@@ -1,6 +1,7 @@
 //! The decisions of the remediator: what to change in response to a risky
-//! API call, whether it is safe to, and the record of it. Everything here
-//! is pure; the remediator Lambda's executors make the AWS calls.
+//! API call, whether it is safe to, and the record of it. The decisions
+//! ([`request`], [`actions`], [`guard`], [`rate`], [`audit`]) are pure;
+//! [`execute`] and [`service`] make the AWS calls around them.
 //!
 //! # The decision flow
 //!
@@ -10,14 +11,16 @@
 //! 1. **Request.** [`requests_from_trigger`] maps the CloudTrail record to
 //!    [`RemediationRequest`]s. A malformed trigger is audited as
 //!    [`Outcome::Rejected`] ([`AuditRecord::rejected`]).
-//! 2. **Redelivery.** The request's [`audit_id`] is looked up; if a record
-//!    with a final outcome exists, the trigger was already handled and
-//!    nothing more happens.
-//! 3. **Guard pre-check.** [`pre_check`] skips, before any read, the
+//! 2. **Guard pre-check.** [`pre_check`] skips, before any read, the
 //!    remediator's own calls (the loop guard), failed calls (`errorCode`),
 //!    disabled actions and exempt accounts.
+//! 3. **Redelivery.** The request's [`audit_id`] is claimed with a
+//!    conditional write; if a record with a final outcome exists, the
+//!    trigger was already handled and nothing more happens (a guard skip
+//!    is written under the same condition).
 //! 4. **Live read.** The executor reads the action's `LiveState` and the
-//!    resource's tags. A read error is audited as [`Outcome::Failed`].
+//!    resource's tags. A read error is audited as [`Outcome::Failed`]; a
+//!    resource that no longer exists as [`Outcome::SkippedNotApplicable`].
 //! 5. **Exemption tags.** [`exempt_by_tags`] skips resources carrying the
 //!    exemption tag ([`Outcome::SkippedExempt`]).
 //! 6. **Decide.** The action's `decide` returns a [`Decision`]: act with a
@@ -26,7 +29,8 @@
 //!    trips ([`Outcome::SkippedRateLimited`]); dry runs do not count.
 //! 8. **Dry run or apply.** In dry run the plan is recorded as
 //!    [`Outcome::WouldAct`]; otherwise it is applied and the live state read
-//!    again ([`Outcome::Acted`] with `after`, or [`Outcome::Failed`]).
+//!    again and decided on again ([`Outcome::Acted`] with `after`, or
+//!    [`Outcome::Failed`] when the change did not take).
 //! 9. **Audit.** One [`AuditRecord`] per request, whatever happened, to
 //!    DynamoDB and SNS.
 //!
@@ -42,13 +46,17 @@
 //!   `PERMISSIONS`, `LiveState`, `Plan` and `decide`;
 //! - [`guard`]: configuration, pre-checks and exemption tags;
 //! - [`rate`]: the per-account circuit breaker and its DynamoDB counter;
-//! - [`audit`]: the audit record and how to undo each action from it.
+//! - [`audit`]: the audit record and how to undo each action from it;
+//! - [`execute`]: the SDK half, one executor per action;
+//! - [`service`]: the flow above, against DynamoDB and SNS.
 
 pub mod actions;
 pub mod audit;
+pub mod execute;
 pub mod guard;
 pub mod rate;
 pub mod request;
+pub mod service;
 
 pub use actions::{ActionKind, Decision};
 pub use audit::{AuditRecord, Outcome, audit_id};
@@ -58,3 +66,4 @@ pub use request::{
     KeyOwner, RemediationRequest, RequestError, ResourceRef, TriggerSource,
     requests_from_cloudtrail, requests_from_trigger,
 };
+pub use service::{RemediatorConfig, RemediatorConfigError, RemediatorError, RemediatorService};

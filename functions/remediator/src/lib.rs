@@ -1,0 +1,24 @@
+//! The `remediator` Lambda function: risky CloudTrail API calls in (from
+//! EventBridge or as trailguard findings on SNS), guarded, audited changes
+//! out. All the work is [`trailguard::remediation::RemediatorService`];
+//! this crate only adapts it to the Lambda runtime.
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+use trailguard::remediation::RemediatorService;
+use trailguard::remediation::service::now_epoch;
+
+/// Handles one invocation: any trigger the service accepts.
+pub async fn handler(
+    service: &RemediatorService,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic> {
+    let (payload, _context) = event.into_parts();
+    service
+        .handle(&payload, now_epoch())
+        .await
+        .map_err(|e| Diagnostic {
+            error_type: e.error_type().to_owned(),
+            error_message: e.to_string(),
+        })
+}

@@ -1,0 +1,1565 @@
+//! The remediator end to end against moto: for every action a
+//! noncompliant resource is made through the AWS API, the real handler is
+//! fed real-shaped triggers built from `events/remediator/`, and the effect
+//! is read back through the AWS API. Audit records are read back from
+//! DynamoDB and from an SQS queue subscribed to the audit topic.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, Ipv6Range, OperationType, ResourceType, SnapshotAttributeName,
+    TagSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use lambda_runtime::{Context, Diagnostic, LambdaEvent};
+use serde_json::{Value, json};
+use testkit::{Moto, repo_root};
+use trailguard::remediation::{
+    ActionKind, RemediatorConfig, RemediatorService, ResourceRef, audit_id,
+};
+
+const ACCOUNT: &str = "123456789012";
+const AUDIT_TABLE: &str = "trailguard-audit";
+const RATE_TABLE: &str = "trailguard-rate";
+const EXEMPT: &str = "trailguard:exempt";
+/// The remediator's own role, and a session of it as CloudTrail names it.
+const OWN_ROLE: &str = "arn:aws:iam::123456789012:role/trailguard-remediator";
+const OWN_SESSION: &str = "arn:aws:sts::123456789012:assumed-role/trailguard-remediator/1764062043";
+/// Longer than the epoch is old: one rate window for the whole test.
+const ONE_WINDOW: &str = "10000000000";
+
+/// One moto, the audit table, rate table and topic, and a queue tapping the topic.
+struct Harness {
+    _moto: Moto,
+    sdk: SdkConfig,
+    dynamodb: aws_sdk_dynamodb::Client,
+    sqs: aws_sdk_sqs::Client,
+    topic_arn: String,
+    queue_url: String,
+    /// `(audit id, outcome kind)` of every record the handler returned.
+    returned: Mutex<Vec<(String, String)>>,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let moto = Moto::start();
+        let sdk = moto.sdk_config().await;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        for (table, key) in [(AUDIT_TABLE, "id"), (RATE_TABLE, "pk")] {
+            dynamodb
+                .create_table()
+                .table_name(table)
+                .billing_mode(BillingMode::PayPerRequest)
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(key)
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .unwrap(),
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(key)
+                        .key_type(KeyType::Hash)
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+        let sns = aws_sdk_sns::Client::new(&sdk);
+        let topic_arn = sns
+            .create_topic()
+            .name("trailguard-audit")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let queue_url = sqs
+            .create_queue()
+            .queue_name("audit-tap")
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let queue_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()
+            .remove(&QueueAttributeName::QueueArn)
+            .unwrap();
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .attributes("RawMessageDelivery", "true")
+            .send()
+            .await
+            .unwrap();
+        Harness {
+            _moto: moto,
+            sdk,
+            dynamodb,
+            sqs,
+            topic_arn,
+            queue_url,
+            returned: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A service with the harness's tables and topic, the own role set,
+    /// and `extra` variables on top.
+    fn service(&self, extra: &[(&str, &str)]) -> RemediatorService {
+        let mut vars = vec![
+            ("TRAILGUARD_AUDIT_TABLE", AUDIT_TABLE.to_owned()),
+            ("TRAILGUARD_AUDIT_TOPIC_ARN", self.topic_arn.clone()),
+            ("TRAILGUARD_RATE_TABLE", RATE_TABLE.to_owned()),
+            ("TRAILGUARD_OWN_ROLE_ARNS", OWN_ROLE.to_owned()),
+        ];
+        vars.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        RemediatorService::new(RemediatorConfig::from_vars(vars).unwrap(), &self.sdk)
+    }
+
+    /// Dry run (the default) with `action` enabled.
+    fn dry_run(&self, action: &str) -> RemediatorService {
+        self.service(&[("TRAILGUARD_ENABLED_ACTIONS", action)])
+    }
+
+    /// Changes allowed, `action` enabled.
+    fn live(&self, action: &str) -> RemediatorService {
+        self.service(&[
+            ("TRAILGUARD_ENABLED_ACTIONS", action),
+            ("TRAILGUARD_DRY_RUN", "false"),
+        ])
+    }
+
+    /// Calls the real Lambda handler.
+    async fn invoke(
+        &self,
+        service: &RemediatorService,
+        payload: Value,
+    ) -> Result<Value, Diagnostic> {
+        let result =
+            remediator::handler(service, LambdaEvent::new(payload, Context::default())).await;
+        if let Ok(response) = &result {
+            let records = response["records"].as_array().cloned().unwrap_or_default();
+            let mut returned = self.returned.lock().unwrap();
+            for record in records {
+                returned.push((
+                    record["id"].as_str().unwrap().to_owned(),
+                    record["outcome"]["kind"].as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+        result
+    }
+
+    /// Invokes and returns the single audit record of the response, after
+    /// checking DynamoDB holds the same outcome for its id.
+    async fn decide(&self, service: &RemediatorService, payload: Value) -> Value {
+        let response = self
+            .invoke(service, payload)
+            .await
+            .unwrap_or_else(|d| panic!("{}: {}", d.error_type, d.error_message));
+        let records = response["records"].as_array().unwrap();
+        assert_eq!(records.len(), 1, "{response}");
+        let record = records[0].clone();
+        let stored = self.stored(record["id"].as_str().unwrap()).await;
+        assert_eq!(
+            stored.get("outcome").map(String::as_str),
+            record["outcome"]["kind"].as_str(),
+            "{stored:?}"
+        );
+        record
+    }
+
+    /// The audit item with `id`, its attributes as strings.
+    async fn stored(&self, id: &str) -> BTreeMap<String, String> {
+        let item = self
+            .dynamodb
+            .get_item()
+            .table_name(AUDIT_TABLE)
+            .key("id", AttributeValue::S(id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap_or_else(|| panic!("no audit record {id}"));
+        strings(item)
+    }
+
+    /// Every audit item.
+    async fn all_stored(&self) -> Vec<BTreeMap<String, String>> {
+        let items = self
+            .dynamodb
+            .scan()
+            .table_name(AUDIT_TABLE)
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default();
+        items.into_iter().map(strings).collect()
+    }
+
+    /// Drains the queue tapping the audit topic.
+    async fn published(&self) -> Vec<Value> {
+        let mut messages = Vec::new();
+        loop {
+            let batch = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap()
+                .messages
+                .unwrap_or_default();
+            if batch.is_empty() {
+                return messages;
+            }
+            for message in batch {
+                messages.push(serde_json::from_str(message.body().unwrap()).unwrap());
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// Checks every record the handler returned was published on the
+    /// audit topic, once, and nothing else was.
+    async fn assert_all_published(&self) {
+        let mut published: Vec<(String, String)> = self
+            .published()
+            .await
+            .iter()
+            .map(|m| {
+                (
+                    m["id"].as_str().unwrap().to_owned(),
+                    m["outcome"]["kind"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let mut returned = self.returned.lock().unwrap().clone();
+        published.sort();
+        returned.sort();
+        assert_eq!(published, returned);
+    }
+}
+
+fn strings(item: HashMap<String, AttributeValue>) -> BTreeMap<String, String> {
+    item.into_iter()
+        .map(|(k, v)| {
+            let text = match v {
+                AttributeValue::S(s) | AttributeValue::N(s) => s,
+                other => format!("{other:?}"),
+            };
+            (k, text)
+        })
+        .collect()
+}
+
+fn sample(name: &str) -> Value {
+    let path = repo_root().join("events/remediator").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The trigger in `events/remediator/<name>` with its CloudTrail record
+/// edited by `edit`, whichever envelope (EventBridge or SNS finding) holds it.
+fn trigger(name: &str, edit: impl FnOnce(&mut Value)) -> Value {
+    let mut payload = sample(name);
+    if payload.get("detail").is_some() {
+        edit(&mut payload["detail"]);
+        return payload;
+    }
+    let message = payload["Records"][0]["Sns"]["Message"].as_str().unwrap();
+    let mut finding: Value = serde_json::from_str(message).unwrap();
+    edit(&mut finding["event"]);
+    payload["Records"][0]["Sns"]["Message"] = json!(finding.to_string());
+    payload
+}
+
+fn kind(record: &Value) -> &str {
+    record["outcome"]["kind"].as_str().unwrap()
+}
+
+fn reason(record: &Value) -> String {
+    record["outcome"]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// How a resource is made exempt in the matrix.
+enum Exemption<'a> {
+    /// A second resource, carrying the exemption tag.
+    Tagged(&'a str),
+    /// The account, through `TRAILGUARD_EXEMPT_ACCOUNTS` (resources without tags).
+    Account,
+}
+
+/// The checks every action goes through, on `target` (noncompliant):
+/// dry run, exemption, own role, the change, a redelivery, a later event.
+/// `point` writes a resource id and event id into a CloudTrail record;
+/// `fixed` reads a resource back through the AWS API. Returns the acted record.
+async fn matrix(
+    h: &Harness,
+    action: &str,
+    sample_name: &str,
+    point: impl Fn(&mut Value, &str),
+    target: &str,
+    exemption: Exemption<'_>,
+    fixed: impl AsyncFn(&str) -> bool,
+) -> Value {
+    let event = |id: &str, step: &str, own: bool| {
+        trigger(sample_name, |record| {
+            point(record, id);
+            record["eventID"] = json!(format!("{action}-{step}-0000-4000-8000-000000000000"));
+            if own {
+                record["userIdentity"]["arn"] = json!(OWN_SESSION);
+            }
+        })
+    };
+    assert!(!fixed(target).await, "{action}: {target} starts compliant");
+
+    let disabled = h
+        .decide(
+            &h.service(&[("TRAILGUARD_DRY_RUN", "false")]),
+            event(target, "off", false),
+        )
+        .await;
+    assert_eq!(kind(&disabled), "skippedGuard", "{disabled}");
+    assert!(
+        reason(&disabled).contains("TRAILGUARD_ENABLED_ACTIONS"),
+        "{disabled}"
+    );
+
+    let dry = h
+        .decide(&h.dry_run(action), event(target, "dry", false))
+        .await;
+    assert_eq!(kind(&dry), "wouldAct", "{dry}");
+    assert_eq!(dry["dryRun"], true);
+    assert!(
+        dry["plan"].is_object() && dry["before"].is_object(),
+        "{dry}"
+    );
+    assert!(dry["after"].is_null());
+    assert!(!fixed(target).await, "{action}: dry run changed {target}");
+
+    let exempt = match exemption {
+        Exemption::Tagged(other) => {
+            let record = h
+                .decide(&h.live(action), event(other, "tagged", false))
+                .await;
+            assert!(!fixed(other).await, "{action}: exempt {other} was changed");
+            assert!(reason(&record).contains(EXEMPT), "{record}");
+            record
+        }
+        Exemption::Account => {
+            let service = h.service(&[
+                ("TRAILGUARD_ENABLED_ACTIONS", action),
+                ("TRAILGUARD_DRY_RUN", "false"),
+                ("TRAILGUARD_EXEMPT_ACCOUNTS", ACCOUNT),
+            ]);
+            let record = h.decide(&service, event(target, "account", false)).await;
+            assert!(!fixed(target).await, "{action}: exempt account changed");
+            record
+        }
+    };
+    assert_eq!(kind(&exempt), "skippedExempt", "{exempt}");
+
+    let own = h.decide(&h.live(action), event(target, "own", true)).await;
+    assert_eq!(kind(&own), "skippedGuard", "{own}");
+    assert!(reason(&own).contains("own role"), "{own}");
+    assert!(
+        !fixed(target).await,
+        "{action}: the loop guard let a change through"
+    );
+
+    let payload = event(target, "live", false);
+    let acted = h.decide(&h.live(action), payload.clone()).await;
+    assert_eq!(kind(&acted), "acted", "{acted}");
+    assert_eq!(acted["dryRun"], false);
+    assert!(acted["after"].is_object(), "{acted}");
+    assert!(fixed(target).await, "{action}: {target} not fixed");
+
+    // The same trigger again (a redelivery): not run, not re-audited.
+    let again = h.invoke(&h.live(action), payload).await.unwrap();
+    assert_eq!(again["records"], json!([]), "{again}");
+    assert_eq!(again["redelivered"], json!([acted["id"]]));
+    let stored = h.stored(acted["id"].as_str().unwrap()).await;
+    assert_eq!(stored.get("outcome").map(String::as_str), Some("acted"));
+
+    // A later, identical call, through the other envelope: nothing left to do.
+    let other_sample = match sample_name.strip_prefix("eventbridge-") {
+        Some(rest) => format!("sns-finding-{rest}"),
+        None => sample_name.replacen("sns-finding-", "eventbridge-", 1),
+    };
+    let later_payload = trigger(&other_sample, |record| {
+        point(record, target);
+        record["eventID"] = json!(format!("{action}-later-0000-4000-8000-000000000000"));
+    });
+    let later = h.decide(&h.live(action), later_payload).await;
+    assert_eq!(kind(&later), "skippedAlreadyCompliant", "{later}");
+    assert!(fixed(target).await);
+    acted
+}
+
+// --- security groups ---------------------------------------------------------
+
+async fn open_group(
+    ec2: &aws_sdk_ec2::Client,
+    vpc: &str,
+    name: &str,
+    tags: &[(&str, &str)],
+) -> String {
+    let mut create = ec2
+        .create_security_group()
+        .group_name(name)
+        .description("web tier")
+        .vpc_id(vpc);
+    if !tags.is_empty() {
+        let mut spec = TagSpecification::builder().resource_type(ResourceType::SecurityGroup);
+        for (k, v) in tags {
+            spec = spec.tags(aws_sdk_ec2::types::Tag::builder().key(*k).value(*v).build());
+        }
+        create = create.tag_specifications(spec.build());
+    }
+    let id = create.send().await.unwrap().group_id.unwrap();
+    let rule = |port: i32| {
+        IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(port)
+            .to_port(port)
+    };
+    ec2.authorize_security_group_ingress()
+        .group_id(&id)
+        .ip_permissions(
+            rule(22)
+                .ip_ranges(
+                    IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .description("temporary ssh")
+                        .build(),
+                )
+                .build(),
+        )
+        .ip_permissions(
+            rule(22)
+                .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
+                .build(),
+        )
+        .ip_permissions(
+            rule(443)
+                .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
+/// The group's ingress rules as `protocol from-to source`.
+async fn ingress(ec2: &aws_sdk_ec2::Client, group_id: &str) -> Vec<String> {
+    let rules = ec2
+        .describe_security_group_rules()
+        .filters(Filter::builder().name("group-id").values(group_id).build())
+        .send()
+        .await
+        .unwrap();
+    let mut rules: Vec<String> = rules
+        .security_group_rules()
+        .iter()
+        .filter(|r| r.is_egress() == Some(false))
+        .map(|r| {
+            format!(
+                "{} {}-{} {}",
+                r.ip_protocol().unwrap_or_default(),
+                r.from_port().unwrap_or_default(),
+                r.to_port().unwrap_or_default(),
+                r.cidr_ipv4().or(r.cidr_ipv6()).unwrap_or_default()
+            )
+        })
+        .collect();
+    rules.sort();
+    rules
+}
+
+fn point_group(record: &mut Value, group_id: &str) {
+    record["requestParameters"]["groupId"] = json!(group_id);
+    record["responseElements"]["securityGroupRuleSet"]["items"][0]["groupId"] = json!(group_id);
+}
+
+#[tokio::test]
+async fn security_group_world_ingress_is_revoked_and_nothing_else() {
+    let h = Harness::start().await;
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.0.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap();
+    let web = open_group(&ec2, &vpc, "web", &[("team", "web")]).await;
+    let tagged = open_group(&ec2, &vpc, "bastion", &[(EXEMPT, "approved in SEC-1234")]).await;
+    let world_ssh = "tcp 22-22 0.0.0.0/0".to_owned();
+    let fixed = async |id: &str| !ingress(&ec2, id).await.contains(&world_ssh);
+
+    let action = "security-group-open-ingress";
+    let acted = matrix(
+        &h,
+        action,
+        "eventbridge-authorize-security-group-ingress.json",
+        point_group,
+        &web,
+        Exemption::Tagged(&tagged),
+        fixed,
+    )
+    .await;
+
+    // Only the private ssh rule survives: with no port allowed (the
+    // default) the world-open 443 rule goes as well.
+    assert_eq!(
+        ingress(&ec2, &web).await,
+        vec!["tcp 22-22 10.0.0.0/8".to_owned()]
+    );
+    // `before` holds full rule definitions, so a person can re-add them.
+    let revoked = acted["plan"]["revoke"].as_array().unwrap();
+    assert_eq!(revoked.len(), 2, "{acted}");
+    let ssh = revoked
+        .iter()
+        .find(|r| r["cidrIpv4"] == "0.0.0.0/0")
+        .unwrap();
+    assert_eq!(ssh["protocol"], "tcp");
+    assert_eq!(ssh["fromPort"], 22);
+    assert_eq!(ssh["description"], "temporary ssh");
+    assert!(ssh["ruleId"].as_str().unwrap().starts_with("sgr-"));
+    assert_eq!(acted["before"]["ingressRules"].as_array().unwrap().len(), 3);
+    assert_eq!(acted["after"]["ingressRules"].as_array().unwrap().len(), 1);
+    // The audit id is the documented function of event, action and resource.
+    let expected_id = audit_id(
+        "security-group-open-ingress-live-0000-4000-8000-000000000000",
+        ActionKind::SecurityGroupOpenIngress,
+        &ResourceRef::SecurityGroup {
+            group_id: web.clone(),
+        },
+    );
+    assert_eq!(acted["id"], json!(expected_id));
+    let stored = h.stored(&expected_id).await;
+    assert_eq!(stored.get("action").map(String::as_str), Some(action));
+    assert!(stored.get("before").unwrap().contains("temporary ssh"));
+
+    // With 443 allowed, a world-open 443 rule survives while ssh goes.
+    let allowed = open_group(&ec2, &vpc, "public-web", &[]).await;
+    let service = h.service(&[
+        ("TRAILGUARD_ENABLED_ACTIONS", action),
+        ("TRAILGUARD_DRY_RUN", "false"),
+        ("TRAILGUARD_ALLOWED_PORTS", "443"),
+    ]);
+    let payload = trigger("eventbridge-authorize-security-group-ingress.json", |r| {
+        point_group(r, &allowed);
+        r["eventID"] = json!("c0ffee00-0000-4000-8000-000000000443");
+    });
+    assert_eq!(kind(&h.decide(&service, payload).await), "acted");
+    assert_eq!(
+        ingress(&ec2, &allowed).await,
+        vec![
+            "tcp 22-22 10.0.0.0/8".to_owned(),
+            "tcp 443-443 ::/0".to_owned()
+        ]
+    );
+    h.assert_all_published().await;
+}
+
+// --- CloudTrail ----------------------------------------------------------------
+
+async fn stopped_trail(h: &Harness, name: &str, tags: &[(&str, &str)]) -> String {
+    let s3 = h_s3(h);
+    let bucket = format!("{name}-logs");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let cloudtrail = aws_sdk_cloudtrail::Client::new(&h.sdk);
+    let mut create = cloudtrail.create_trail().name(name).s3_bucket_name(&bucket);
+    for (k, v) in tags {
+        create = create.tags_list(
+            aws_sdk_cloudtrail::types::Tag::builder()
+                .key(*k)
+                .value(*v)
+                .build()
+                .unwrap(),
+        );
+    }
+    let arn = create.send().await.unwrap().trail_arn.unwrap();
+    cloudtrail.start_logging().name(name).send().await.unwrap();
+    cloudtrail.stop_logging().name(name).send().await.unwrap();
+    arn
+}
+
+fn h_s3(h: &Harness) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(&h.sdk)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn stopped_trail_is_restarted() {
+    let h = Harness::start().await;
+    let cloudtrail = aws_sdk_cloudtrail::Client::new(&h.sdk);
+    stopped_trail(&h, "org-trail", &[]).await;
+    stopped_trail(&h, "forensics-trail", &[(EXEMPT, "")]).await;
+    let fixed = async |name: &str| {
+        cloudtrail
+            .get_trail_status()
+            .name(name)
+            .send()
+            .await
+            .unwrap()
+            .is_logging
+            == Some(true)
+    };
+    let acted = matrix(
+        &h,
+        "cloudtrail-logging",
+        "sns-finding-stop-logging.json",
+        |record, name| record["requestParameters"]["name"] = json!(name),
+        "org-trail",
+        Exemption::Tagged("forensics-trail"),
+        fixed,
+    )
+    .await;
+    assert_eq!(
+        acted["ruleId"], "cis-cloudtrail-changes",
+        "the finding's rule is recorded"
+    );
+    assert_eq!(acted["before"]["isLogging"], false);
+    assert_eq!(acted["after"]["isLogging"], true);
+    assert_eq!(acted["plan"]["region"], "us-east-1");
+    h.assert_all_published().await;
+}
+
+// --- S3 ------------------------------------------------------------------------
+
+async fn public_bucket(h: &Harness, name: &str, tags: &[(&str, &str)]) {
+    let s3 = h_s3(h);
+    s3.create_bucket().bucket(name).send().await.unwrap();
+    // New buckets get a full block; the attacker removed it.
+    s3.delete_public_access_block()
+        .bucket(name)
+        .send()
+        .await
+        .unwrap();
+    let policy = json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
+        "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{name}/*")
+    }]});
+    s3.put_bucket_policy()
+        .bucket(name)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    if !tags.is_empty() {
+        let mut tagging = aws_sdk_s3::types::Tagging::builder();
+        for (k, v) in tags {
+            tagging = tagging.tag_set(
+                aws_sdk_s3::types::Tag::builder()
+                    .key(*k)
+                    .value(*v)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        s3.put_bucket_tagging()
+            .bucket(name)
+            .tagging(tagging.build().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// The bucket's public access block as four flags, `None` when it has none.
+async fn block(s3: &aws_sdk_s3::Client, bucket: &str) -> Option<[bool; 4]> {
+    match s3.get_public_access_block().bucket(bucket).send().await {
+        Ok(out) => {
+            let c = out.public_access_block_configuration.unwrap();
+            Some([
+                c.block_public_acls.unwrap_or(false),
+                c.ignore_public_acls.unwrap_or(false),
+                c.block_public_policy.unwrap_or(false),
+                c.restrict_public_buckets.unwrap_or(false),
+            ])
+        }
+        Err(e) => {
+            let text = aws_sdk_s3::error::DisplayErrorContext(&e).to_string();
+            assert!(
+                text.contains("NoSuchPublicAccessBlockConfiguration"),
+                "{text}"
+            );
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn public_bucket_gets_a_full_public_access_block() {
+    let h = Harness::start().await;
+    let s3 = h_s3(&h);
+    public_bucket(&h, "customer-exports", &[]).await;
+    public_bucket(&h, "public-website", &[(EXEMPT, "static site")]).await;
+    let fixed = async |bucket: &str| block(&s3, bucket).await == Some([true; 4]);
+    let acted = matrix(
+        &h,
+        "s3-public-access",
+        "eventbridge-put-bucket-policy.json",
+        |record, bucket| record["requestParameters"]["bucketName"] = json!(bucket),
+        "customer-exports",
+        Exemption::Tagged("public-website"),
+        fixed,
+    )
+    .await;
+    // There was no block before: undo is DeletePublicAccessBlock.
+    assert_eq!(acted["plan"]["previous"], Value::Null);
+    assert_eq!(acted["before"]["policyPublic"], true);
+    assert_eq!(block(&s3, "public-website").await, None);
+
+    // A finding about a lowered block on a private bucket: the block is
+    // completed, and the partial block it had is kept for undo.
+    s3.create_bucket()
+        .bucket("private-data")
+        .send()
+        .await
+        .unwrap();
+    s3.put_public_access_block()
+        .bucket("private-data")
+        .public_access_block_configuration(
+            aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(false)
+                .restrict_public_buckets(false)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let payload = trigger("sns-finding-delete-bucket-public-access-block.json", |r| {
+        r["requestParameters"]["bucketName"] = json!("private-data");
+    });
+    let record = h.decide(&h.live("s3-public-access"), payload).await;
+    assert_eq!(kind(&record), "acted", "{record}");
+    assert_eq!(record["plan"]["previous"]["blockPublicPolicy"], false);
+    assert_eq!(record["plan"]["previous"]["blockPublicAcls"], true);
+    assert!(fixed("private-data").await);
+    // The same call again later (a new event id, else it is a redelivery).
+    let payload = trigger("eventbridge-delete-bucket-public-access-block.json", |r| {
+        r["requestParameters"]["bucketName"] = json!("private-data");
+        r["eventID"] = json!("1a7e1a7e-0000-4000-8000-000000000000");
+    });
+    let record = h.decide(&h.live("s3-public-access"), payload).await;
+    assert_eq!(kind(&record), "skippedAlreadyCompliant", "{record}");
+    h.assert_all_published().await;
+}
+
+// --- EBS snapshots -------------------------------------------------------------
+
+async fn public_snapshot(ec2: &aws_sdk_ec2::Client, tags: &[(&str, &str)]) -> String {
+    let volume = ec2
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(8)
+        .send()
+        .await
+        .unwrap()
+        .volume_id
+        .unwrap();
+    let mut create = ec2.create_snapshot().volume_id(volume);
+    if !tags.is_empty() {
+        let mut spec = TagSpecification::builder().resource_type(ResourceType::Snapshot);
+        for (k, v) in tags {
+            spec = spec.tags(aws_sdk_ec2::types::Tag::builder().key(*k).value(*v).build());
+        }
+        create = create.tag_specifications(spec.build());
+    }
+    let id = create.send().await.unwrap().snapshot_id.unwrap();
+    ec2.modify_snapshot_attribute()
+        .snapshot_id(&id)
+        .attribute(SnapshotAttributeName::CreateVolumePermission)
+        .operation_type(OperationType::Add)
+        .group_names("all")
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
+async fn snapshot_groups(ec2: &aws_sdk_ec2::Client, id: &str) -> Vec<String> {
+    ec2.describe_snapshot_attribute()
+        .snapshot_id(id)
+        .attribute(SnapshotAttributeName::CreateVolumePermission)
+        .send()
+        .await
+        .unwrap()
+        .create_volume_permissions()
+        .iter()
+        .filter_map(|p| p.group().map(|g| g.as_str().to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn public_snapshot_is_made_private() {
+    let h = Harness::start().await;
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
+    let snapshot = public_snapshot(&ec2, &[("Name", "db-backup")]).await;
+    let shared = public_snapshot(&ec2, &[(EXEMPT, "public dataset")]).await;
+    assert_eq!(
+        snapshot_groups(&ec2, &snapshot).await,
+        vec!["all".to_owned()]
+    );
+    let fixed = async |id: &str| snapshot_groups(&ec2, id).await.is_empty();
+    let acted = matrix(
+        &h,
+        "snapshot-public",
+        "sns-finding-modify-snapshot-attribute.json",
+        |record, id| record["requestParameters"]["snapshotId"] = json!(id),
+        &snapshot,
+        Exemption::Tagged(&shared),
+        fixed,
+    )
+    .await;
+    // The read-back through DescribeSnapshotAttribute, in the record too.
+    assert_eq!(acted["before"]["createVolumeGroups"], json!(["all"]));
+    assert_eq!(acted["after"]["createVolumeGroups"], json!([]));
+    h.assert_all_published().await;
+}
+
+// --- AMIs ----------------------------------------------------------------------
+
+async fn public_image(ec2: &aws_sdk_ec2::Client, name: &str, tags: &[(&str, &str)]) -> String {
+    let base = ec2
+        .describe_images()
+        .owners("amazon")
+        .send()
+        .await
+        .unwrap()
+        .images()
+        .first()
+        .and_then(|i| i.image_id().map(str::to_owned))
+        .unwrap();
+    let instance = ec2
+        .run_instances()
+        .image_id(base)
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap()
+        .instances()
+        .first()
+        .and_then(|i| i.instance_id().map(str::to_owned))
+        .unwrap();
+    let mut create = ec2.create_image().instance_id(instance).name(name);
+    if !tags.is_empty() {
+        let mut spec = TagSpecification::builder().resource_type(ResourceType::Image);
+        for (k, v) in tags {
+            spec = spec.tags(aws_sdk_ec2::types::Tag::builder().key(*k).value(*v).build());
+        }
+        create = create.tag_specifications(spec.build());
+    }
+    let id = create.send().await.unwrap().image_id.unwrap();
+    ec2.modify_image_attribute()
+        .image_id(&id)
+        .launch_permission(
+            aws_sdk_ec2::types::LaunchPermissionModifications::builder()
+                .add(
+                    aws_sdk_ec2::types::LaunchPermission::builder()
+                        .group(aws_sdk_ec2::types::PermissionGroup::All)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
+async fn launch_groups(ec2: &aws_sdk_ec2::Client, id: &str) -> Vec<String> {
+    ec2.describe_image_attribute()
+        .image_id(id)
+        .attribute(aws_sdk_ec2::types::ImageAttributeName::LaunchPermission)
+        .send()
+        .await
+        .unwrap()
+        .launch_permissions()
+        .iter()
+        .filter_map(|p| p.group().map(|g| g.as_str().to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn public_image_is_made_private() {
+    let h = Harness::start().await;
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
+    let image = public_image(&ec2, "golden-2026-11", &[]).await;
+    let marketplace = public_image(&ec2, "community-build", &[(EXEMPT, "published")]).await;
+    assert_eq!(launch_groups(&ec2, &image).await, vec!["all".to_owned()]);
+    let fixed = async |id: &str| launch_groups(&ec2, id).await.is_empty();
+    let acted = matrix(
+        &h,
+        "image-public",
+        "eventbridge-modify-image-attribute.json",
+        |record, id| record["requestParameters"]["imageId"] = json!(id),
+        &image,
+        Exemption::Tagged(&marketplace),
+        fixed,
+    )
+    .await;
+    assert_eq!(acted["plan"]["removeGroup"], "all");
+    h.assert_all_published().await;
+}
+
+// --- KMS -------------------------------------------------------------------------
+
+async fn doomed_key(kms: &aws_sdk_kms::Client, tags: &[(&str, &str)]) -> String {
+    let mut create = kms.create_key().description("payments data key");
+    for (k, v) in tags {
+        create = create.tags(
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key(*k)
+                .tag_value(*v)
+                .build()
+                .unwrap(),
+        );
+    }
+    let id = create.send().await.unwrap().key_metadata.unwrap().key_id;
+    kms.schedule_key_deletion()
+        .key_id(&id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
+async fn key_state(kms: &aws_sdk_kms::Client, id: &str) -> String {
+    let meta = kms
+        .describe_key()
+        .key_id(id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    meta.key_state
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+fn sqs_wrapped(payload: &Value) -> Value {
+    let notification = json!({
+        "Type": "Notification",
+        "MessageId": "0f9e8d7c-6b5a-4f3e-2d1c-0b9a8f7e6d5c",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:trailguard-findings",
+        "Message": payload.to_string(),
+        "Timestamp": "2026-11-25T09:19:42.118Z"
+    });
+    json!({"Records": [{
+        "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+        "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+        "body": notification.to_string(),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1764062382118"},
+        "messageAttributes": {},
+        "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:trailguard-remediation",
+        "awsRegion": "us-east-1"
+    }]})
+}
+
+#[tokio::test]
+async fn scheduled_key_deletion_is_cancelled() {
+    let h = Harness::start().await;
+    let kms = aws_sdk_kms::Client::new(&h.sdk);
+    let key = doomed_key(&kms, &[]).await;
+    let retired = doomed_key(&kms, &[(EXEMPT, "retired on purpose")]).await;
+    let fixed = async |id: &str| key_state(&kms, id).await != "PendingDeletion";
+    let acted = matrix(
+        &h,
+        "kms-key-deletion",
+        "eventbridge-schedule-key-deletion.json",
+        |record, id| record["requestParameters"]["keyId"] = json!(id),
+        &key,
+        Exemption::Tagged(&retired),
+        fixed,
+    )
+    .await;
+    // Cancelling leaves the key disabled, as the plan says.
+    assert_eq!(key_state(&kms, &key).await, "Disabled");
+    assert_eq!(acted["plan"]["resultingState"], "Disabled");
+    assert!(
+        acted["plan"]["cancelledDeletionDate"].is_string(),
+        "{acted}"
+    );
+    assert_eq!(acted["after"]["keyState"], "Disabled");
+
+    // The same trigger through SQS (an SNS subscription without raw delivery).
+    let third = doomed_key(&kms, &[]).await;
+    let payload = trigger("eventbridge-schedule-key-deletion.json", |r| {
+        r["requestParameters"]["keyId"] = json!(third);
+        r["eventID"] = json!("5e5e5e5e-0000-4000-8000-000000000000");
+    });
+    let record = h
+        .decide(&h.live("kms-key-deletion"), sqs_wrapped(&payload))
+        .await;
+    assert_eq!(kind(&record), "acted", "{record}");
+    assert_eq!(key_state(&kms, &third).await, "Disabled");
+    h.assert_all_published().await;
+}
+
+// --- AWS Config ------------------------------------------------------------------
+
+async fn stopped_recorder(h: &Harness, config: &aws_sdk_config::Client, with_channel: bool) {
+    config
+        .put_configuration_recorder()
+        .configuration_recorder(
+            aws_sdk_config::types::ConfigurationRecorder::builder()
+                .name("default")
+                .role_arn("arn:aws:iam::123456789012:role/aws-config")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    if with_channel {
+        add_channel(h, config).await;
+        config
+            .start_configuration_recorder()
+            .configuration_recorder_name("default")
+            .send()
+            .await
+            .unwrap();
+        config
+            .stop_configuration_recorder()
+            .configuration_recorder_name("default")
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// A delivery channel: AWS Config starts no recorder without one.
+async fn add_channel(h: &Harness, config: &aws_sdk_config::Client) {
+    h_s3(h)
+        .create_bucket()
+        .bucket("config-history")
+        .send()
+        .await
+        .unwrap();
+    config
+        .put_delivery_channel()
+        .delivery_channel(
+            aws_sdk_config::types::DeliveryChannel::builder()
+                .name("default")
+                .s3_bucket_name("config-history")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn recording(config: &aws_sdk_config::Client, name: &str) -> bool {
+    config
+        .describe_configuration_recorder_status()
+        .configuration_recorder_names(name)
+        .send()
+        .await
+        .unwrap()
+        .configuration_recorders_status()
+        .first()
+        .map(|s| s.recording())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn stopped_config_recorder_is_restarted_and_a_failure_is_retried() {
+    let h = Harness::start().await;
+    let config = aws_sdk_config::Client::new(&h.sdk);
+    let action = "config-recorder";
+    let sample_name = "sns-finding-stop-configuration-recorder.json";
+
+    // Without a delivery channel the start fails: audited as failed, the
+    // invocation errors, and a redelivery retries once the channel exists.
+    stopped_recorder(&h, &config, false).await;
+    let payload = trigger(sample_name, |r| {
+        r["eventID"] = json!("fa11ed00-0000-4000-8000-000000000000")
+    });
+    let err = h
+        .invoke(&h.live(action), payload.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type, "RemediationFailed");
+    assert!(
+        err.error_message.contains("NoAvailableDeliveryChannel"),
+        "{}",
+        err.error_message
+    );
+    let failed = h.all_stored().await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].get("outcome").map(String::as_str), Some("failed"));
+    assert!(!recording(&config, "default").await);
+    add_channel(&h, &config).await;
+    let retried = h.decide(&h.live(action), payload).await;
+    assert_eq!(kind(&retried), "acted", "{retried}");
+    assert_eq!(
+        retried["id"].as_str(),
+        failed[0].get("id").map(String::as_str)
+    );
+    assert!(recording(&config, "default").await);
+    config
+        .stop_configuration_recorder()
+        .configuration_recorder_name("default")
+        .send()
+        .await
+        .unwrap();
+
+    // Recorders carry no tags here, so the account is the exemption.
+    matrix(
+        &h,
+        action,
+        sample_name,
+        |record, name| record["requestParameters"]["configurationRecorderName"] = json!(name),
+        "default",
+        Exemption::Account,
+        async |name: &str| recording(&config, name).await,
+    )
+    .await;
+    // The failed attempt was published too, then the retry's outcome.
+    let published = h.published().await;
+    let kinds: Vec<&str> = published
+        .iter()
+        .map(|m| m["outcome"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"failed"));
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "acted").count(),
+        2,
+        "{kinds:?}"
+    );
+}
+
+// --- IAM access keys -----------------------------------------------------------
+
+async fn user_with_key(iam: &aws_sdk_iam::Client, user: &str, tags: &[(&str, &str)]) -> String {
+    let mut create = iam.create_user().user_name(user);
+    for (k, v) in tags {
+        create = create.tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key(*k)
+                .value(*v)
+                .build()
+                .unwrap(),
+        );
+    }
+    create.send().await.unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name(user)
+        .send()
+        .await
+        .unwrap()
+        .access_key
+        .unwrap();
+    format!("{user} {}", key.access_key_id)
+}
+
+async fn key_status(iam: &aws_sdk_iam::Client, user_and_key: &str) -> String {
+    let (user, key) = user_and_key.split_once(' ').unwrap();
+    iam.list_access_keys()
+        .user_name(user)
+        .send()
+        .await
+        .unwrap()
+        .access_key_metadata()
+        .iter()
+        .find(|k| k.access_key_id() == Some(key))
+        .and_then(|k| k.status().map(|s| s.as_str().to_owned()))
+        .unwrap()
+}
+
+fn point_key(record: &mut Value, user_and_key: &str) {
+    let (user, key) = user_and_key.split_once(' ').unwrap();
+    record["requestParameters"]["userName"] = json!(user);
+    record["responseElements"]["accessKey"]["userName"] = json!(user);
+    record["responseElements"]["accessKey"]["accessKeyId"] = json!(key);
+}
+
+#[tokio::test]
+async fn deny_listed_users_new_key_is_deactivated() {
+    let h = Harness::start().await;
+    let iam = aws_sdk_iam::Client::new(&h.sdk);
+    let backup = user_with_key(&iam, "svc-backup", &[]).await;
+    let legacy = user_with_key(&iam, "ci-legacy", &[(EXEMPT, "migration until Q1")]).await;
+    let alice = user_with_key(&iam, "alice", &[]).await;
+    let deny = "svc-backup, ci-legacy";
+    let action = "iam-access-key";
+
+    // `all` leaves access keys out: it must be named.
+    let all = h.service(&[
+        ("TRAILGUARD_ENABLED_ACTIONS", "all"),
+        ("TRAILGUARD_DRY_RUN", "false"),
+        ("TRAILGUARD_DENY_LISTED_USERS", deny),
+    ]);
+    let payload = trigger("eventbridge-create-access-key.json", |r| {
+        point_key(r, &backup);
+        r["eventID"] = json!("a11a11a1-0000-4000-8000-000000000000");
+    });
+    let record = h.decide(&all, payload).await;
+    assert_eq!(kind(&record), "skippedGuard", "{record}");
+    assert_eq!(key_status(&iam, &backup).await, "Active");
+
+    // The deny list is configuration; the standard services get it here.
+    let with_deny = |extra: &[(&'static str, &'static str)]| {
+        let mut vars = vec![("TRAILGUARD_DENY_LISTED_USERS", deny)];
+        vars.extend_from_slice(extra);
+        h.service(&vars)
+    };
+    let live = with_deny(&[
+        ("TRAILGUARD_ENABLED_ACTIONS", action),
+        ("TRAILGUARD_DRY_RUN", "false"),
+    ]);
+
+    // A user off the deny list keeps an active key.
+    let payload = trigger("sns-finding-create-access-key.json", |r| {
+        point_key(r, &alice);
+        r["eventID"] = json!("a11ce000-0000-4000-8000-000000000000");
+    });
+    let record = h.decide(&live, payload).await;
+    assert_eq!(kind(&record), "skippedNotApplicable", "{record}");
+    assert!(reason(&record).contains("alice"));
+    assert_eq!(key_status(&iam, &alice).await, "Active");
+
+    // A root key is reported, not touched.
+    let payload = trigger("eventbridge-create-access-key.json", |r| {
+        r["eventID"] = json!("2007a000-0000-4000-8000-000000000000");
+        r["requestParameters"] = Value::Null;
+        r["responseElements"]["accessKey"]["userName"] = Value::Null;
+        r["userIdentity"] = json!({"type": "Root", "principalId": ACCOUNT,
+            "arn": "arn:aws:iam::123456789012:root", "accountId": ACCOUNT});
+    });
+    let record = h.decide(&live, payload).await;
+    assert_eq!(kind(&record), "skippedNotApplicable", "{record}");
+    assert!(reason(&record).contains("root"), "{record}");
+
+    // The standard matrix, with the deny list in every service it makes.
+    let matrix_harness = DenyListed { h: &h, deny };
+    matrix_harness
+        .run(action, &backup, &legacy, async |k: &str| {
+            key_status(&iam, k).await == "Inactive"
+        })
+        .await;
+    h.assert_all_published().await;
+}
+
+/// The matrix for `iam-access-key`, whose services also need the deny list.
+struct DenyListed<'a> {
+    h: &'a Harness,
+    deny: &'a str,
+}
+
+impl DenyListed<'_> {
+    async fn run(
+        &self,
+        action: &str,
+        target: &str,
+        tagged: &str,
+        fixed: impl AsyncFn(&str) -> bool,
+    ) {
+        let h = self.h;
+        let service = |extra: &[(&str, &str)]| {
+            let mut vars = vec![("TRAILGUARD_DENY_LISTED_USERS", self.deny)];
+            vars.extend_from_slice(extra);
+            h.service(&vars)
+        };
+        let live = service(&[
+            ("TRAILGUARD_ENABLED_ACTIONS", action),
+            ("TRAILGUARD_DRY_RUN", "false"),
+        ]);
+        let dry = service(&[("TRAILGUARD_ENABLED_ACTIONS", action)]);
+        let event = |id: &str, step: &str, own: bool| {
+            trigger("sns-finding-create-access-key.json", |record| {
+                point_key(record, id);
+                record["eventID"] = json!(format!("{action}-{step}-0000-4000-8000-000000000000"));
+                if own {
+                    record["userIdentity"]["arn"] = json!(OWN_SESSION);
+                }
+            })
+        };
+        let record = h.decide(&dry, event(target, "dry", false)).await;
+        assert_eq!(kind(&record), "wouldAct", "{record}");
+        assert!(!fixed(target).await);
+        let record = h.decide(&live, event(tagged, "tagged", false)).await;
+        assert_eq!(kind(&record), "skippedExempt", "{record}");
+        assert!(!fixed(tagged).await);
+        let record = h.decide(&live, event(target, "own", true)).await;
+        assert_eq!(kind(&record), "skippedGuard", "{record}");
+        assert!(!fixed(target).await);
+        let payload = event(target, "live", false);
+        let acted = h.decide(&live, payload.clone()).await;
+        assert_eq!(kind(&acted), "acted", "{acted}");
+        assert_eq!(acted["plan"]["newStatus"], "Inactive");
+        assert!(fixed(target).await);
+        let again = h.invoke(&live, payload).await.unwrap();
+        assert_eq!(again["redelivered"], json!([acted["id"]]));
+        let later = trigger("eventbridge-create-access-key.json", |record| {
+            point_key(record, target);
+            record["eventID"] = json!(format!("{action}-later-0000-4000-8000-000000000000"));
+        });
+        let record = h.decide(&live, later).await;
+        assert_eq!(kind(&record), "skippedAlreadyCompliant", "{record}");
+    }
+}
+
+// --- the rate limit ------------------------------------------------------------
+
+#[tokio::test]
+async fn rate_limit_trips_after_the_budget_and_dry_runs_do_not_count() {
+    let h = Harness::start().await;
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.1.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap();
+    let mut groups = Vec::new();
+    for name in ["a", "b", "c", "d"] {
+        groups.push(open_group(&ec2, &vpc, name, &[]).await);
+    }
+    let action = "security-group-open-ingress";
+    let limits = [
+        ("TRAILGUARD_RATE_MAX_ACTIONS", "2"),
+        ("TRAILGUARD_RATE_WINDOW_SECS", ONE_WINDOW),
+    ];
+    let mut live_vars = vec![
+        ("TRAILGUARD_ENABLED_ACTIONS", action),
+        ("TRAILGUARD_DRY_RUN", "false"),
+    ];
+    live_vars.extend(limits);
+    let live = h.service(&live_vars);
+    let mut dry_vars = vec![("TRAILGUARD_ENABLED_ACTIONS", action)];
+    dry_vars.extend(limits);
+    let dry = h.service(&dry_vars);
+    let event = |group: &str, n: usize| {
+        trigger("eventbridge-authorize-security-group-ingress.json", |r| {
+            point_group(r, group);
+            r["eventID"] = json!(format!("7a7e0000-0000-4000-8000-{n:012}"));
+        })
+    };
+
+    for (n, group) in groups.iter().enumerate() {
+        let record = h.decide(&dry, event(group, 100 + n)).await;
+        assert_eq!(kind(&record), "wouldAct", "dry runs never meet the limit");
+    }
+    let mut kinds = Vec::new();
+    for (n, group) in groups.iter().enumerate() {
+        let record = h.decide(&live, event(group, n)).await;
+        kinds.push(kind(&record).to_owned());
+        if kind(&record) == "skippedRateLimited" {
+            assert!(record["outcome"]["untilEpoch"].as_u64().unwrap() >= 10_000_000_000);
+            assert!(
+                record["plan"].is_object(),
+                "the change it would have made is recorded"
+            );
+        }
+    }
+    assert_eq!(
+        kinds,
+        ["acted", "acted", "skippedRateLimited", "skippedRateLimited"]
+    );
+    let world_ssh = "tcp 22-22 0.0.0.0/0".to_owned();
+    for (n, group) in groups.iter().enumerate() {
+        assert_eq!(
+            ingress(&ec2, group).await.contains(&world_ssh),
+            n >= 2,
+            "{group}"
+        );
+    }
+    // One counter item, holding the two admitted changes.
+    let counters = h
+        .dynamodb
+        .scan()
+        .table_name(RATE_TABLE)
+        .send()
+        .await
+        .unwrap();
+    let counters: Vec<_> = counters.items().iter().cloned().map(strings).collect();
+    assert_eq!(counters.len(), 1, "{counters:?}");
+    assert_eq!(
+        counters[0].get("pk").map(String::as_str),
+        Some("rate#123456789012#0")
+    );
+    assert_eq!(counters[0].get("count").map(String::as_str), Some("2"));
+
+    // Rate-limited decisions are final: a redelivery does not drain a later window.
+    let again = h.invoke(&live, event(&groups[2], 2)).await.unwrap();
+    assert_eq!(again["records"], json!([]));
+    // Dry runs still describe what they would do.
+    assert_eq!(
+        kind(&h.decide(&dry, event(&groups[3], 200)).await),
+        "wouldAct"
+    );
+    h.assert_all_published().await;
+}
+
+// --- rejected triggers -----------------------------------------------------------
+
+#[tokio::test]
+async fn malformed_trigger_is_rejected_audited_and_changes_nothing() {
+    let h = Harness::start().await;
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.2.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap();
+    let group = open_group(&ec2, &vpc, "web", &[]).await;
+    let rules_before = ingress(&ec2, &group).await;
+    let live = h.live("all");
+
+    let payload = sample("eventbridge-malformed-missing-group-id.json");
+    let err = h.invoke(&live, payload).await.unwrap_err();
+    assert_eq!(err.error_type, "TriggerRejected");
+    assert_eq!(
+        err.error_message,
+        "trigger rejected: detail.requestParameters.groupId missing"
+    );
+
+    // An SNS record whose finding is not JSON names the record.
+    let mut sns = sample("sns-finding-authorize-security-group-ingress.json");
+    sns["Records"][0]["Sns"]["Message"] =
+        json!("{\"rule\": {\"id\": \"cis-security-group-changes\"");
+    let err = h.invoke(&live, sns).await.unwrap_err();
+    assert!(
+        err.error_message
+            .starts_with("trigger rejected: Records[0].Sns.Message is not JSON"),
+        "{}",
+        err.error_message
+    );
+
+    // A finding whose event names no action's resource type correctly.
+    let finding = trigger("sns-finding-authorize-security-group-ingress.json", |r| {
+        r["requestParameters"]["groupId"] = json!("launch-wizard-1");
+    });
+    let err = h.invoke(&live, finding).await.unwrap_err();
+    assert!(
+        err.error_message
+            .contains("Records[0].Sns.Message.event.requestParameters.groupId invalid"),
+        "{}",
+        err.error_message
+    );
+
+    assert_eq!(
+        ingress(&ec2, &group).await,
+        rules_before,
+        "a rejected trigger changed the group"
+    );
+    let stored = h.all_stored().await;
+    assert_eq!(stored.len(), 3, "{stored:?}");
+    assert!(
+        stored
+            .iter()
+            .all(|r| r.get("outcome").map(String::as_str) == Some("rejected"))
+    );
+    assert!(stored.iter().all(|r| !r.contains_key("action")));
+    assert!(
+        stored
+            .iter()
+            .any(|r| r.get("outcomeDetail").map(String::as_str)
+                == Some("detail.requestParameters.groupId missing"))
+    );
+    let published = h.published().await;
+    assert_eq!(published.len(), 3);
+    assert!(published.iter().all(|m| m["outcome"]["kind"] == "rejected"));
+    assert!(
+        published
+            .iter()
+            .any(|m| m["outcome"]["error"] == "detail.requestParameters.groupId missing")
+    );
+}
+
+// --- the samples -------------------------------------------------------------------
+
+#[test]
+fn every_sample_maps_to_its_action_in_both_envelopes() {
+    let dir = repo_root().join("events/remediator");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json") && !n.contains("malformed"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 18, "{names:?}");
+    let expected = [
+        (
+            "authorize-security-group-ingress",
+            "security-group-open-ingress",
+        ),
+        ("stop-logging", "cloudtrail-logging"),
+        ("put-bucket-policy", "s3-public-access"),
+        ("delete-bucket-public-access-block", "s3-public-access"),
+        ("modify-snapshot-attribute", "snapshot-public"),
+        ("modify-image-attribute", "image-public"),
+        ("schedule-key-deletion", "kms-key-deletion"),
+        ("stop-configuration-recorder", "config-recorder"),
+        ("create-access-key", "iam-access-key"),
+    ];
+    for (call, action) in expected {
+        for prefix in ["eventbridge", "sns-finding"] {
+            let name = format!("{prefix}-{call}.json");
+            let requests = trailguard::remediation::requests_from_trigger(&sample(&name))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(requests.len(), 1, "{name}");
+            assert_eq!(requests[0].action.name(), action, "{name}");
+            assert_eq!(requests[0].account, ACCOUNT, "{name}");
+            assert!(names.contains(&name), "{name} missing");
+        }
+    }
+}
