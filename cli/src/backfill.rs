@@ -180,15 +180,16 @@ pub fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Failed)
 }
 
-/// Sends `(id, body)` entries, retrying those SQS rejects; returns the ids
-/// still failing after [`ATTEMPTS`], with the last reason.
+/// Sends `(id, body)` entries, retrying those SQS failed on its side;
+/// returns the ids not sent, with the reason. A failed call is not retried
+/// here: the SDK already retried it if the failure was transient.
 async fn send_with_retries(
     sqs: &aws_sdk_sqs::Client,
     queue: &str,
     mut pending: Vec<(String, String)>,
 ) -> Vec<(String, String)> {
-    let mut reasons: Vec<(String, String)> = Vec::new();
     let mut backoff = FIRST_BACKOFF;
+    let mut given_up: Vec<(String, String)> = Vec::new();
     for attempt in 1..=ATTEMPTS {
         let entries: Result<Vec<_>, _> = pending
             .iter()
@@ -202,41 +203,50 @@ async fn send_with_retries(
         let entries = match entries {
             Ok(entries) => entries,
             Err(e) => {
-                return pending
-                    .into_iter()
-                    .map(|(id, _)| (id, e.to_string()))
-                    .collect();
+                given_up.extend(pending.into_iter().map(|(id, _)| (id, e.to_string())));
+                return given_up;
             }
         };
-        reasons.clear();
-        match sqs
+        let output = match sqs
             .send_message_batch()
             .queue_url(queue)
             .set_entries(Some(entries))
             .send()
             .await
         {
-            Ok(output) => {
-                for failed in output.failed() {
-                    reasons.push((
-                        failed.id().to_owned(),
-                        failed.message().unwrap_or(failed.code()).to_owned(),
-                    ));
-                }
-            }
+            Ok(output) => output,
             Err(e) => {
                 let reason = DisplayErrorContext(e).to_string();
-                reasons.extend(pending.iter().map(|(id, _)| (id.clone(), reason.clone())));
+                given_up.extend(pending.into_iter().map(|(id, _)| (id, reason.clone())));
+                return given_up;
+            }
+        };
+        let mut retry: Vec<(String, String)> = Vec::new();
+        for failed in output.failed() {
+            let reason = format!(
+                "{}: {}",
+                failed.code(),
+                failed.message().unwrap_or("no message")
+            );
+            let Some(at) = pending.iter().position(|(id, _)| id == failed.id()) else {
+                continue;
+            };
+            let entry = pending.swap_remove(at);
+            // A sender fault (a malformed message) fails the same way again.
+            if failed.sender_fault() || attempt == ATTEMPTS {
+                given_up.push((entry.0, reason));
+            } else {
+                retry.push(entry);
             }
         }
-        pending.retain(|(id, _)| reasons.iter().any(|(failed, _)| failed == id));
-        if pending.is_empty() || attempt == ATTEMPTS {
+        if retry.is_empty() {
             break;
         }
+        pending = retry;
         tokio::time::sleep(backoff).await;
         backoff *= 2;
     }
-    reasons
+    given_up
 }
 
 #[cfg(test)]
