@@ -161,11 +161,13 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
             Some(keys) => Box::new(keys.clone()),
             None => Box::new(CloudTrailKeys::new(&aws.sdk, &layout.region, handle)),
         };
+        // Validation blocks on each S3 call, so it runs on a blocking thread.
+        let task = aws
+            .runtime
+            .spawn_blocking(move || validate(&store, keys.as_ref(), &request));
         let result: Result<Report, _> = aws
             .runtime
-            .block_on(tokio::task::spawn_blocking(move || {
-                validate(&store, keys.as_ref(), &request)
-            }))
+            .block_on(task)
             .context("validation task failed")?;
         match result {
             Ok(report) => {
