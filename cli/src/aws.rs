@@ -2,10 +2,23 @@
 //! configuration loaded the AWS way (environment, profile, SSO, roles;
 //! `AWS_ENDPOINT_URL` honoured), and S3 listing.
 
+use std::sync::OnceLock;
+
+use aws_config::BehaviorVersion;
 use aws_sdk_s3::error::DisplayErrorContext;
 use thiserror::Error;
 use tokio::runtime::Runtime;
 use trailguard::aws::{load_sdk_config, s3_client};
+
+/// `--profile`, when given: set once at start-up, before any connection.
+static PROFILE: OnceLock<String> = OnceLock::new();
+
+/// Uses the named profile of the shared config and credentials files
+/// instead of `AWS_PROFILE` / `default`.
+pub fn use_profile(name: String) {
+    // Only main calls this, once, before any command runs.
+    let _ = PROFILE.set(name);
+}
 
 /// An S3 listing failed, or the runtime could not start.
 #[derive(Debug, Error)]
@@ -87,7 +100,17 @@ impl Aws {
             .enable_all()
             .build()
             .map_err(AwsError::Runtime)?;
-        let sdk = runtime.block_on(load_sdk_config());
+        let sdk = runtime.block_on(async {
+            match PROFILE.get() {
+                Some(profile) => {
+                    aws_config::defaults(BehaviorVersion::latest())
+                        .profile_name(profile)
+                        .load()
+                        .await
+                }
+                None => load_sdk_config().await,
+            }
+        });
         let s3 = s3_client(&sdk);
         Ok(Aws { runtime, sdk, s3 })
     }

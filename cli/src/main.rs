@@ -46,6 +46,9 @@ Exit codes:
 #[derive(Debug, Parser)]
 #[command(name = "trailguard", version, after_help = EXIT_CODES)]
 struct Cli {
+    /// The AWS profile to use (default: AWS_PROFILE, else `default`).
+    #[arg(long, global = true, value_name = "NAME")]
+    profile: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -69,6 +72,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(profile) = cli.profile {
+        aws::use_profile(profile);
+    }
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Search(args) => search::run(args),

@@ -70,11 +70,14 @@ pub fn default_jobs() -> usize {
 
 /// One scanned file in the JSON document.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct FileEntry {
     path: String,
     records: u64,
     rejected: u64,
     findings: usize,
+    suppressed: u64,
+    held_back: u64,
 }
 
 /// One unreadable file or target in the JSON document.
@@ -223,6 +226,8 @@ fn json_document(report: &Report) -> ScanOutput<'_> {
                 records: result.findings.records,
                 rejected: result.findings.rejected,
                 findings: result.findings.findings.len(),
+                suppressed: result.findings.suppressed,
+                held_back: result.findings.held_back,
             })
         })
         .collect();

@@ -32,10 +32,19 @@ pub struct SearchArgs {
     /// Output format: table (the seven facets) or jsonl (raw records)
     /// [default: table on a terminal, jsonl otherwise].
     #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    pub format: Option<RecordFormat>,
     /// Files read at once [default: the number of CPUs].
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+}
+
+/// `search --format`: records are a stream, so there is no single-document form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RecordFormat {
+    /// The seven facets of each record, in columns.
+    Table,
+    /// Each record as it is in the log file, one per line.
+    Jsonl,
 }
 
 /// The id findings of a filter-pattern search carry.
@@ -103,7 +112,11 @@ pub fn run(args: SearchArgs) -> anyhow::Result<Outcome> {
         })
         .collect();
     let mut out = std::io::stdout().lock();
-    match Format::resolve(args.format, Format::Jsonl) {
+    let asked = args.format.map(|f| match f {
+        RecordFormat::Table => Format::Table,
+        RecordFormat::Jsonl => Format::Jsonl,
+    });
+    match Format::resolve(asked, Format::Jsonl) {
         Format::Table => {
             let mut table = Table::new(&["WHEN", "WHO", "FROM", "HOW", "WHAT", "WHERE", "OUTCOME"]);
             for f in &records {

@@ -127,12 +127,61 @@ fn cis_counts(metrics: &Value) -> BTreeMap<String, BTreeMap<String, f64>> {
     counts
 }
 
+fn schema(name: &str) -> Value {
+    let path = repo_root().join("schemas").join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Checks the object shape `schema` describes: required keys present, no
+/// keys it does not list (the schemas forbid additional properties).
+fn assert_shape(value: &Value, schema: &Value, what: &str) {
+    let object = value
+        .as_object()
+        .unwrap_or_else(|| panic!("{what}: not an object"));
+    let properties = schema["properties"].as_object().unwrap();
+    for required in schema["required"].as_array().unwrap() {
+        let key = required.as_str().unwrap();
+        assert!(
+            object.contains_key(key),
+            "{what}: `{key}` missing in {value}"
+        );
+    }
+    for key in object.keys() {
+        assert!(
+            properties.contains_key(key),
+            "{what}: `{key}` not in the schema"
+        );
+    }
+}
+
+/// Checks a `scan --format json` document against both schemas' shapes.
+fn assert_scan_output(doc: &Value) {
+    let output = schema("scan-output.v1.schema.json");
+    let finding = schema("finding.v1.schema.json");
+    assert_shape(doc, &output, "document");
+    assert_eq!(
+        doc["schemaVersion"],
+        output["properties"]["schemaVersion"]["const"]
+    );
+    for (list, item) in [
+        ("files", &output["properties"]["files"]["items"]),
+        ("metrics", &output["properties"]["metrics"]["items"]),
+        ("errors", &output["properties"]["errors"]["items"]),
+        ("findings", &finding),
+    ] {
+        for entry in doc[list].as_array().unwrap() {
+            assert_shape(entry, item, list);
+        }
+    }
+}
+
 #[test]
 fn local_scan_matches_the_functions_and_the_independent_cis_counts() {
     let files = sample_files();
     let run = trailguard(&["scan", SAMPLES, "--format", "json"], None);
     assert_eq!(run.code, 1, "findings mean exit code 1\n{}", run.stderr);
     let doc = run.json();
+    assert_scan_output(&doc);
     assert_eq!(doc["errors"], serde_json::json!([]));
     assert_eq!(doc["files"].as_array().unwrap().len(), 12);
     let records: u64 = doc["files"]
@@ -225,6 +274,7 @@ fn a_corrupt_file_is_reported_and_the_rest_still_scanned() {
     let run = trailguard(&["scan", &dir_arg, "--format", "json"], None);
     assert_eq!(run.code, 2, "{}", run.stderr);
     let doc = run.json();
+    assert_scan_output(&doc);
     let errors = doc["errors"].as_array().unwrap();
     let paths: Vec<&str> = errors.iter().map(|e| e["path"].as_str().unwrap()).collect();
     assert_eq!(
