@@ -181,7 +181,10 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
                 }
             }
             Err(error) => {
-                writeln!(out, "Validation stopped: {error}\n")?;
+                eprintln!(
+                    "trailguard: validation of trail {} in {} stopped: {error}",
+                    layout.trail_name, layout.region
+                );
                 outcome = Outcome::Failed;
             }
         }
