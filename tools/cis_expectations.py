@@ -4,7 +4,8 @@ eventTime, how many records of the given CloudTrail log files match.
 
 Each control is a plain Python predicate written from the CIS/Security Hub
 text, deliberately sharing nothing with trailguard's filter-pattern engine,
-so tests can compare the two. Prints JSON: {"MetricName": {"epochMinute": n}}.
+so tests can compare the two. Prints JSON: {"MetricName": {"epochMinute": n}},
+or with --events {"MetricName": ["eventID", ...]}.
 """
 import calendar
 import gzip
@@ -94,6 +95,16 @@ def minute(event_time):
 
 
 def main(paths):
+    if paths and paths[0] == "--events":
+        events = {name: [] for name in CONTROLS}
+        for path in paths[1:]:
+            with gzip.open(path, "rt") as f:
+                for r in json.load(f)["Records"]:
+                    for name, pred in CONTROLS.items():
+                        if pred(r):
+                            events[name].append(r["eventID"])
+        json.dump({k: sorted(v) for k, v in events.items() if v}, sys.stdout, sort_keys=True)
+        return
     counts = {name: {} for name in CONTROLS}
     for path in paths:
         with gzip.open(path, "rt") as f:

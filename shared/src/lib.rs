@@ -27,6 +27,9 @@
 //!   and the indexed [`rules::Catalogue`].
 //! - [`findings`]: the finding format, suppressions, flood control, SNS publishing.
 //! - [`sigma`]: SigmaHQ rules through the rsigma engine.
+//! - [`reader`]: streaming records out of a log file (gzip or plain;
+//!   `{"Records":[...]}`, bare arrays, JSON lines) with bounded memory.
+//! - [`record`]: the typed, borrowed CloudTrail record model.
 //! - [`metrics`]: per-minute aggregation and publishing (PutMetricData, EMF).
 //! - [`integrity`]: CloudTrail log-file integrity validation (digest chains).
 //! - [`remediation`]: the pure decision half of the remediator: requests,
@@ -54,4 +57,5 @@ pub mod sigma;
 pub use document::{Document, Path, Scalar, Segment};
 pub use envelope::{Delivery, EnvelopeError, Ignored, Message, ObjectRef};
 pub use keys::{KeyInfo, KeyKind};
-pub use record::Record;
+pub use reader::{Compression, Layout, ReadError, ReadStats, RecordReader};
+pub use record::{Flag, Record, SessionAttributes, SessionContext, SessionIssuer, UserIdentity};

@@ -269,7 +269,7 @@ async fn a_direct_invocation_with_a_missing_object_errors_for_lambda_to_retry() 
     setup(&moto, &[]).await;
     let service = service(&moto).await;
     let missing = format!("{PREFIX}218007301253_CloudTrail_us-east-1_20230710T1210Z_gone.json.gz");
-    let err = invoke(&service, s3_event(&[missing.clone()]))
+    let err = invoke(&service, s3_event(std::slice::from_ref(&missing)))
         .await
         .unwrap_err();
     assert!(err.starts_with("FileProcessingFailed: "), "{err}");

@@ -33,7 +33,8 @@ type Source<R> = Chain<Take<Cursor<[u8; 2]>>, Counted<R>>;
 
 enum Decoder<R: Read> {
     Plain(Source<R>),
-    Gzip(MultiGzDecoder<Source<R>>),
+    /// Boxed: the decoder state is large, and there is one per file.
+    Gzip(Box<MultiGzDecoder<Source<R>>>),
 }
 
 impl<R: Read> Input<R> {
@@ -58,7 +59,7 @@ impl<R: Read> Input<R> {
         let compression = detect_compression(head);
         let source = Cursor::new(magic).take(seen as u64).chain(counted);
         let decoder = match compression {
-            Compression::Gzip => Decoder::Gzip(MultiGzDecoder::new(source)),
+            Compression::Gzip => Decoder::Gzip(Box::new(MultiGzDecoder::new(source))),
             Compression::Plain => Decoder::Plain(source),
         };
         let input = Input {

@@ -10,6 +10,10 @@ use super::error::JsonFault;
 use crate::record::Record;
 
 /// What the bytes at the start of an element turned out to be.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a short-lived return value; boxing the record would allocate once per record"
+)]
 pub(crate) enum Element<'w> {
     /// A record, `len` bytes long.
     Record { record: Record<'w>, len: usize },
@@ -43,15 +47,15 @@ pub(crate) fn parse(bytes: &[u8], complete: bool) -> Element<'_> {
     }
     let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Record<'_>>();
     match stream.next() {
-        Some(Ok(record)) => {
+        Some(Ok(mut record)) => {
             let len = stream.byte_offset();
             let text = bytes.get(..len).unwrap_or_default();
             // serde checks the strings it decodes, not those it skips.
             match std::str::from_utf8(text) {
-                Ok(raw) => Element::Record {
-                    record: record.with_raw(raw),
-                    len,
-                },
+                Ok(raw) => {
+                    record.set_raw(raw);
+                    Element::Record { record, len }
+                }
                 Err(error) => Element::Mismatch {
                     reason: format!(
                         "invalid UTF-8 at byte {} of the record",

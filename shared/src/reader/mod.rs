@@ -3,12 +3,10 @@
 //! [`RecordReader`] takes any [`Read`] (a file, an S3 body through
 //! [`blocking_reader`]), detects gzip by its magic bytes and the layout
 //! (`{"Records":[...]}`, a bare array, or JSON lines) from the first
-//! bytes, and hands out one [`Record`] at a time. Records borrow from a
-//! sliding window of the decompressed text: memory stays at the window's
-//! size whatever the file's, and no record is copied.
+//! bytes, and hands out one [`Record`] at a time, parsed in place.
 //!
 //! ```
-//! use trailguard::{Document, RecordReader};
+//! use trailguard::RecordReader;
 //!
 //! let log = br#"{"Records":[{"eventName":"ConsoleLogin"},{"eventName":"CreateUser"}]}"#;
 //! let mut reader = RecordReader::new(&log[..], "example.json")?;
@@ -24,6 +22,16 @@
 //! type, comes back as a non-fatal error and the next records still come;
 //! anything that breaks the file (bad gzip, invalid JSON, truncation) is
 //! fatal and ends it.
+//!
+//! # Memory
+//!
+//! Records borrow from a 256 KiB window of decompressed text, refilled
+//! whenever less than 64 KiB is left ahead, so a record up to 64 KiB is
+//! always whole when parsed. A larger record is copied out with the rest of
+//! the window and read on into that copy, which is freed once the record
+//! has been handed out. Memory therefore stays near the window's size
+//! whatever the file's size, and grows only while an oversized record (up
+//! to [`RecordReader::with_max_record_bytes`]) is being read.
 
 mod async_body;
 mod compression;
@@ -54,7 +62,7 @@ const WINDOW_BYTES: usize = 256 * 1024;
 /// whole in the window when parsed. Larger ones are gathered separately.
 const LOOKAHEAD_BYTES: usize = 64 * 1024;
 
-/// The default for [`RecordReader::max_record_bytes`].
+/// The record size limit of [`RecordReader::new`]; see [`RecordReader::with_max_record_bytes`].
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
 /// Counts for one file, so far.
@@ -125,6 +133,18 @@ impl<R: Read> RecordReader<R> {
     /// Reads the first bytes to detect gzip and the layout, so an object
     /// that is not a log file fails here.
     pub fn new(input: R, object: impl Into<String>) -> Result<Self, ReadError> {
+        Self::with_max_record_bytes(input, object, DEFAULT_MAX_RECORD_BYTES)
+    }
+
+    /// Opens a log file as [`RecordReader::new`] does, accepting records
+    /// (and other top-level values) of up to `limit` bytes; a larger one is
+    /// a fatal [`ReadError::TooLarge`]. Memory grows to about `limit` only
+    /// while such a value is being read.
+    pub fn with_max_record_bytes(
+        input: R,
+        object: impl Into<String>,
+        limit: usize,
+    ) -> Result<Self, ReadError> {
         let object: Arc<str> = object.into().into();
         let (input, compression) =
             Input::open(input).map_err(|failure| fail(&object, failure, 0))?;
@@ -142,19 +162,10 @@ impl<R: Read> RecordReader<R> {
             index: 0,
             records: 0,
             rejected: 0,
-            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            max_record_bytes: limit,
         };
         reader.detect_layout()?;
         Ok(reader)
-    }
-
-    /// Sets the largest record (or other top-level value) accepted, in
-    /// bytes; a larger one is a fatal [`ReadError::TooLarge`]. The default
-    /// is [`DEFAULT_MAX_RECORD_BYTES`]. Memory grows to about this much
-    /// only while such a record is being read.
-    pub fn max_record_bytes(mut self, limit: usize) -> Self {
-        self.max_record_bytes = limit;
-        self
     }
 
     /// The compression found.
@@ -237,6 +248,9 @@ impl<R: Read> RecordReader<R> {
     /// Releases the last element, then moves past separators to the next
     /// element: its offset in the window, or `None` at the end of the text.
     fn advance(&mut self) -> Result<Option<usize>, ReadError> {
+        if self.state == State::Ended {
+            return Ok(None);
+        }
         self.window.consume(self.pending);
         self.pending = 0;
         if let Some(used) = self.spill_used.take() {
@@ -409,9 +423,10 @@ fn gather<R: Read>(spill: &mut Vec<u8>, input: &mut Input<R>, limit: usize) -> R
         }
         // Doubling keeps the repeated measuring linear in the record's size.
         let old = spill.len();
-        let target = (old * 2)
-            .max(old + WINDOW_BYTES)
-            .min(limit + 1)
+        let target = old
+            .saturating_mul(2)
+            .max(old.saturating_add(WINDOW_BYTES))
+            .min(limit.saturating_add(1))
             .max(old + 1);
         spill.resize(target, 0);
         let read = input.fill(spill.get_mut(old..).unwrap_or_default());

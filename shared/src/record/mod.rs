@@ -170,9 +170,8 @@ impl<'a> Record<'a> {
     }
 
     /// Attaches the record's original text after a typed parse of it.
-    pub(crate) fn with_raw(mut self, raw: &'a str) -> Self {
+    pub(crate) fn set_raw(&mut self, raw: &'a str) {
         self.raw = raw;
-        self
     }
 
     /// The record's exact original JSON text, unknown members included.
