@@ -1,16 +1,17 @@
 //! `trailguard scan` and `trailguard search` through the real binary, over
 //! the Stratus Red Team samples, locally and from S3 (moto).
 //!
-//! What the CLI prints is compared with what the functions' code paths give
-//! for the same files, computed once here through the library: findings the
-//! way the notifier finds them (`Detector::scan`) and datapoints the way the
-//! metrics function counts them (`scan_file` + `Aggregator::count_record`,
-//! a separate pass); and the CIS metric counts with the independent Python
-//! predicates of `tools/cis_expectations.py`.
+//! What the CLI prints is compared with the expectations the functions'
+//! tests use: the findings written down in `shared/tests/expected/samples.rs`
+//! plus the CIS matches and per-minute counts of the independent Python
+//! predicates (`tools/cis_expectations.py`); and every datapoint with the
+//! metrics function's own pass (`scan_file` + `Aggregator::count_record`).
 
 mod common;
+#[path = "../../shared/tests/expected/samples.rs"]
+mod expected;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -19,10 +20,8 @@ use std::process::Command;
 use common::{SAMPLES, runtime, sample_files, scratch, trailguard};
 use serde_json::Value;
 use testkit::{Moto, repo_root};
-use trailguard::ObjectRef;
 use trailguard::metrics::{Aggregator, AggregatorConfig};
-use trailguard::rules::{Catalogue, Severity};
-use trailguard::service::notifier::Detector;
+use trailguard::rules::Catalogue;
 use trailguard::service::scan::{RecordFilter, scan_file};
 use trailguard::sigma::SigmaRules;
 
@@ -54,36 +53,16 @@ fn mtime(path: &Path) -> i64 {
         .as_secs() as i64
 }
 
-/// Findings as the notifier's detector finds them, and datapoints as the
-/// metrics function counts them, for `files`.
-fn library_expectations(files: &[std::path::PathBuf]) -> (Findings, Value) {
+/// The datapoints the metrics function's pass gives for `files`.
+fn metrics_function_datapoints(files: &[std::path::PathBuf]) -> Value {
     let catalogue = Catalogue::builtin().unwrap();
-    let (sigma, _) = SigmaRules::builtin();
-    let detector = Detector::new(
-        catalogue.clone(),
-        Some(sigma),
-        Severity::Informational,
-        usize::MAX,
-    )
-    .unwrap();
-    let mut findings = Vec::new();
     let mut metrics = Aggregator::new(AggregatorConfig::default());
     for file in files {
-        let name = file.display().to_string();
-        let found = detector
-            .scan(File::open(file).unwrap(), &ObjectRef::new("", &name), None)
-            .unwrap();
-        findings.extend(
-            found
-                .findings
-                .into_iter()
-                .map(|f| serde_json::to_value(&f).unwrap()),
-        );
         let mut per_file = Aggregator::new(AggregatorConfig::default());
         let fallback = mtime(file);
         scan_file(
             File::open(file).unwrap(),
-            &name,
+            &file.display().to_string(),
             &catalogue,
             &RecordFilter::default(),
             |record, matched| per_file.count_record(record, matched, fallback),
@@ -91,10 +70,55 @@ fn library_expectations(files: &[std::path::PathBuf]) -> (Findings, Value) {
         .unwrap();
         metrics.merge(per_file);
     }
-    (
-        finding_keys(&findings),
-        serde_json::to_value(metrics.datums()).unwrap(),
-    )
+    serde_json::to_value(metrics.datums()).unwrap()
+}
+
+/// Every `(rule id, eventID)` expected on the samples, with every rule on:
+/// CIS controls from the Python predicates, detections and Sigma matches
+/// as written down.
+fn expected_findings() -> BTreeSet<(String, String)> {
+    let out = Command::new("python3")
+        .arg(repo_root().join("tools/cis_expectations.py"))
+        .arg("--events")
+        .args(sample_files())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cis: BTreeMap<String, Vec<String>> = serde_json::from_slice(&out.stdout).unwrap();
+    // Rule ids by metric name and by Sigma file name: lookups, not matching.
+    let catalogue = Catalogue::builtin().unwrap();
+    let (sigma, _) = SigmaRules::builtin();
+    let mut set = BTreeSet::new();
+    for (metric, ids) in cis {
+        let rule = catalogue
+            .rules()
+            .iter()
+            .find(|r| r.spec().metric.as_ref().is_some_and(|m| m.name == metric))
+            .unwrap();
+        set.extend(ids.into_iter().map(|id| (rule.id().to_owned(), id)));
+    }
+    for (rule, ids) in expected::DETECTIONS_ON_SAMPLES {
+        set.extend(ids.iter().map(|id| ((*rule).to_owned(), (*id).to_owned())));
+    }
+    for (file, id) in expected::SIGMA_ON_SAMPLES {
+        let rule = sigma
+            .rules()
+            .iter()
+            .find(|r| r.file_name() == *file)
+            .unwrap();
+        set.insert((rule.id().to_owned(), (*id).to_owned()));
+    }
+    set
+}
+
+fn finding_set(findings: &Value) -> BTreeSet<(String, String)> {
+    finding_keys(findings.as_array().unwrap())
+        .into_iter()
+        .collect()
 }
 
 /// `{"MetricName": {"epochMinute": n}}` from `tools/cis_expectations.py`.
@@ -192,10 +216,9 @@ fn local_scan_matches_the_functions_and_the_independent_cis_counts() {
         .sum();
     assert_eq!(records, 758);
 
-    let (findings, metrics) = library_expectations(&files);
-    assert!(!findings.is_empty());
-    assert_eq!(finding_keys(doc["findings"].as_array().unwrap()), findings);
-    assert_eq!(doc["metrics"], metrics);
+    let findings = finding_keys(doc["findings"].as_array().unwrap());
+    assert_eq!(finding_set(&doc["findings"]), expected_findings());
+    assert_eq!(doc["metrics"], metrics_function_datapoints(&files));
     let cis = cis_counts(&doc["metrics"]);
     assert!(!cis.is_empty());
     assert_eq!(cis, python_cis_counts(&files));
@@ -289,8 +312,7 @@ fn a_corrupt_file_is_reported_and_the_rest_still_scanned() {
     assert!(run.stderr.contains("could not be read"), "{}", run.stderr);
     assert!(run.stderr.contains(&broken.display().to_string()));
 
-    let (findings, _) = library_expectations(&sample_files());
-    assert_eq!(finding_keys(doc["findings"].as_array().unwrap()), findings);
+    assert_eq!(finding_set(&doc["findings"]), expected_findings());
 
     let table = trailguard(&["scan", &dir_arg, "--format", "table"], None);
     assert_eq!(table.code, 2);
