@@ -137,6 +137,12 @@ pub fn run(command: RulesCommand) -> anyhow::Result<Outcome> {
 
 fn list(args: ListArgs) -> anyhow::Result<Outcome> {
     let ruleset = args.rules.load().context("loading rules")?;
+    if let Some(sigma) = &ruleset.sigma
+        && !ruleset.skipped.is_empty()
+    {
+        // Which SigmaHQ rules are not run, and why, belongs next to the list.
+        eprintln!("{}", sigma.summary(&ruleset.skipped));
+    }
     let rows = rows(&ruleset.catalogue, ruleset.sigma.as_ref());
     let mut out = std::io::stdout().lock();
     match Format::resolve(args.format, Format::Json) {
@@ -148,7 +154,7 @@ fn list(args: ListArgs) -> anyhow::Result<Outcome> {
                     r.id.clone(),
                     r.engine.to_owned(),
                     r.severity.as_str().to_owned(),
-                    r.references.join(","),
+                    crate::format::clip(&r.references.join(","), 60),
                     r.title.clone(),
                     r.origin.clone(),
                 ]);
