@@ -1,0 +1,304 @@
+//! Reading many log files through one [`Detector`], in parallel.
+//!
+//! Local files are spread over `jobs` threads pulling from a shared queue;
+//! S3 objects are streamed `4 × jobs` at a time (reading is mostly waiting
+//! on the network), each parsed on a blocking thread. Every file is read
+//! once, producing findings and, when asked, metric datapoints in the same
+//! pass, exactly as the notifier and metrics functions do. A file that
+//! cannot be read is reported with its reason; the others go on. Its partial
+//! results are dropped, as the functions would retry the whole file.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::SystemTime;
+
+use futures::StreamExt;
+use indicatif::ProgressBar;
+use trailguard::ObjectRef;
+use trailguard::aws::open_object;
+use trailguard::metrics::{Aggregator, AggregatorConfig};
+use trailguard::service::notifier::{Detector, FileFindings};
+
+use crate::aws::Aws;
+use crate::sources::Source;
+
+/// S3 objects in flight per job.
+const S3_PER_JOB: usize = 4;
+
+/// What one file gave.
+#[derive(Debug)]
+pub struct FileResult {
+    /// Findings and counts.
+    pub findings: FileFindings,
+    /// The file's datapoints, when metrics were asked for.
+    pub metrics: Option<Aggregator>,
+}
+
+/// One file and how reading it went.
+#[derive(Debug)]
+pub struct Scanned {
+    /// The file.
+    pub source: Source,
+    /// Its results, or why it could not be read.
+    pub result: Result<FileResult, String>,
+}
+
+/// Every file's outcome, in source order, and the merged datapoints.
+#[derive(Debug)]
+pub struct RunResult {
+    /// Per file.
+    pub files: Vec<Scanned>,
+    /// All files' datapoints, merged.
+    pub metrics: Aggregator,
+}
+
+/// How to run.
+pub struct Runner<'a> {
+    /// The rules.
+    pub detector: Arc<Detector>,
+    /// Worker threads for local files.
+    pub jobs: usize,
+    /// Whether to count metric datapoints.
+    pub metrics: bool,
+    /// The AWS connection, when some source is in S3.
+    pub aws: Option<&'a Aws>,
+    /// Advanced once per file.
+    pub progress: ProgressBar,
+}
+
+impl Runner<'_> {
+    /// Reads every source.
+    pub fn run(&self, sources: Vec<Source>) -> RunResult {
+        let mut results: Vec<Option<Result<FileResult, String>>> =
+            sources.iter().map(|_| None).collect();
+        let local: Vec<(usize, &Path)> = sources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Source::Local(path) => Some((i, path.as_path())),
+                Source::S3(_) => None,
+            })
+            .collect();
+        for (i, result) in self.run_local(&local) {
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(result);
+            }
+        }
+        let remote: Vec<(usize, ObjectRef)> = sources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Source::S3(object) => Some((i, object.clone())),
+                Source::Local(_) => None,
+            })
+            .collect();
+        for (i, result) in self.run_s3(remote) {
+            if let Some(slot) = results.get_mut(i) {
+                *slot = Some(result);
+            }
+        }
+        self.progress.finish_and_clear();
+        let mut metrics = Aggregator::new(AggregatorConfig::default());
+        let files = sources
+            .into_iter()
+            .zip(results)
+            .map(|(source, result)| {
+                let mut result =
+                    result.unwrap_or_else(|| Err("not read: no worker picked it up".to_owned()));
+                if let Ok(file) = &mut result
+                    && let Some(agg) = file.metrics.take()
+                {
+                    metrics.merge(agg);
+                }
+                Scanned { source, result }
+            })
+            .collect();
+        RunResult { files, metrics }
+    }
+
+    fn run_local(&self, files: &[(usize, &Path)]) -> Vec<(usize, Result<FileResult, String>)> {
+        if files.is_empty() {
+            return Vec::new();
+        }
+        let next = AtomicUsize::new(0);
+        let done = Mutex::new(Vec::with_capacity(files.len()));
+        let workers = self.jobs.clamp(1, files.len());
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    while let Some(&(i, path)) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let result = scan_local(&self.detector, path, self.metrics);
+                        self.progress.inc(1);
+                        if let Ok(mut done) = done.lock() {
+                            done.push((i, result));
+                        }
+                    }
+                });
+            }
+        });
+        done.into_inner().unwrap_or_default()
+    }
+
+    fn run_s3(&self, objects: Vec<(usize, ObjectRef)>) -> Vec<(usize, Result<FileResult, String>)> {
+        let Some(aws) = self.aws else {
+            return objects
+                .into_iter()
+                .map(|(i, _)| (i, Err("no AWS connection".to_owned())))
+                .collect();
+        };
+        let concurrency = self.jobs.max(1) * S3_PER_JOB;
+        aws.runtime.block_on(
+            futures::stream::iter(objects)
+                .map(|(i, object)| {
+                    let detector = Arc::clone(&self.detector);
+                    let s3 = aws.s3.clone();
+                    let metrics = self.metrics;
+                    async move { (i, scan_s3(detector, s3, object, metrics).await) }
+                })
+                .buffer_unordered(concurrency)
+                .inspect(|_| self.progress.inc(1))
+                .collect(),
+        )
+    }
+}
+
+/// How a local file is named to the engine: no bucket, the path as key.
+pub fn local_object(path: &Path) -> ObjectRef {
+    ObjectRef::new("", path.display().to_string())
+}
+
+fn scan_local(detector: &Detector, path: &Path, metrics: bool) -> Result<FileResult, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    // Records without eventTime are counted at the file's modification
+    // time, as the metrics function counts them at the object's.
+    let fallback = file
+        .metadata()
+        .and_then(|m| m.modified())
+        .map(epoch)
+        .unwrap_or_else(|_| epoch(SystemTime::now()));
+    scan_reader(detector, file, &local_object(path), fallback, metrics)
+}
+
+async fn scan_s3(
+    detector: Arc<Detector>,
+    s3: aws_sdk_s3::Client,
+    object: ObjectRef,
+    metrics: bool,
+) -> Result<FileResult, String> {
+    let (body, meta) = open_object(&s3, &object)
+        .await
+        .map_err(|e| without_name(&object, e.to_string()))?;
+    let fallback = meta
+        .last_modified
+        .unwrap_or_else(|| epoch(SystemTime::now()));
+    tokio::task::spawn_blocking(move || scan_reader(&detector, body, &object, fallback, metrics))
+        .await
+        .map_err(|e| format!("reading task failed: {e}"))?
+}
+
+fn scan_reader(
+    detector: &Detector,
+    input: impl std::io::Read,
+    object: &ObjectRef,
+    fallback: i64,
+    metrics: bool,
+) -> Result<FileResult, String> {
+    let mut agg = metrics.then(|| Aggregator::new(AggregatorConfig::default()));
+    let findings = detector
+        .scan(input, object, agg.as_mut().map(|a| (a, fallback)))
+        .map_err(|e| without_name(object, e.to_string()))?;
+    Ok(FileResult {
+        findings,
+        metrics: agg,
+    })
+}
+
+/// The engine's messages start with the object's name; output names the
+/// file separately, so the prefix is dropped.
+fn without_name(object: &ObjectRef, message: String) -> String {
+    let prefix = format!("{object}: ");
+    match message.strip_prefix(&prefix) {
+        Some(rest) => rest.to_owned(),
+        None => message,
+    }
+}
+
+fn epoch(at: SystemTime) -> i64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trailguard::rules::{Catalogue, Severity};
+
+    fn detector() -> Arc<Detector> {
+        let catalogue = Catalogue::builtin().unwrap();
+        Arc::new(Detector::new(catalogue, None, Severity::Informational, usize::MAX).unwrap())
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> Source {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        Source::Local(path)
+    }
+
+    #[test]
+    fn reads_local_files_in_parallel_keeping_order_and_errors() {
+        let dir = std::env::temp_dir().join(format!("trailguard-runner-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let root = r#"{"Records":[{"eventVersion":"1.08","eventTime":"2023-07-10T11:45:00Z","eventID":"e1","eventType":"AwsApiCall","eventName":"ListBuckets","eventSource":"s3.amazonaws.com","userIdentity":{"type":"Root","accountId":"111122223333"},"recipientAccountId":"111122223333","awsRegion":"us-east-1"}]}"#;
+        let sources = vec![
+            write(&dir, "a.json", root),
+            write(&dir, "b.json", "{\"Records\":[{\"eventName\":"),
+            Source::Local(dir.join("missing.json")),
+            write(&dir, "d.json", root),
+        ];
+        let runner = Runner {
+            detector: detector(),
+            jobs: 2,
+            metrics: true,
+            aws: None,
+            progress: ProgressBar::hidden(),
+        };
+        let run = runner.run(sources.clone());
+        let names: Vec<Source> = run.files.iter().map(|f| f.source.clone()).collect();
+        assert_eq!(names, sources);
+        let ok = |i: usize| {
+            run.files[i]
+                .result
+                .as_ref()
+                .map(|r| r.findings.findings.len())
+        };
+        assert!(ok(0).is_ok_and(|n| n > 0));
+        assert_eq!(ok(0), ok(3));
+        let err = run.files[1].result.as_ref().err().unwrap();
+        assert!(
+            err.starts_with("invalid JSON") || err.contains("ends"),
+            "{err}"
+        );
+        assert!(!err.contains("s3://"), "{err}");
+        assert!(
+            run.files[2]
+                .result
+                .as_ref()
+                .err()
+                .unwrap()
+                .starts_with("cannot open")
+        );
+        let root_usage: f64 = run
+            .metrics
+            .datums()
+            .iter()
+            .filter(|d| d.metric_name == "RootAccountUsage")
+            .map(|d| d.value)
+            .sum();
+        assert_eq!(root_usage, 2.0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
