@@ -31,11 +31,30 @@ unit: venv
 	cargo test --workspace --locked
 
 template-lint: venv
-	@if [ -f template.yaml ]; then \
-	  echo "==> sam validate --lint"; \
-	  sam validate --lint --template template.yaml --region us-east-1 && \
-	  echo "==> cfn-lint" && cfn-lint template.yaml; \
-	else echo "no template.yaml yet"; fi
+	@echo "==> sam validate --lint"
+	sam validate --lint --template template.yaml --region us-east-1
+	@echo "==> cfn-lint"
+	cfn-lint template.yaml
+	@echo "==> every function in the template is a binary of the workspace"
+	$(PY) tools/check_template_binaries.py
+
+# The full SAM build: cargo-lambda cross-compiles each function for arm64
+# in release mode (no Docker). Too slow for CI's budget, so `make test`
+# runs the CI-sized check above instead.
+build: venv
+	sam build --template template.yaml
+
+BENCH_DATA := target/bench-data
+bench:
+	cargo build --release -p trailguard-shared --example gen_logs --example count_records --example scan_throughput
+	test -f $(BENCH_DATA)/cloudtrail-200k.json.gz || ./target/release/examples/gen_logs
+	test -f $(BENCH_DATA)/cloudtrail-1k.json.gz || ./target/release/examples/gen_logs --records 1000 --out $(BENCH_DATA)/cloudtrail-1k.json.gz
+	test -d $(BENCH_DATA)/small || ./target/release/examples/gen_logs --files 500 --records 100
+	cargo bench -p trailguard-shared --bench reader --bench sigma
+	./target/release/examples/count_records $(BENCH_DATA)/cloudtrail-1k.json.gz
+	./target/release/examples/count_records $(BENCH_DATA)/cloudtrail-200k.json.gz
+	./target/release/examples/scan_throughput $(BENCH_DATA)/cloudtrail-200k.json.gz
+	python3 bench/python_baseline.py $(BENCH_DATA)/cloudtrail-200k.json.gz
 
 demo: venv
 	$(PY) tools/demo.py

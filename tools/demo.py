@@ -246,6 +246,7 @@ def main():
         "TRAILGUARD_MAX_DATAPOINT_AGE_DAYS": "0",
         "TRAILGUARD_FINDINGS_TOPIC_ARN": findings_topic,
         "TRAILGUARD_AUDIT_TABLE": AUDIT_TABLE, "TRAILGUARD_AUDIT_TOPIC_ARN": audit_topic,
+        "TRAILGUARD_RATE_TABLE": TABLE,
         "TRAILGUARD_OWN_ROLE_ARNS": REMEDIATOR_ROLE,
         "TRAILGUARD_ENABLED_ACTIONS": "security-group-open-ingress",
         "RUST_LOG": "warn",
