@@ -73,6 +73,64 @@ impl Moto {
         aws_sdk_s3::Client::from_conf(config)
     }
 
+    /// Creates `bucket` and uploads `files` under `prefix` (file name kept),
+    /// returning their keys in order.
+    pub async fn upload(&self, bucket: &str, prefix: &str, files: &[PathBuf]) -> Vec<String> {
+        let s3 = self.s3().await;
+        s3.create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("CreateBucket");
+        let mut keys = Vec::with_capacity(files.len());
+        for file in files {
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            let key = format!("{prefix}{name}");
+            let body = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            s3.put_object()
+                .bucket(bucket)
+                .key(&key)
+                .body(body.into())
+                .send()
+                .await
+                .expect("PutObject");
+            keys.push(key);
+        }
+        keys
+    }
+
+    /// Creates a pay-per-request table keyed by the string attribute `key`
+    /// (the ledger tables use `pk`).
+    pub async fn create_table(&self, name: &str, key: &str) {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(key)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("attribute definition"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(key)
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .expect("key schema"),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .expect("CreateTable");
+    }
+
     /// Environment a child process (a function under `cargo lambda`, the CLI)
     /// needs to reach this server through the standard AWS variables.
     pub fn child_env(&self) -> Vec<(&'static str, String)> {
@@ -130,6 +188,19 @@ pub fn repo_root() -> PathBuf {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The 12 bundled real CloudTrail log files, sorted by name.
+pub fn sample_files() -> Vec<PathBuf> {
+    let dir = repo_root().join("shared/tests/data/invictus-stratus");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 12, "sample files in {}", dir.display());
+    files
 }
 
 fn moto_binary() -> PathBuf {

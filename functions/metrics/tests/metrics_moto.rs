@@ -9,12 +9,9 @@ use std::process::Command;
 
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use testkit::{Moto, repo_root};
+use testkit::{Moto, repo_root, sample_files};
 use trailguard::service::{MetricsConfig, MetricsService};
 
 const BUCKET: &str = "trailguard-demo-trail";
@@ -23,18 +20,6 @@ const TABLE: &str = "trailguard-idempotency";
 
 /// Per metric, per minute (epoch seconds): count.
 type Counts = BTreeMap<String, BTreeMap<i64, f64>>;
-
-fn sample_files() -> Vec<PathBuf> {
-    let dir = repo_root().join("shared/tests/data/invictus-stratus");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
-        .collect();
-    files.sort();
-    assert_eq!(files.len(), 12, "fixtures in {}", dir.display());
-    files
-}
 
 fn independent_expectations(files: &[PathBuf]) -> Counts {
     let out = Command::new("python3")
@@ -102,41 +87,8 @@ fn sqs_event(keys: &[String]) -> Value {
 }
 
 async fn setup(moto: &Moto, files: &[PathBuf]) -> Vec<String> {
-    let s3 = moto.s3().await;
-    s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    let mut keys = Vec::new();
-    for f in files {
-        let key = format!("{PREFIX}{}", f.file_name().unwrap().to_string_lossy());
-        s3.put_object()
-            .bucket(BUCKET)
-            .key(&key)
-            .body(std::fs::read(f).unwrap().into())
-            .send()
-            .await
-            .unwrap();
-        keys.push(key);
-    }
-    let ddb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
-    ddb.create_table()
-        .table_name(TABLE)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    let keys = moto.upload(BUCKET, PREFIX, files).await;
+    moto.create_table(TABLE, "pk").await;
     keys
 }
 

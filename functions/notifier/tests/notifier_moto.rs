@@ -10,12 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use testkit::{Moto, repo_root};
+use testkit::{Moto, repo_root, sample_files};
 use trailguard::rules::Catalogue;
 use trailguard::service::notifier::{NotifierConfig, NotifierService};
 use trailguard::sigma::SigmaRules;
@@ -23,17 +20,6 @@ use trailguard::sigma::SigmaRules;
 const BUCKET: &str = "trailguard-demo-trail";
 const PREFIX: &str = "AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/";
 const TABLE: &str = "trailguard-ledger";
-
-fn sample_files() -> Vec<PathBuf> {
-    let dir = repo_root().join("shared/tests/data/invictus-stratus");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
-        .collect();
-    files.sort();
-    files
-}
 
 /// Every (rule id, eventID) the notifier must report on the samples: the
 /// CIS controls (computed by the independent Python predicates), the
@@ -94,41 +80,8 @@ struct Stack {
 async fn stack(files: &[PathBuf]) -> Stack {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
-    let s3 = moto.s3().await;
-    s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    let mut keys = Vec::new();
-    for f in files {
-        let key = format!("{PREFIX}{}", f.file_name().unwrap().to_string_lossy());
-        s3.put_object()
-            .bucket(BUCKET)
-            .key(&key)
-            .body(std::fs::read(f).unwrap().into())
-            .send()
-            .await
-            .unwrap();
-        keys.push(key);
-    }
-    aws_sdk_dynamodb::Client::new(&sdk)
-        .create_table()
-        .table_name(TABLE)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    let keys = moto.upload(BUCKET, PREFIX, files).await;
+    moto.create_table(TABLE, "pk").await;
     let sns = aws_sdk_sns::Client::new(&sdk);
     let topic = sns
         .create_topic()
