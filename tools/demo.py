@@ -149,21 +149,18 @@ def table(headers, rows):
 
 
 def sqs_batch(keys):
+    """The SQS batch the stack delivers (one S3 notification per message),
+    built from the real-shaped sample `events/sqs-s3.json`."""
+    template = json.loads((ROOT / "events/sqs-s3.json").read_text())
     records = []
     for i, key in enumerate(keys):
-        body = {"Records": [{
-            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
-            "eventTime": "2023-07-10T12:10:00.000Z", "eventName": "ObjectCreated:Put",
-            "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
-                   "object": {"key": key, "size": 1}},
-        }]}
-        records.append({
-            "messageId": f"demo-{i}", "receiptHandle": "demo", "body": json.dumps(body),
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1688990000000",
-                           "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1688990000000"},
-            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-            "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:trailguard-metrics", "awsRegion": REGION,
-        })
+        message = json.loads(json.dumps(template["Records"][0]))
+        body = json.loads(message["body"])
+        body["Records"][0]["s3"]["bucket"]["name"] = BUCKET
+        body["Records"][0]["s3"]["object"]["key"] = key
+        message["messageId"] = f"demo-{i}"
+        message["body"] = json.dumps(body)
+        records.append(message)
     return {"Records": records}
 
 
@@ -311,6 +308,9 @@ def main():
 
     def remediate(fns, label):
         before = sg_rules(ec2, group)
+        # A new event: the same event again would be a redelivery, which the
+        # remediator answers from its audit instead of deciding again.
+        trigger["detail"]["eventID"] = f"5f0c9a52-demo-4e7b-9d1c-{label}"
         fns.invoke("remediator", trigger, f"remediator-{label}")
         after = sg_rules(ec2, group)
         print(f"{BOLD}security group {group} ingress before{RESET}")

@@ -75,6 +75,13 @@ impl DeliveryReport {
     /// only failed messages; otherwise a summary, or an error when anything
     /// failed.
     pub fn into_response(self) -> Result<Value, HandlerError> {
+        for f in &self.failures {
+            tracing::warn!(
+                message_id = f.message_id.as_deref().unwrap_or("-"),
+                reason = %f.reason,
+                "delivery failed; it will be retried"
+            );
+        }
         if self.from_sqs {
             let failures: Vec<Value> = self
                 .failures
