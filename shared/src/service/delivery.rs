@@ -9,7 +9,9 @@
 use serde_json::{Value, json};
 use thiserror::Error;
 
-use crate::envelope::EnvelopeError;
+use crate::aws::{Claim, Ledger};
+use crate::envelope::{EnvelopeError, ObjectRef};
+use crate::keys::{self, KeyKind};
 
 /// One message (or direct invocation) that failed, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +61,49 @@ impl HandlerError {
             HandlerError::Envelope(_) => "UnrecognisedDelivery",
             HandlerError::Files(_) => "FileProcessingFailed",
         }
+    }
+}
+
+/// Whether a delivered object is to be processed now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// Process it; `claim` is the ledger id to complete or release
+    /// afterwards (`None` without a ledger).
+    Process {
+        /// The ledger id held for this object.
+        claim: Option<String>,
+    },
+    /// Not a CloudTrail log file (digest, Insights, other): counted, skipped.
+    NotALogFile,
+    /// Processed by an earlier delivery: counted, skipped.
+    AlreadyDone,
+}
+
+/// The step every delivery consumer takes before reading an object: only
+/// log files go on, and only when the ledger (if any) grants the claim. An
+/// object another invocation is working on is an error, so its message is
+/// retried later.
+pub async fn admit(
+    object: &ObjectRef,
+    ledger: Option<&Ledger>,
+    now: i64,
+) -> Result<Admission, String> {
+    let kind = keys::classify(&object.key).kind;
+    if kind != KeyKind::Log {
+        tracing::info!(object = %object, ?kind, "not a CloudTrail log file; skipped");
+        return Ok(Admission::NotALogFile);
+    }
+    let Some(ledger) = ledger else {
+        return Ok(Admission::Process { claim: None });
+    };
+    let id = object.identity();
+    match ledger.claim(&id, now).await.map_err(|e| e.to_string())? {
+        Claim::Acquired => Ok(Admission::Process { claim: Some(id) }),
+        Claim::AlreadyDone => {
+            tracing::info!(object = %object, "already processed; skipped");
+            Ok(Admission::AlreadyDone)
+        }
+        Claim::InProgress => Err(format!("{object}: being processed by another invocation")),
     }
 }
 

@@ -16,12 +16,11 @@ use thiserror::Error;
 use tracing::{info, warn};
 
 use super::config::{self, ConfigError, Lookup};
-use super::delivery::{DeliveryReport, Failure, HandlerError};
+use super::delivery::{Admission, DeliveryReport, Failure, HandlerError, admit};
 use super::scan::{RecordFilter, scan_file};
 use crate::aws::rule_sources::{self, RuleSource, RuleSourceError};
-use crate::aws::{Claim, Ledger, open_object, s3_client};
+use crate::aws::{Ledger, open_object, s3_client};
 use crate::envelope::{self, Message, ObjectRef};
-use crate::keys::{self, KeyKind};
 use crate::metrics::{Aggregator, AggregatorConfig, cloudwatch, emf};
 use crate::rules::{Catalogue, CatalogueError};
 
@@ -323,24 +322,15 @@ impl MetricsService {
         now: i64,
         result: &mut MessageResult,
     ) -> Result<(), String> {
-        let kind = keys::classify(&object.key).kind;
-        if kind != KeyKind::Log {
-            info!(object = %object, ?kind, "not a CloudTrail log file; skipped");
-            result.report.files_skipped += 1;
-            return Ok(());
-        }
-        let id = object.identity();
-        if let Some(ledger) = &self.ledger {
-            match ledger.claim(&id, now).await.map_err(|e| e.to_string())? {
-                Claim::Acquired => result.claims.push(id.clone()),
-                Claim::AlreadyDone => {
-                    info!(object = %object, "already processed; skipped");
-                    result.report.files_duplicate += 1;
-                    return Ok(());
-                }
-                Claim::InProgress => {
-                    return Err(format!("{object}: being processed by another invocation"));
-                }
+        match admit(object, self.ledger.as_ref(), now).await? {
+            Admission::Process { claim } => result.claims.extend(claim),
+            Admission::NotALogFile => {
+                result.report.files_skipped += 1;
+                return Ok(());
+            }
+            Admission::AlreadyDone => {
+                result.report.files_duplicate += 1;
+                return Ok(());
             }
         }
         let (body, meta) = open_object(&self.s3, object)

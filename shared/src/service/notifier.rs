@@ -17,7 +17,7 @@ use thiserror::Error;
 use tracing::{info, warn};
 
 use super::config::{self, ConfigError, Lookup};
-use super::delivery::{DeliveryReport, Failure, HandlerError};
+use super::delivery::{Admission, DeliveryReport, Failure, HandlerError, admit};
 use super::scan::{RecordFilter, scan_file};
 use crate::aws::rule_sources::{self, RuleSource, RuleSourceError};
 use crate::aws::{Claim, Ledger, open_object, s3_client};
@@ -25,7 +25,6 @@ use crate::envelope::{self, Message, ObjectRef};
 use crate::findings::finding::finding_id;
 use crate::findings::sns::{self, Outgoing};
 use crate::findings::{Finding, FloodGate, RuleInfo, Suppressions};
-use crate::keys::{self, KeyKind};
 use crate::metrics::Aggregator;
 use crate::rules::{Catalogue, CatalogueError, Severity};
 use crate::sigma::SigmaRules;
@@ -445,22 +444,15 @@ impl NotifierService {
         now: i64,
         result: &mut MessageResult,
     ) -> Result<(), String> {
-        if keys::classify(&object.key).kind != KeyKind::Log {
-            info!(object = %object, "not a CloudTrail log file; skipped");
-            result.report.files_skipped += 1;
-            return Ok(());
-        }
-        let id = object.identity();
-        if let Some(ledger) = &self.files {
-            match ledger.claim(&id, now).await.map_err(|e| e.to_string())? {
-                Claim::Acquired => result.claims.push(id),
-                Claim::AlreadyDone => {
-                    result.report.files_duplicate += 1;
-                    return Ok(());
-                }
-                Claim::InProgress => {
-                    return Err(format!("{object}: being processed by another invocation"));
-                }
+        match admit(object, self.files.as_ref(), now).await? {
+            Admission::Process { claim } => result.claims.extend(claim),
+            Admission::NotALogFile => {
+                result.report.files_skipped += 1;
+                return Ok(());
+            }
+            Admission::AlreadyDone => {
+                result.report.files_duplicate += 1;
+                return Ok(());
             }
         }
         let (body, _meta) = open_object(&self.s3, object)
