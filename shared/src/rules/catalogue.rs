@@ -56,6 +56,8 @@ pub struct Catalogue {
     by_event_name: HashMap<String, Vec<usize>>,
     /// Rules that must be tried on every record.
     always: Vec<usize>,
+    /// `$.eventName`, built once: it is looked up for every record.
+    event_name: Path,
 }
 
 /// Rule-file text and where it came from, for [`Catalogue::load`].
@@ -152,6 +154,7 @@ impl Catalogue {
             suppressions: Vec::new(),
             by_event_name,
             always,
+            event_name,
         }
     }
 
@@ -179,19 +182,26 @@ impl Catalogue {
 
     /// Calls `on_match` with every rule that matches `doc`, in load order.
     pub fn for_each_match<'c>(&'c self, doc: &dyn Document, mut on_match: impl FnMut(&'c Rule)) {
-        let mut candidates: Vec<usize> = self.always.clone();
-        let event_name = [Segment::Key("eventName".to_owned())];
-        doc.any_at(&event_name, &mut |v| {
+        let mut indexed: &[usize] = &[];
+        doc.any_at(self.event_name.segments(), &mut |v| {
             if let Scalar::String(name) = v
                 && let Some(ids) = self.by_event_name.get(name.as_ref())
             {
-                candidates.extend_from_slice(ids);
+                indexed = ids;
             }
             true
         });
-        candidates.sort_unstable();
-        for i in candidates {
-            if let Some(rule) = self.rules.get(i)
+        // Both lists are ascending and disjoint: merging them keeps load
+        // order without allocating on this per-record path.
+        let (mut always, mut indexed) = (self.always.iter().peekable(), indexed.iter().peekable());
+        loop {
+            let next = match (always.peek(), indexed.peek()) {
+                (Some(a), Some(b)) if a < b => always.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => indexed.next(),
+                (Some(_), None) => always.next(),
+                (None, None) => break,
+            };
+            if let Some(rule) = next.and_then(|&i| self.rules.get(i))
                 && rule.pattern().matches(doc)
             {
                 on_match(rule);
