@@ -8,7 +8,6 @@
 use std::io::IsTerminal;
 
 use clap::ValueEnum;
-use serde_json::Value;
 use trailguard::findings::Finding;
 
 /// `--format`.
@@ -99,27 +98,28 @@ pub fn clip(text: &str, max: usize) -> String {
     out
 }
 
-fn field<'v>(value: &'v Value, key: &str) -> Option<&'v str> {
-    value.get(key).and_then(Value::as_str)
-}
-
 /// Who acted, briefly: user name, else ARN, else identity type.
 pub fn who(finding: &Finding) -> String {
-    ["userName", "arn", "principalId", "type", "invokedBy"]
-        .iter()
-        .find_map(|k| field(&finding.who, k))
-        .unwrap_or("-")
-        .to_owned()
+    let who = &finding.event.who;
+    [
+        &who.user_name,
+        &who.arn,
+        &who.principal_id,
+        &who.identity_type,
+        &who.invoked_by,
+    ]
+    .into_iter()
+    .find_map(Option::as_deref)
+    .unwrap_or("-")
+    .to_owned()
 }
 
 /// What was done: `eventSource:eventName`.
 pub fn what(finding: &Finding) -> String {
-    let source = field(&finding.what, "eventSource").unwrap_or("?");
+    let what = &finding.event.what;
+    let source = what.event_source.as_deref().unwrap_or("?");
     let source = source.strip_suffix(".amazonaws.com").unwrap_or(source);
-    format!(
-        "{source}:{}",
-        field(&finding.what, "eventName").unwrap_or("?")
-    )
+    format!("{source}:{}", what.event_name.as_deref().unwrap_or("?"))
 }
 
 /// Where: `account/region`.
@@ -133,10 +133,12 @@ pub fn place(finding: &Finding) -> String {
 
 /// The outcome: `ok`, or the error code.
 pub fn outcome(finding: &Finding) -> String {
-    match field(&finding.outcome, "errorCode") {
-        Some(code) => code.to_owned(),
-        None => "ok".to_owned(),
-    }
+    finding
+        .event
+        .outcome
+        .error_code
+        .clone()
+        .unwrap_or_else(|| "ok".to_owned())
 }
 
 #[cfg(test)]

@@ -258,7 +258,7 @@ fn table(report: &Report) -> String {
             format::clip(&format::who(f), 48),
             format::what(f),
             format::place(f),
-            f.time.clone().unwrap_or_else(|| "-".to_owned()),
+            f.event.time.clone().unwrap_or_else(|| "-".to_owned()),
         ]);
     }
     if !findings.is_empty() {

@@ -103,7 +103,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<Outcome> {
     let records: Vec<_> = report
         .findings
         .iter()
-        .filter(|f| match (&f.event_id, &f.log_file) {
+        .filter(|f| match (&f.event.event_id, &f.log_file) {
             (Some(id), file) => seen.insert((
                 id.clone(),
                 file.as_ref().map(ToString::to_string).unwrap_or_default(),
@@ -121,10 +121,10 @@ pub fn run(args: SearchArgs) -> anyhow::Result<Outcome> {
             let mut table = Table::new(&["WHEN", "WHO", "FROM", "HOW", "WHAT", "WHERE", "OUTCOME"]);
             for f in &records {
                 table.row(vec![
-                    f.time.clone().unwrap_or_else(|| "-".to_owned()),
+                    f.event.time.clone().unwrap_or_else(|| "-".to_owned()),
                     format::clip(&format::who(f), 48),
-                    f.source_ip.clone().unwrap_or_else(|| "-".to_owned()),
-                    format::clip(f.user_agent.as_deref().unwrap_or("-"), 32),
+                    f.event.source_ip.clone().unwrap_or_else(|| "-".to_owned()),
+                    format::clip(f.event.user_agent.as_deref().unwrap_or("-"), 32),
                     format::what(f),
                     format::place(f),
                     format::outcome(f),
@@ -135,8 +135,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<Outcome> {
         }
         Format::Json | Format::Jsonl => {
             for f in &records {
-                serde_json::to_writer(&mut out, &f.raw_event)?;
-                writeln!(out)?;
+                writeln!(out, "{}", f.event.raw_event())?;
             }
         }
     }

@@ -228,6 +228,28 @@ fn indexed_matching_equals_evaluating_every_rule() {
     );
 }
 
+/// Reading a typed record in place gives the same matches as its `Value`.
+#[test]
+fn typed_records_match_as_their_values_do() {
+    let rules = builtin();
+    let mut compared = 0;
+    for value in sample_records() {
+        let text = value.to_string();
+        let record = trailguard::Record::from_json(&text).expect("sample records are typed");
+        let typed: Vec<&str> = rules
+            .matching_record(&record)
+            .map(|r| r.file_name())
+            .collect();
+        let by_value: Vec<&str> = rules.matching(&value).map(|r| r.file_name()).collect();
+        assert_eq!(typed, by_value, "{}", value["eventID"]);
+        compared += usize::from(!typed.is_empty());
+    }
+    assert!(
+        compared > 50,
+        "only {compared} sample records matched a rule"
+    );
+}
+
 /// `requestParameters|contains: 'Suspended'` on the whole object.
 #[test]
 fn bucket_versioning_suspended_matches_the_request_object() {

@@ -7,11 +7,18 @@
 //! left out (never invented). The raw event is replaced by a marked excerpt
 //! when the message would not fit an SNS message.
 
-use serde::Serialize;
-use serde_json::{Map, Value, json};
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::envelope::ObjectRef;
+use crate::record::{Flag, Record};
 use crate::rules::Severity;
 
 /// Version of the finding format; bumped on any incompatible change.
@@ -69,44 +76,242 @@ impl RuleInfo {
     }
 }
 
-/// One finding, ready to serialise.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Who acted: `userIdentity`, flattened.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+pub struct Who {
+    /// `userIdentity.type`.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub identity_type: Option<String>,
+    /// `userIdentity.arn`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    /// `userIdentity.userName`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
+    /// `userIdentity.principalId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<String>,
+    /// `userIdentity.accountId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// `userIdentity.accessKeyId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    /// `userIdentity.invokedBy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoked_by: Option<String>,
+    /// ARN of the role or user that issued the session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_issuer: Option<String>,
+    /// `userIdentity.sessionContext.attributes.mfaAuthenticated`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_authenticated: Option<bool>,
+}
+
+/// What was done.
+#[derive(Debug, Clone, Default)]
+pub struct What {
+    /// `eventSource`.
+    pub event_source: Option<String>,
+    /// `eventName`.
+    pub event_name: Option<String>,
+    /// `eventType`.
+    pub event_type: Option<String>,
+    /// `requestParameters` as written (absent when missing or `null`).
+    pub request_parameters: Option<Box<RawValue>>,
+    /// `resources` as written (absent when missing or `null`).
+    pub resources: Option<Box<RawValue>>,
+}
+
+/// Where it happened.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Where {
+    /// `recipientAccountId`, else `userIdentity.accountId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// `awsRegion`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// `vpcEndpointId`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc_endpoint_id: Option<String>,
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    /// `false` when `errorCode` is set.
+    pub success: bool,
+    /// `errorCode`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// `errorMessage`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+}
+
+/// The log file a finding's event came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogFile {
+    /// The bucket.
+    pub bucket: String,
+    /// The object key.
+    pub key: String,
+}
+
+impl LogFile {
+    /// The location of `object`.
+    pub fn of(object: &ObjectRef) -> LogFile {
+        LogFile {
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+        }
+    }
+}
+
+impl fmt::Display for LogFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// The seven facets of one event and its text: everything a finding says
+/// about the event. Built once per matching record and shared by every
+/// finding on it.
+#[derive(Debug, Clone)]
+pub struct EventFacts {
+    /// `eventTime`.
+    pub time: Option<String>,
+    /// `eventID`.
+    pub event_id: Option<String>,
+    /// Who acted.
+    pub who: Who,
+    /// `sourceIPAddress` (an IP, a service name, or "AWS Internal").
+    pub source_ip: Option<String>,
+    /// `userAgent`.
+    pub user_agent: Option<String>,
+    /// What was done.
+    pub what: What,
+    /// Account and region.
+    pub where_: Where,
+    /// Success, or the error.
+    pub outcome: Outcome,
+    /// The record's JSON text, as delivered.
+    raw_event: String,
+}
+
+fn owned(text: &Option<Cow<'_, str>>) -> Option<String> {
+    text.as_deref().map(str::to_owned)
+}
+
+/// A raw member, unless it is `null`.
+fn raw_member(raw: Option<&RawValue>) -> Option<Box<RawValue>> {
+    raw.filter(|r| r.get() != "null").map(ToOwned::to_owned)
+}
+
+impl EventFacts {
+    /// The facets of a typed record, read without building a `Value`.
+    pub fn of(record: &Record<'_>) -> EventFacts {
+        // Findings travel as one line (JSON lines, SNS bodies) and carry the
+        // text as written: pretty-printed input is compacted first. CloudTrail
+        // writes compact JSON, so this is for hand-made files.
+        if memchr::memchr2(b'\n', b'\r', record.raw().as_bytes()).is_some() {
+            return EventFacts::from_value(&record.to_value());
+        }
+        let identity = record.user_identity.as_ref();
+        let context = identity.and_then(|i| i.session_context.as_ref());
+        let who = identity.map_or_else(Who::default, |i| Who {
+            identity_type: owned(&i.identity_type),
+            arn: owned(&i.arn),
+            user_name: owned(&i.user_name),
+            principal_id: owned(&i.principal_id),
+            account_id: owned(&i.account_id),
+            access_key_id: owned(&i.access_key_id),
+            invoked_by: owned(&i.invoked_by),
+            session_issuer: context
+                .and_then(|c| c.session_issuer.as_ref())
+                .and_then(|issuer| owned(&issuer.arn)),
+            mfa_authenticated: context
+                .and_then(|c| c.attributes.as_ref())
+                .and_then(|a| a.mfa_authenticated)
+                .map(Flag::get),
+        });
+        let account = owned(&record.recipient_account_id).or_else(|| who.account_id.clone());
+        EventFacts {
+            time: owned(&record.event_time),
+            event_id: owned(&record.event_id),
+            source_ip: owned(&record.source_ip_address),
+            user_agent: owned(&record.user_agent),
+            what: What {
+                event_source: owned(&record.event_source),
+                event_name: owned(&record.event_name),
+                event_type: owned(&record.event_type),
+                request_parameters: raw_member(record.request_parameters),
+                resources: raw_member(record.resources),
+            },
+            where_: Where {
+                account,
+                region: owned(&record.aws_region),
+                vpc_endpoint_id: owned(&record.vpc_endpoint_id),
+            },
+            outcome: Outcome {
+                success: record.error_code.is_none(),
+                error_code: owned(&record.error_code),
+                error_message: owned(&record.error_message),
+            },
+            who,
+            raw_event: record.raw().to_owned(),
+        }
+    }
+
+    /// The facets of an event given as a `Value` (synthetic events such as
+    /// flood summaries). An event that is not a well-typed CloudTrail record
+    /// keeps only its `eventID` and text.
+    pub fn from_value(event: &Value) -> EventFacts {
+        let text = event.to_string();
+        match Record::from_json(&text) {
+            Ok(record) => EventFacts::of(&record),
+            Err(_) => EventFacts {
+                time: None,
+                event_id: event
+                    .get("eventID")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                who: Who::default(),
+                source_ip: None,
+                user_agent: None,
+                what: What::default(),
+                where_: Where::default(),
+                outcome: Outcome {
+                    success: true,
+                    ..Outcome::default()
+                },
+                raw_event: text,
+            },
+        }
+    }
+
+    /// The record's JSON text, as delivered.
+    pub fn raw_event(&self) -> &str {
+        &self.raw_event
+    }
+}
+
+/// One finding: a rule that matched an event. Rule facts and event facets
+/// are shared, so a record matching three rules is described once.
+#[derive(Debug, Clone)]
 pub struct Finding {
-    /// Always [`SCHEMA_VERSION`].
-    pub schema_version: &'static str,
     /// Hex SHA-256 of rule id and `eventID` (first 32 hex digits).
     pub id: String,
     /// The rule that matched.
-    pub rule: RuleInfo,
-    /// `eventTime`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub time: Option<String>,
-    /// `eventID`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub event_id: Option<String>,
-    /// Who acted.
-    pub who: Value,
-    /// `sourceIPAddress` (an IP, a service name, or "AWS Internal").
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_ip: Option<String>,
-    /// `userAgent`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<String>,
-    /// What was done.
-    pub what: Value,
-    /// Account and region.
-    #[serde(rename = "where")]
-    pub where_: Value,
-    /// Success, or the error.
-    pub outcome: Value,
+    pub rule: Arc<RuleInfo>,
+    /// The event.
+    pub event: Arc<EventFacts>,
     /// The log file the event came from.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub log_file: Option<Value>,
-    /// The original event, or a marked excerpt of it (see `rawEventTruncated`).
-    pub raw_event: Value,
-    /// Whether `rawEvent` is an excerpt.
-    pub raw_event_truncated: bool,
+    pub log_file: Option<Arc<LogFile>>,
 }
 
 /// The deterministic finding id: rule id and event id.
@@ -116,145 +321,55 @@ pub fn finding_id(rule_id: &str, event_id: &str) -> String {
     hash.update([0u8]);
     hash.update(event_id.as_bytes());
     let digest = hash.finalize();
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
-}
-
-fn text(event: &Value, path: &[&str]) -> Option<String> {
-    let mut v = event;
-    for p in path {
-        v = v.get(p)?;
-    }
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn fields(pairs: Vec<(&str, Option<Value>)>) -> Value {
-    let map: Map<String, Value> = pairs
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
-        .collect();
-    Value::Object(map)
-}
-
-fn s(v: Option<String>) -> Option<Value> {
-    v.map(Value::String)
+    hex::encode(digest.get(..16).unwrap_or_default())
 }
 
 impl Finding {
-    /// Builds the finding for `rule` matching `event` (a CloudTrail record),
-    /// read from `object` when known.
+    /// Builds the finding for `rule` matching `event` (a CloudTrail record
+    /// as a `Value`), read from `object` when known.
     pub fn new(rule: RuleInfo, event: &Value, object: Option<&ObjectRef>) -> Finding {
-        let event_id = text(event, &["eventID"]);
-        let id = finding_id(&rule.id, event_id.as_deref().unwrap_or(""));
-        let mfa = text(
-            event,
-            &[
-                "userIdentity",
-                "sessionContext",
-                "attributes",
-                "mfaAuthenticated",
-            ],
+        Finding::on(
+            Arc::new(rule),
+            Arc::new(EventFacts::from_value(event)),
+            object.map(|o| Arc::new(LogFile::of(o))),
         )
-        .map(|m| Value::Bool(m == "true"));
-        let who = fields(vec![
-            ("type", s(text(event, &["userIdentity", "type"]))),
-            ("arn", s(text(event, &["userIdentity", "arn"]))),
-            ("userName", s(text(event, &["userIdentity", "userName"]))),
-            (
-                "principalId",
-                s(text(event, &["userIdentity", "principalId"])),
-            ),
-            ("accountId", s(text(event, &["userIdentity", "accountId"]))),
-            (
-                "accessKeyId",
-                s(text(event, &["userIdentity", "accessKeyId"])),
-            ),
-            ("invokedBy", s(text(event, &["userIdentity", "invokedBy"]))),
-            (
-                "sessionIssuer",
-                s(text(
-                    event,
-                    &["userIdentity", "sessionContext", "sessionIssuer", "arn"],
-                )),
-            ),
-            ("mfaAuthenticated", mfa),
-        ]);
-        let what = fields(vec![
-            ("eventSource", s(text(event, &["eventSource"]))),
-            ("eventName", s(text(event, &["eventName"]))),
-            ("eventType", s(text(event, &["eventType"]))),
-            (
-                "requestParameters",
-                event
-                    .get("requestParameters")
-                    .filter(|v| !v.is_null())
-                    .cloned(),
-            ),
-            (
-                "resources",
-                event.get("resources").filter(|v| !v.is_null()).cloned(),
-            ),
-        ]);
-        let account = text(event, &["recipientAccountId"])
-            .or_else(|| text(event, &["userIdentity", "accountId"]));
-        let where_ = fields(vec![
-            ("account", s(account)),
-            ("region", s(text(event, &["awsRegion"]))),
-            ("vpcEndpointId", s(text(event, &["vpcEndpointId"]))),
-        ]);
-        let error_code = text(event, &["errorCode"]);
-        let outcome = fields(vec![
-            ("success", Some(Value::Bool(error_code.is_none()))),
-            ("errorCode", s(error_code)),
-            ("errorMessage", s(text(event, &["errorMessage"]))),
-        ]);
+    }
+
+    /// The finding for `rule` on an event whose facets are already built.
+    pub fn on(
+        rule: Arc<RuleInfo>,
+        event: Arc<EventFacts>,
+        log_file: Option<Arc<LogFile>>,
+    ) -> Finding {
         Finding {
-            schema_version: SCHEMA_VERSION,
-            id,
+            id: finding_id(&rule.id, event.event_id.as_deref().unwrap_or("")),
             rule,
-            time: text(event, &["eventTime"]),
-            event_id,
-            who,
-            source_ip: text(event, &["sourceIPAddress"]),
-            user_agent: text(event, &["userAgent"]),
-            what,
-            where_,
-            outcome,
-            log_file: object.map(|o| json!({"bucket": o.bucket, "key": o.key})),
-            raw_event: event.clone(),
-            raw_event_truncated: false,
+            event,
+            log_file,
         }
     }
 
     /// The account the event belongs to, if known.
     pub fn account(&self) -> Option<&str> {
-        self.where_.get("account").and_then(Value::as_str)
+        self.event.where_.account.as_deref()
     }
 
     /// The region, if known.
     pub fn region(&self) -> Option<&str> {
-        self.where_.get("region").and_then(Value::as_str)
+        self.event.where_.region.as_deref()
     }
 
     /// A human-readable SNS subject (ASCII, at most 100 characters, as SNS
     /// requires): `[HIGH] Title: EventName by user in account/region`.
     pub fn subject(&self) -> String {
-        let actor = self
-            .who
-            .get("userName")
-            .or_else(|| self.who.get("arn"))
-            .or_else(|| self.who.get("type"))
-            .and_then(Value::as_str)
+        let who = &self.event.who;
+        let actor = who
+            .user_name
+            .as_deref()
+            .or(who.arn.as_deref())
+            .or(who.identity_type.as_deref())
             .unwrap_or("unknown principal");
-        let name = self
-            .what
-            .get("eventName")
-            .and_then(Value::as_str)
-            .unwrap_or("event");
+        let name = self.event.what.event_name.as_deref().unwrap_or("event");
         let subject = format!(
             "[{}] {}: {} by {} in {}/{}",
             self.rule.severity.as_str().to_ascii_uppercase(),
@@ -280,35 +395,175 @@ impl Finding {
     /// The JSON message, at most `max_bytes` long: when too large, the raw
     /// event is replaced by a marked excerpt, then request parameters too.
     pub fn to_message(&self, max_bytes: usize) -> String {
-        let full = serde_json::to_string(self).unwrap_or_default();
+        let full = self.wire(RawEvent::Full, false).to_json();
         if full.len() <= max_bytes {
             return full;
         }
-        let mut slim = self.clone();
-        let raw = serde_json::to_string(&self.raw_event).unwrap_or_default();
+        let raw = self.event.raw_event();
         let overflow = full.len().saturating_sub(max_bytes);
         let keep = raw.len().saturating_sub(overflow + 1024);
-        slim.raw_event = json!({
-            "excerpt": truncate_bytes(&raw, keep),
-            "originalBytes": raw.len(),
-        });
-        slim.raw_event_truncated = true;
-        let message = serde_json::to_string(&slim).unwrap_or_default();
+        let message = self.wire(RawEvent::excerpt(raw, keep), false).to_json();
         if message.len() <= max_bytes {
             return message;
         }
         // Request parameters alone were too large (e.g. a huge policy).
-        if let Some(what) = slim.what.as_object_mut() {
-            what.insert("requestParameters".to_owned(), json!({"truncated": true}));
-        }
-        slim.raw_event =
-            json!({"excerpt": truncate_bytes(&raw, max_bytes / 4), "originalBytes": raw.len()});
-        let message = serde_json::to_string(&slim).unwrap_or_default();
+        let message = self
+            .wire(RawEvent::excerpt(raw, max_bytes / 4), true)
+            .to_json();
         if message.len() <= max_bytes {
             message
         } else {
-            slim.raw_event = json!({"originalBytes": raw.len()});
-            serde_json::to_string(&slim).unwrap_or_default()
+            self.wire(
+                RawEvent::Excerpt {
+                    excerpt: None,
+                    original_bytes: raw.len(),
+                },
+                true,
+            )
+            .to_json()
+        }
+    }
+
+    fn wire<'a>(&'a self, raw_event: RawEvent<'a>, drop_request_parameters: bool) -> Wire<'a> {
+        let event = &*self.event;
+        let what = &event.what;
+        Wire {
+            schema_version: SCHEMA_VERSION,
+            id: &self.id,
+            rule: &self.rule,
+            time: event.time.as_deref(),
+            event_id: event.event_id.as_deref(),
+            who: &event.who,
+            source_ip: event.source_ip.as_deref(),
+            user_agent: event.user_agent.as_deref(),
+            what: WhatWire {
+                event_source: what.event_source.as_deref(),
+                event_name: what.event_name.as_deref(),
+                event_type: what.event_type.as_deref(),
+                request_parameters: match (&what.request_parameters, drop_request_parameters) {
+                    (None, _) => None,
+                    (Some(raw), false) => Some(Parameters::Raw(raw)),
+                    (Some(_), true) => Some(Parameters::Truncated { truncated: true }),
+                },
+                resources: what.resources.as_deref(),
+            },
+            where_: &event.where_,
+            outcome: &event.outcome,
+            log_file: self.log_file.as_deref(),
+            raw_event_truncated: !matches!(raw_event, RawEvent::Full),
+            raw_event: match raw_event {
+                RawEvent::Full => RawEvent::Text(event.raw_event()),
+                other => other,
+            },
+        }
+    }
+}
+
+impl Serialize for Finding {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.wire(RawEvent::Full, false).serialize(serializer)
+    }
+}
+
+/// A finding as written (schema version [`SCHEMA_VERSION`]), borrowing
+/// from the finding; the raw event and request parameters may be cut.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Wire<'a> {
+    schema_version: &'static str,
+    id: &'a str,
+    rule: &'a RuleInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_id: Option<&'a str>,
+    who: &'a Who,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_ip: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<&'a str>,
+    what: WhatWire<'a>,
+    #[serde(rename = "where")]
+    where_: &'a Where,
+    outcome: &'a Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_file: Option<&'a LogFile>,
+    raw_event: RawEvent<'a>,
+    raw_event_truncated: bool,
+}
+
+impl Wire<'_> {
+    fn to_json(&self) -> String {
+        // Only a raw event that is not JSON could fail, and raw events come
+        // from parsed records or serialised values.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WhatWire<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_source: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_parameters: Option<Parameters<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resources: Option<&'a RawValue>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Parameters<'a> {
+    Raw(&'a RawValue),
+    Truncated { truncated: bool },
+}
+
+/// The `rawEvent` member: the event's text, or a marked excerpt of it.
+enum RawEvent<'a> {
+    /// The whole event (resolved to [`RawEvent::Text`] when written).
+    Full,
+    /// The event's JSON text.
+    Text(&'a str),
+    /// `{"excerpt": ..., "originalBytes": ...}`.
+    Excerpt {
+        excerpt: Option<String>,
+        original_bytes: usize,
+    },
+}
+
+impl RawEvent<'_> {
+    fn excerpt(raw: &str, keep: usize) -> RawEvent<'static> {
+        RawEvent::Excerpt {
+            excerpt: Some(truncate_bytes(raw, keep)),
+            original_bytes: raw.len(),
+        }
+    }
+}
+
+impl Serialize for RawEvent<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            // The text parsed as a record already; checking it again here
+            // costs one scan, paid only by findings that are written out.
+            RawEvent::Text(text) => serde_json::from_str::<&RawValue>(text)
+                .map_err(serde::ser::Error::custom)?
+                .serialize(serializer),
+            RawEvent::Full => serializer.serialize_none(),
+            RawEvent::Excerpt {
+                excerpt,
+                original_bytes,
+            } => {
+                let mut map = serializer.serialize_map(None)?;
+                if let Some(excerpt) = excerpt {
+                    map.serialize_entry("excerpt", excerpt)?;
+                }
+                map.serialize_entry("originalBytes", original_bytes)?;
+                map.end()
+            }
         }
     }
 }
@@ -328,6 +583,7 @@ fn truncate_bytes(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn rule() -> RuleInfo {
         RuleInfo {
@@ -374,13 +630,11 @@ mod tests {
             )
         );
         assert_eq!(f.id.len(), 32);
-        assert_eq!(f.who["userName"], "alice");
-        assert_eq!(f.who["mfaAuthenticated"], false);
-        assert_eq!(f.what["eventName"], "StopLogging");
-        assert_eq!(f.what["requestParameters"]["name"], "main");
+        assert_eq!(f.event.who.user_name.as_deref(), Some("alice"));
+        assert_eq!(f.event.who.mfa_authenticated, Some(false));
+        assert_eq!(f.event.what.event_name.as_deref(), Some("StopLogging"));
         assert_eq!(f.account(), Some("111122223333"));
-        assert_eq!(f.outcome, json!({"success": true}));
-        assert_eq!(f.log_file.as_ref().unwrap()["bucket"], "b");
+        assert_eq!(f.log_file.as_ref().unwrap().bucket, "b");
         assert_eq!(
             f.subject(),
             "[HIGH] CloudTrail logging stopped: StopLogging by alice in 111122223333/us-east-1"
@@ -388,6 +642,12 @@ mod tests {
         let v: Value = serde_json::from_str(&f.to_message(MAX_MESSAGE_BYTES)).unwrap();
         assert_eq!(v["schemaVersion"], "1.0");
         assert_eq!(v["where"]["region"], "us-east-1");
+        assert_eq!(v["who"]["userName"], "alice");
+        assert_eq!(v["who"]["mfaAuthenticated"], false);
+        assert_eq!(v["what"]["requestParameters"]["name"], "main");
+        assert_eq!(v["outcome"], json!({"success": true}));
+        assert_eq!(v["logFile"]["bucket"], "b");
+        assert_eq!(v["rawEvent"], event());
         assert_eq!(v["rawEventTruncated"], false);
     }
 
@@ -404,8 +664,8 @@ mod tests {
         e["errorCode"] = json!("AccessDenied");
         e["errorMessage"] = json!("User is not authorized");
         let f = Finding::new(rule(), &e, None);
-        assert_eq!(f.outcome["success"], false);
-        assert_eq!(f.outcome["errorCode"], "AccessDenied");
+        assert!(!f.event.outcome.success);
+        assert_eq!(f.event.outcome.error_code.as_deref(), Some("AccessDenied"));
     }
 
     #[test]
@@ -419,7 +679,52 @@ mod tests {
         let v: Value = serde_json::from_str(&message).unwrap();
         assert_eq!(v["rawEventTruncated"], true);
         assert!(v["rawEvent"]["originalBytes"].as_u64().unwrap() > 900_000);
+        assert_eq!(v["what"]["requestParameters"], json!({"truncated": true}));
         assert_eq!(v["eventId"], "4b8b1d8f-0000-4000-8000-000000000001");
+    }
+
+    #[test]
+    fn typed_records_give_the_facets_and_text_as_written() {
+        let text = r#"{"eventID":"e-1","eventName":"RunInstances","eventSource":"ec2.amazonaws.com",
+            "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s","accountId":"1",
+            "sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::1:role/r"},"attributes":{"mfaAuthenticated":true}}},
+            "requestParameters":null,"resources":[{"ARN":"arn:aws:ec2:::i-1"}],
+            "errorMessage":"quote \" and \u00e9","awsRegion":"eu-west-1","unmodelled":{"kept":[1,2]}}"#;
+        let record = Record::from_json(text).unwrap();
+        let f = Finding::on(Arc::new(rule()), Arc::new(EventFacts::of(&record)), None);
+        let v: Value = serde_json::from_str(&f.to_message(MAX_MESSAGE_BYTES)).unwrap();
+        assert_eq!(v["rawEvent"], serde_json::from_str::<Value>(text).unwrap());
+        assert_eq!(v["id"], finding_id("cloudtrail-logging-stopped", "e-1"));
+        assert_eq!(
+            v["who"],
+            json!({"type": "AssumedRole", "arn": "arn:aws:sts::1:assumed-role/r/s", "accountId": "1",
+                   "sessionIssuer": "arn:aws:iam::1:role/r", "mfaAuthenticated": true})
+        );
+        assert_eq!(
+            v["what"],
+            json!({"eventSource": "ec2.amazonaws.com", "eventName": "RunInstances",
+                   "resources": [{"ARN": "arn:aws:ec2:::i-1"}]})
+        );
+        assert_eq!(v["where"], json!({"account": "1", "region": "eu-west-1"}));
+        assert_eq!(
+            v["outcome"],
+            json!({"success": true, "errorMessage": "quote \" and \u{e9}"})
+        );
+        assert!(v.get("logFile").is_none() && v.get("time").is_none());
+    }
+
+    #[test]
+    fn pretty_printed_records_are_compacted() {
+        let text =
+            "{\n  \"eventID\": \"e-2\",\n  \"requestParameters\": {\n    \"a\": [1,\n 2]\n  }\n}";
+        let record = Record::from_json(text).unwrap();
+        let facts = EventFacts::of(&record);
+        assert_eq!(
+            facts.raw_event(),
+            r#"{"eventID":"e-2","requestParameters":{"a":[1,2]}}"#
+        );
+        let f = Finding::on(Arc::new(rule()), Arc::new(facts), None);
+        assert!(!f.to_message(MAX_MESSAGE_BYTES).contains('\n'));
     }
 
     #[test]

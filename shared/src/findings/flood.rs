@@ -41,7 +41,13 @@ impl FloodGate {
 
     /// Whether a finding of `rule_id` for `event_id` is published.
     pub fn admit(&mut self, rule_id: &str, event_id: Option<&str>) -> bool {
-        let entry = self.per_rule.entry(rule_id.to_owned()).or_default();
+        // Looked up before inserting: admitting must not allocate per match.
+        if !self.per_rule.contains_key(rule_id) {
+            self.per_rule.insert(rule_id.to_owned(), (0, Vec::new()));
+        }
+        let Some(entry) = self.per_rule.get_mut(rule_id) else {
+            return true;
+        };
         entry.0 += 1;
         if entry.0 <= self.cap {
             return true;

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::finding::Finding;
+use super::finding::{EventFacts, Finding};
 use crate::rules::filter_pattern::wildcard::TextPattern;
 
 /// One suppression as written in a rule file.
@@ -98,15 +98,20 @@ impl Suppressions {
 
     /// The reason of the first suppression that applies to `finding`.
     pub fn suppressed_by(&self, finding: &Finding) -> Option<&str> {
-        let principal = finding.who.get("arn").and_then(|v| v.as_str());
+        self.suppressing(&finding.rule.id, &finding.event)
+    }
+
+    /// The reason of the first suppression that applies to rule `rule_id`
+    /// matching `event` (checked before a finding is built).
+    pub fn suppressing(&self, rule_id: &str, event: &EventFacts) -> Option<&str> {
         self.list
             .iter()
             .find(|s| {
-                criterion(&s.rules, Some(&finding.rule.id))
-                    && criterion(&s.principals, principal)
-                    && criterion(&s.accounts, finding.account())
-                    && criterion(&s.source_ips, finding.source_ip.as_deref())
-                    && criterion(&s.user_agents, finding.user_agent.as_deref())
+                criterion(&s.rules, Some(rule_id))
+                    && criterion(&s.principals, event.who.arn.as_deref())
+                    && criterion(&s.accounts, event.where_.account.as_deref())
+                    && criterion(&s.source_ips, event.source_ip.as_deref())
+                    && criterion(&s.user_agents, event.user_agent.as_deref())
             })
             .map(|s| s.reason.as_str())
     }

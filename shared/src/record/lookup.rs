@@ -28,6 +28,47 @@ impl Document for Record<'_> {
     }
 }
 
+/// Where a path of object keys leads in a record, as far as the typed
+/// fields can tell. For engines with path rules of their own (Sigma's keys
+/// reach into every member of an array), which continue in the raw JSON.
+pub(crate) enum Reach<'r, 'k> {
+    /// A typed string or flag, where the path ends.
+    Scalar(Scalar<'r>),
+    /// A raw member, with the keys still to follow inside it.
+    Raw(&'r RawValue, &'k [&'k str]),
+    /// Certainly not there.
+    Absent,
+    /// Only the record's text can tell (unmodelled or `null`-or-absent
+    /// members, or a whole typed object): follow the keys from its root.
+    Text,
+}
+
+impl Record<'_> {
+    /// How far the typed fields answer `keys` (see [`Reach`]).
+    pub(crate) fn reach<'r, 'k>(&'r self, keys: &'k [&'k str]) -> Reach<'r, 'k> {
+        typed_reach(self, keys)
+    }
+}
+
+fn typed_reach<'r, 'k>(object: &'r dyn Typed, keys: &'k [&'k str]) -> Reach<'r, 'k> {
+    let Some((key, rest)) = keys.split_first() else {
+        return Reach::Text;
+    };
+    match object.field(key) {
+        // A scalar has no members: a longer path finds nothing.
+        Field::Text(Some(text)) if rest.is_empty() => {
+            Reach::Scalar(Scalar::String(Cow::Borrowed(text)))
+        }
+        Field::Flag(Some(flag)) if rest.is_empty() => Reach::Scalar(flag.scalar()),
+        Field::Text(Some(_)) | Field::Flag(Some(_)) | Field::Raw(None) => Reach::Absent,
+        Field::Raw(Some(raw)) => Reach::Raw(raw, rest),
+        Field::Object(Some(inner)) => typed_reach(inner, rest),
+        Field::Text(None) | Field::Flag(None) | Field::Object(None) | Field::Unmodelled => {
+            Reach::Text
+        }
+    }
+}
+
 /// What a typed struct holds under one key.
 enum Field<'r> {
     Text(Option<&'r str>),

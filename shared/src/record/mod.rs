@@ -44,6 +44,7 @@ use time::format_description::well_known::Rfc3339;
 
 pub use flag::Flag;
 pub use identity::{SessionAttributes, SessionContext, SessionIssuer, UserIdentity};
+pub(crate) use lookup::Reach;
 
 use raw_json::Text;
 

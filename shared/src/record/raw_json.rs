@@ -54,7 +54,7 @@ pub(crate) fn may_hold_path(json: &str, path: &[Segment]) -> bool {
 /// Whether `"key"` could be written in `json` without `\u` escapes: either
 /// it occurs literally, or the key has characters a writer may escape in
 /// other ways (then only a parse can tell).
-fn may_hold_key(json: &str, key: &str) -> bool {
+pub(crate) fn may_hold_key(json: &str, key: &str) -> bool {
     let escapable = key
         .bytes()
         .any(|b| b == b'"' || b == b'\\' || b == b'/' || b < 0x20);
@@ -84,7 +84,7 @@ pub(crate) fn scalar(json: &str) -> Scalar<'_> {
 }
 
 /// The last value of `key` in the object `json`, if `json` is an object holding it.
-fn member<'j>(json: &'j str, key: &str) -> Option<&'j RawValue> {
+pub(crate) fn member<'j>(json: &'j str, key: &str) -> Option<&'j RawValue> {
     if !starts_with(json, b'{') {
         return None;
     }
@@ -107,7 +107,7 @@ fn element(json: &str, index: usize) -> Option<&RawValue> {
 }
 
 /// Calls `test` on the elements of the array `json` until one passes.
-fn any_element<'j>(json: &'j str, test: &mut dyn FnMut(&'j RawValue) -> bool) -> bool {
+pub(crate) fn any_element<'j>(json: &'j str, test: &mut dyn FnMut(&'j RawValue) -> bool) -> bool {
     if !starts_with(json, b'[') {
         return false;
     }

@@ -8,6 +8,7 @@
 //! findings already published (dedup on the finding id), and mark files
 //! done. A file whose findings could not all be published is retried.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
@@ -23,6 +24,7 @@ use crate::aws::rule_sources::{self, RuleSource, RuleSourceError};
 use crate::aws::{Claim, Ledger, open_object, s3_client};
 use crate::envelope::{self, Message, ObjectRef};
 use crate::findings::finding::finding_id;
+use crate::findings::finding::{EventFacts, LogFile};
 use crate::findings::sns::{self, Outgoing};
 use crate::findings::{Finding, FloodGate, RuleInfo, Suppressions};
 use crate::metrics::Aggregator;
@@ -120,6 +122,10 @@ pub struct Detector {
     min_severity: Severity,
     flood_cap: usize,
     filter: RecordFilter,
+    /// What findings say about each rule, built once: trailguard rules
+    /// and Sigma rules apart, as their ids are separate namespaces.
+    rule_infos: HashMap<String, Arc<RuleInfo>>,
+    sigma_infos: HashMap<String, Arc<RuleInfo>>,
 }
 
 /// What scanning one file produced.
@@ -150,10 +156,22 @@ impl Detector {
                 origin: "suppressions".to_owned(),
                 reason,
             })?;
+        let rule_infos = catalogue
+            .rules()
+            .iter()
+            .map(|r| (r.id().to_owned(), Arc::new(RuleInfo::of_rule(r))))
+            .collect();
+        let sigma_infos = sigma
+            .iter()
+            .flat_map(SigmaRules::rules)
+            .map(|r| (r.id().to_owned(), Arc::new(RuleInfo::of_sigma(r))))
+            .collect();
         Ok(Detector {
             catalogue,
             suppressions,
             sigma,
+            rule_infos,
+            sigma_infos,
             min_severity,
             flood_cap,
             filter: RecordFilter::default(),
@@ -187,8 +205,8 @@ impl Detector {
     ) -> Result<FileFindings, crate::reader::ReadError> {
         let mut out = FileFindings::default();
         let mut gate = FloodGate::new(self.flood_cap);
-        let mut rules_by_id: std::collections::BTreeMap<String, RuleInfo> = Default::default();
         let source = object.to_string();
+        let log_file = Arc::new(LogFile::of(object));
         let summary = scan_file(
             input,
             &source,
@@ -198,35 +216,35 @@ impl Detector {
                 if let Some((agg, fallback)) = metrics.as_mut() {
                     agg.count_record(record, matched, *fallback);
                 }
-                let sigma_may = self.sigma.as_ref().is_some_and(|s| s.could_match(record));
-                if matched.is_empty() && !sigma_may {
+                let sigma = self.sigma.as_ref().filter(|s| s.could_match(record));
+                if matched.is_empty() && sigma.is_none() {
                     return;
                 }
-                let Ok(event) = serde_json::from_str::<Value>(record.raw()) else {
-                    return;
-                };
-                let mut infos: Vec<RuleInfo> = matched
+                let trailguard = matched
                     .iter()
                     .filter(|r| r.spec().finding)
-                    .map(|r| RuleInfo::of_rule(r))
-                    .collect();
-                if sigma_may && let Some(sigma) = &self.sigma {
-                    infos.extend(sigma.matching(&event).map(RuleInfo::of_sigma));
-                }
-                for info in infos {
+                    .filter_map(|r| self.rule_infos.get(r.id()));
+                let sigma = sigma
+                    .into_iter()
+                    .flat_map(|s| s.matching_record(record))
+                    .filter_map(|r| self.sigma_infos.get(r.id()));
+                // Built on the first finding, shared by the record's others.
+                let mut event: Option<Arc<EventFacts>> = None;
+                for info in trailguard.chain(sigma) {
                     if info.severity < self.min_severity {
                         continue;
                     }
-                    let finding = Finding::new(info, &event, Some(object));
-                    if self.suppressions.suppressed_by(&finding).is_some() {
+                    let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
+                    if self.suppressions.suppressing(&info.id, event).is_some() {
                         out.suppressed += 1;
                         continue;
                     }
-                    if gate.admit(&finding.rule.id, finding.event_id.as_deref()) {
-                        rules_by_id
-                            .entry(finding.rule.id.clone())
-                            .or_insert_with(|| finding.rule.clone());
-                        out.findings.push(finding);
+                    if gate.admit(&info.id, event.event_id.as_deref()) {
+                        out.findings.push(Finding::on(
+                            Arc::clone(info),
+                            Arc::clone(event),
+                            Some(Arc::clone(&log_file)),
+                        ));
                     }
                 }
             },
@@ -235,9 +253,13 @@ impl Detector {
         out.rejected = summary.rejected;
         for overflow in gate.overflows() {
             out.held_back += overflow.held_back as u64;
-            if let Some(rule) = rules_by_id.get(&overflow.rule_id) {
+            let rule = self
+                .rule_infos
+                .get(&overflow.rule_id)
+                .or_else(|| self.sigma_infos.get(&overflow.rule_id));
+            if let Some(rule) = rule {
                 out.findings
-                    .push(flood_summary(rule.clone(), &overflow, object));
+                    .push(flood_summary(RuleInfo::clone(rule), &overflow, object));
             }
         }
         Ok(out)
@@ -258,11 +280,11 @@ fn flood_summary(
             "sampleEventIds": overflow.sample_event_ids,
         },
     });
-    let mut finding = Finding::new(rule, &event, Some(object));
-    finding.rule.title = format!(
+    let title = format!(
         "{} ({} more matches in this file held back)",
-        finding.rule.title, overflow.held_back
+        rule.title, overflow.held_back
     );
+    let mut finding = Finding::new(RuleInfo { title, ..rule }, &event, Some(object));
     finding.id = finding_id(&format!("{}#flood", finding.rule.id), &object.identity());
     finding
 }

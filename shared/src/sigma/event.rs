@@ -14,12 +14,22 @@
 //! JSON text inside `requestParameters` (`"policyDocument": "{\"Version\"...`),
 //! and a rule looking for `"s3:GetObject"` in `requestParameters` means the
 //! policy, not its escaped form.
+//!
+//! Two views give the same answers: [`RecordEvent`] over a
+//! `serde_json::Value`, and [`RecordView`] over a typed [`Record`] read in
+//! place, which answers dot paths from the typed fields and the raw member
+//! text without building a `Value` (one costs several times the typed parse,
+//! and a scan evaluates Sigma rules on every record some rule could match).
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use rsigma_eval::event::{Event, EventValue, JsonEvent};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
+
+use crate::document::Scalar;
+use crate::record::{Reach, Record, raw_json};
 
 /// A CloudTrail record as rsigma sees it (see the module doc).
 pub(super) struct RecordEvent<'a> {
@@ -77,6 +87,156 @@ impl Event for RecordEvent<'_> {
     }
 }
 
+/// A typed record as rsigma sees it, read in place (see the module doc).
+pub(super) struct RecordView<'a> {
+    record: &'a Record<'a>,
+    /// Built only for what the typed and raw lookups do not cover: paths
+    /// with `[index]` or escapes, keyword searches over every string.
+    value: OnceCell<Value>,
+}
+
+impl<'a> RecordView<'a> {
+    /// Views `record`.
+    pub(super) fn new(record: &'a Record<'a>) -> RecordView<'a> {
+        RecordView {
+            record,
+            value: OnceCell::new(),
+        }
+    }
+
+    fn value(&self) -> &Value {
+        self.value.get_or_init(|| self.record.to_value())
+    }
+
+    /// The answer of the `Value` view, for the paths only it handles.
+    fn from_value(&self, path: &str) -> Option<EventValue<'static>> {
+        RecordEvent::new(self.value()).get_field(path).map(owned)
+    }
+}
+
+impl Event for RecordView<'_> {
+    fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
+        let raw = self.record.raw();
+        // Positional indexes and escaped brackets follow rsigma's path
+        // grammar; a flat key holding dots (`"a.b": ...`) takes precedence
+        // over the nested path. Neither occurs in CloudTrail, so a cheap
+        // test sends them to the `Value` view.
+        if path.contains(['[', '\\']) || (path.contains('.') && raw_json::may_hold_key(raw, path)) {
+            return self.from_value(path);
+        }
+        let keys: Vec<&str> = path.split('.').collect();
+        let mut found = Vec::new();
+        match self.record.reach(&keys) {
+            Reach::Scalar(scalar) => return Some(scalar_value(scalar)),
+            Reach::Absent => return None,
+            Reach::Raw(member, rest) => collect(member.get(), rest, &mut found),
+            Reach::Text => collect(raw, &keys, &mut found),
+        }
+        match found.len() {
+            0 => None,
+            1 => found.pop(),
+            _ => Some(EventValue::Array(found)),
+        }
+    }
+
+    fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
+        RecordEvent::new(self.value()).any_string_value(pred)
+    }
+
+    fn all_string_values(&self) -> Vec<Cow<'_, str>> {
+        let mut values = Vec::new();
+        RecordEvent::new(self.value())
+            .visit_string_values(&mut |s| values.push(Cow::Owned(s.to_owned())));
+        values
+    }
+
+    fn visit_string_values(&self, visit: &mut dyn FnMut(&str)) {
+        RecordEvent::new(self.value()).visit_string_values(visit)
+    }
+
+    fn to_json(&self) -> Value {
+        self.value().clone()
+    }
+}
+
+/// Follows `keys` through the JSON text `json` as rsigma follows a dot
+/// path: a key reaches into every member of an array.
+fn collect<'j>(json: &'j str, keys: &[&str], out: &mut Vec<EventValue<'j>>) {
+    let Some((key, rest)) = keys.split_first() else {
+        out.push(raw_value(json));
+        return;
+    };
+    match json.trim_start().as_bytes().first() {
+        Some(b'{') => {
+            if let Some(member) = raw_json::member(json, key) {
+                collect(member.get(), rest, out);
+            }
+        }
+        Some(b'[') => {
+            raw_json::any_element(json, &mut |element| {
+                collect(element.get(), keys, out);
+                false
+            });
+        }
+        _ => {}
+    }
+}
+
+/// One JSON value's text as rsigma's value, objects as their text.
+fn raw_value(json: &str) -> EventValue<'_> {
+    match json.trim_start().as_bytes().first() {
+        Some(b'{') => {
+            let object = serde_json::from_str::<Value>(json).unwrap_or(Value::Null);
+            EventValue::Str(Cow::Owned(object_text(&object)))
+        }
+        Some(b'[') => {
+            let mut items = Vec::new();
+            raw_json::any_element(json, &mut |element| {
+                items.push(raw_value(element.get()));
+                false
+            });
+            EventValue::Array(items)
+        }
+        // Integers stay integers, as in rsigma's own `Value` conversion.
+        Some(b'-' | b'0'..=b'9') => match serde_json::from_str::<serde_json::Number>(json) {
+            Ok(number) => number.as_i64().map_or_else(
+                || EventValue::Float(number.as_f64().unwrap_or(f64::NAN)),
+                EventValue::Int,
+            ),
+            Err(_) => EventValue::Null,
+        },
+        _ => scalar_value(raw_json::scalar(json)),
+    }
+}
+
+fn scalar_value(scalar: Scalar<'_>) -> EventValue<'_> {
+    match scalar {
+        Scalar::String(text) => EventValue::Str(text),
+        Scalar::Bool(b) => EventValue::Bool(b),
+        Scalar::Number(n) => EventValue::Float(n),
+        // Objects and arrays never come as scalars here; `Null` is null.
+        Scalar::Null | Scalar::Array | Scalar::Object => EventValue::Null,
+    }
+}
+
+/// Detaches a value from the event it was read from.
+fn owned(value: EventValue<'_>) -> EventValue<'static> {
+    match value {
+        EventValue::Str(s) => EventValue::Str(Cow::Owned(s.into_owned())),
+        EventValue::Int(n) => EventValue::Int(n),
+        EventValue::Float(f) => EventValue::Float(f),
+        EventValue::Bool(b) => EventValue::Bool(b),
+        EventValue::Null => EventValue::Null,
+        EventValue::Array(items) => EventValue::Array(items.into_iter().map(owned).collect()),
+        EventValue::Map(members) => EventValue::Map(
+            members
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k.into_owned()), owned(v)))
+                .collect(),
+        ),
+    }
+}
+
 /// Replaces objects (also as array members) by their text.
 fn objects_as_text(value: EventValue<'_>) -> EventValue<'_> {
     match value {
@@ -128,6 +288,73 @@ fn embedded_document(text: &str) -> Option<Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The typed view answers every path as the `Value` view does.
+    #[test]
+    fn typed_view_agrees_with_the_value_view() {
+        const ODD: &str = r#"{"eventName":null,"errorCode":"AccessDenied","readOnly":"true",
+            "managementEvent":true,"eventVersion":"1.08",
+            "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s",
+            "sessionContext":{"attributes":{"mfaAuthenticated":"false"},
+            "webIdFederationData":{"federatedProvider":"x"},"sessionIssuer":{"type":"Role"}},"userName":null},
+            "requestParameters":{"items":[{"cidr":"0.0.0.0/0","n":[1,2.5]},{"cidr":"10.0.0.0/8"}],
+            "layers":["a","b\u0041"],"x":{},"policy":"{\"Statement\":[]}","count":-3,"ratio":0.25},
+            "responseElements":null,"resources":[{"ARN":"arn:a"},"plain",[{"ARN":"arn:b"}]],
+            "apiVersion":"2016-11-15","a.b":"flat","a":{"b":"nested"},"additionalEventData":{"MFAUsed":"No"}}"#;
+        let record = Record::from_json(ODD).unwrap();
+        let value: Value = serde_json::from_str(ODD).unwrap();
+        let typed = RecordView::new(&record);
+        let by_value = RecordEvent::new(&value);
+        for path in [
+            "eventName",
+            "eventName.x",
+            "eventSource",
+            "errorCode",
+            "readOnly",
+            "managementEvent",
+            "eventVersion",
+            "userIdentity",
+            "userIdentity.type",
+            "userIdentity.type.x",
+            "userIdentity.arn",
+            "userIdentity.userName",
+            "userIdentity.invokedBy",
+            "userIdentity.sessionContext",
+            "userIdentity.sessionContext.attributes.mfaAuthenticated",
+            "userIdentity.sessionContext.sessionIssuer.type",
+            "userIdentity.sessionContext.webIdFederationData.federatedProvider",
+            "requestParameters",
+            "requestParameters.items",
+            "requestParameters.items.cidr",
+            "requestParameters.items.n",
+            "requestParameters.items[1].cidr",
+            "requestParameters.layers",
+            "requestParameters.x",
+            "requestParameters.policy",
+            "requestParameters.count",
+            "requestParameters.ratio",
+            "requestParameters.missing",
+            "responseElements",
+            "responseElements.ConsoleLogin",
+            "resources",
+            "resources.ARN",
+            "apiVersion",
+            "a.b",
+            "a",
+            "additionalEventData.MFAUsed",
+            "missing",
+        ] {
+            assert_eq!(
+                typed.get_field(path),
+                by_value.get_field(path),
+                "path {path}"
+            );
+        }
+        let mut seen = Vec::new();
+        typed.visit_string_values(&mut |s| seen.push(s.to_owned()));
+        assert!(seen.contains(&"flat".to_owned()));
+        assert!(typed.any_string_value(&|s| s == "nested"));
+    }
 
     #[test]
     fn objects_are_compact_json_text() {

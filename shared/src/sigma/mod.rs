@@ -76,13 +76,14 @@ use rsigma_eval::event::{Event, EventValue};
 use serde_json::Value;
 
 use crate::document::Document;
+use crate::record::Record;
 
 pub use builtin::BUILTIN_FILES;
 pub use index::KEY_FIELDS;
 pub use load::{SkipReason, SkippedRule};
 pub use rule::{Severity, SigmaRule, reference_for_tag, severity_of_level};
 
-use event::RecordEvent;
+use event::{RecordEvent, RecordView};
 use index::{Index, Key};
 
 /// Compiled, indexed Sigma rules.
@@ -173,7 +174,19 @@ impl SigmaRules {
 
     /// The rules `record` (one CloudTrail record) matches, in load order.
     pub fn matching<'s>(&'s self, record: &Value) -> impl Iterator<Item = &'s SigmaRule> {
-        let event = RecordEvent::new(record);
+        self.matching_event(RecordEvent::new(record))
+    }
+
+    /// The rules a typed record matches, in load order: the same answer as
+    /// [`SigmaRules::matching`] on its `Value`, read in place instead.
+    pub fn matching_record<'s>(
+        &'s self,
+        record: &Record<'_>,
+    ) -> impl Iterator<Item = &'s SigmaRule> {
+        self.matching_event(RecordView::new(record))
+    }
+
+    fn matching_event<'s, E: Event>(&'s self, event: E) -> impl Iterator<Item = &'s SigmaRule> {
         let mut candidates: Vec<usize> = {
             let name = event.get_field("eventName");
             let source = event.get_field("eventSource");

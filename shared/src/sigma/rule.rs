@@ -11,6 +11,7 @@
 //! | anything else, e.g. `attack.g0016`, `cve.2021-44228` | `sigma-tag:<tag>` |
 
 use rsigma_eval::CompiledRule;
+use rsigma_eval::event::Event;
 use rsigma_parser::Level;
 use serde_json::Value;
 
@@ -157,7 +158,7 @@ impl SigmaRule {
         self.matches_event(&RecordEvent::new(record))
     }
 
-    pub(super) fn matches_event(&self, event: &RecordEvent<'_>) -> bool {
+    pub(super) fn matches_event(&self, event: &impl Event) -> bool {
         rsigma_eval::evaluate_rule(&self.compiled, event).is_some()
     }
 }
