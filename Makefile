@@ -45,7 +45,7 @@ build: venv
 	sam build --template template.yaml
 
 BENCH_DATA := target/bench-data
-bench:
+bench: venv
 	cargo build --release -p trailguard-shared --example gen_logs --example count_records --example scan_throughput
 	test -f $(BENCH_DATA)/cloudtrail-200k.json.gz || ./target/release/examples/gen_logs
 	test -f $(BENCH_DATA)/cloudtrail-1k.json.gz || ./target/release/examples/gen_logs --records 1000 --out $(BENCH_DATA)/cloudtrail-1k.json.gz
@@ -55,6 +55,8 @@ bench:
 	./target/release/examples/count_records $(BENCH_DATA)/cloudtrail-200k.json.gz
 	./target/release/examples/scan_throughput $(BENCH_DATA)/cloudtrail-200k.json.gz
 	python3 bench/python_baseline.py $(BENCH_DATA)/cloudtrail-200k.json.gz
+	cargo build --release -p trailguard-cli --bin trailguard --example integrity_bench
+	./target/release/examples/integrity_bench
 
 demo: venv
 	$(PY) tools/demo.py

@@ -1,6 +1,9 @@
-//! Running the real `trailguard` binary, and the sample log files.
+//! Running the real `trailguard` binary, the sample log files, and (in
+//! [`integrity`]) signed trails for `trailguard validate`.
 
 #![allow(dead_code)]
+
+pub mod integrity;
 
 use std::path::PathBuf;
 use std::process::Command;
