@@ -37,6 +37,9 @@ template-lint: venv
 	cfn-lint template.yaml
 	@echo "==> every function in the template is a binary of the workspace"
 	$(PY) tools/check_template_binaries.py
+	@echo "==> every events/ sample is used by a test or the demo"
+	$(PY) tools/check_events_used.py --self-test
+	$(PY) tools/check_events_used.py
 
 # The full SAM build: cargo-lambda cross-compiles each function for arm64
 # in release mode (no Docker). Too slow for CI's budget, so `make test`
