@@ -13,7 +13,9 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use testkit::{Moto, repo_root};
+use std::path::{Path, PathBuf};
+
+use testkit::Moto;
 use time::{Duration, OffsetDateTime};
 use trailguard::integrity::StaticKeys;
 use trailguard::integrity::layout::DigestLayout;
@@ -165,6 +167,11 @@ async fn two_hours(
         put(stack, delivered).await;
     }
     out
+}
+
+/// The repository root, from this crate's own location.
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn sample(name: &str) -> Value {

@@ -211,7 +211,7 @@ impl From<StateError> for IntegrityError {
 #[derive(Clone)]
 enum Keys {
     /// CloudTrail's `ListPublicKeys`, in the digest's region.
-    CloudTrail(SdkConfig),
+    CloudTrail(Box<SdkConfig>),
     /// A fixed source (tests; endpoints without `ListPublicKeys`).
     Given(Arc<dyn PublicKeySource + Send + Sync>),
 }
@@ -262,7 +262,7 @@ struct MessageResult {
 impl IntegrityService {
     /// Builds the clients; public keys come from CloudTrail's `ListPublicKeys`.
     pub fn new(config: IntegrityConfig, sdk: &SdkConfig) -> IntegrityService {
-        Self::build(config, sdk, Keys::CloudTrail(sdk.clone()))
+        Self::build(config, sdk, Keys::CloudTrail(Box::new(sdk.clone())))
     }
 
     /// Builds the clients, verifying signatures with `keys` instead of
