@@ -14,13 +14,14 @@ use std::io::Write;
 use anyhow::{Context, bail};
 use clap::Args;
 use time::OffsetDateTime;
+use trailguard::aws::integrity::{CloudTrailKeys, S3Store};
 use trailguard::integrity::timestamps::format_display;
 use trailguard::integrity::{DigestLayout, PublicKeySource, Report, ValidationRequest, validate};
 use trailguard::keys::{self, KeyKind};
 
 use crate::aws::{Aws, S3Url, s3_url_arg};
 use crate::filters::{TimeArg, time_arg};
-use crate::integrity_s3::{CloudTrailKeys, S3Store, keys_from_file};
+use crate::integrity_s3::keys_from_file;
 use crate::outcome::Outcome;
 
 /// `trailguard validate`.

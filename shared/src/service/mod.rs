@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod delivery;
+pub mod integrity;
 pub mod metrics;
 pub mod notifier;
 pub mod scan;
