@@ -377,19 +377,27 @@ mod tests {
         );
     }
 
+    fn raw_event(finding: &Finding) -> serde_json::Value {
+        serde_json::from_str(finding.event.raw_event()).unwrap()
+    }
+
     #[test]
     fn a_validation_finding_names_the_digest_and_the_file() {
         let finding = validation_finding(&log(LogStatus::Modified), &context()).unwrap();
         assert_eq!(finding.rule.id, "trailguard-integrity-log-file-modified");
         assert_eq!(finding.account(), Some("111122223333"));
         assert_eq!(finding.region(), Some("us-east-1"));
-        assert_eq!(finding.time.as_deref(), Some("2023-07-10T12:01:31Z"));
+        assert_eq!(finding.event.time.as_deref(), Some("2023-07-10T12:01:31Z"));
         assert_eq!(
-            finding.log_file,
-            Some(json!({"bucket": "b", "key": "AWSLogs/l.json.gz"}))
+            finding
+                .log_file
+                .as_deref()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("s3://b/AWSLogs/l.json.gz")
         );
         assert_eq!(
-            finding.raw_event["additionalEventData"]["result"],
+            raw_event(&finding)["additionalEventData"]["result"],
             "Log file\ts3://b/AWSLogs/l.json.gz\tINVALID: hash value doesn't match"
         );
         // The same result for the same digest is the same finding.
@@ -426,7 +434,7 @@ mod tests {
         assert_eq!(first.rule.id, "trailguard-integrity-delivery-gap");
         assert_eq!(first.region(), Some("eu-west-1"));
         assert_eq!(
-            first.raw_event["additionalEventData"]["silentForSeconds"],
+            raw_event(&first)["additionalEventData"]["silentForSeconds"],
             18_000
         );
         let newer = DeliveryGap {
