@@ -366,6 +366,7 @@ fn description(finding: &Finding) -> String {
         return truncate_marked(&facts, MAX_DESCRIPTION_CHARS);
     }
     let room = MAX_DESCRIPTION_CHARS.saturating_sub(facts.chars().count() + 2);
+    // A rule description cut to a few characters says nothing: leave it out.
     if room < 16 {
         return truncate_marked(&facts, MAX_DESCRIPTION_CHARS);
     }
