@@ -2,6 +2,8 @@
 //! subscription, real sample files are uploaded, the real handler is fed a
 //! real delivery envelope, and the messages received from SQS are checked
 //! against the written-down expectations for the Stratus Red Team samples.
+//! With Security Hub import on, the findings read back from moto's Security
+//! Hub are checked against the ones SNS delivered.
 
 #[path = "../../../shared/tests/expected/samples.rs"]
 mod expected;
@@ -10,9 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 
+use aws_sdk_securityhub::types::AwsSecurityFinding;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use testkit::{Moto, repo_root, sample_files};
+use testkit::{Moto, REGION, repo_root, sample_files};
 use trailguard::rules::Catalogue;
 use trailguard::service::notifier::{NotifierConfig, NotifierService};
 use trailguard::sigma::SigmaRules;
@@ -20,6 +23,8 @@ use trailguard::sigma::SigmaRules;
 const BUCKET: &str = "trailguard-demo-trail";
 const PREFIX: &str = "AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/";
 const TABLE: &str = "trailguard-ledger";
+/// The account moto answers `sts:GetCallerIdentity` with.
+const MOTO_ACCOUNT: &str = "123456789012";
 
 /// Every (rule id, eventID) the notifier must report on the samples: the
 /// CIS controls (computed by the independent Python predicates), the
@@ -129,12 +134,24 @@ async fn stack(files: &[PathBuf]) -> Stack {
 }
 
 async fn service(stack: &Stack) -> NotifierService {
+    service_with(stack, &[]).await
+}
+
+/// The service with `extra` variables set on top of the usual ones.
+async fn service_with(stack: &Stack, extra: &[(&str, &str)]) -> NotifierService {
     let topic = stack.topic.clone();
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let env = move |name: &str| match name {
         "TRAILGUARD_FINDINGS_TOPIC_ARN" => Some(topic.clone()),
         "TRAILGUARD_DEDUP_TABLE" => Some(TABLE.to_owned()),
         "TRAILGUARD_MIN_SEVERITY" => Some("informational".to_owned()),
-        _ => None,
+        _ => extra
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone()),
     };
     let config = NotifierConfig::from_env(&env).unwrap();
     NotifierService::new(config, &stack.moto.sdk_config().await)
@@ -296,4 +313,158 @@ async fn a_corrupt_file_fails_only_its_message() {
         json!({"batchItemFailures": [{"itemIdentifier": "msg-0"}]})
     );
     assert!(!receive_all(&stack).await.is_empty());
+}
+
+/// Every finding Security Hub holds. Read on a thread of its own: decoding
+/// the SDK's `Resource` (30 KiB, mostly resource details) takes more stack
+/// than a test thread has in unoptimised builds.
+async fn security_hub_findings(stack: &Stack) -> Vec<AwsSecurityFinding> {
+    let hub = aws_sdk_securityhub::Client::new(&stack.moto.sdk_config().await);
+    let reader = std::thread::Builder::new()
+        .stack_size(32 * 1024 * 1024)
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let mut out = Vec::new();
+                let mut token: Option<String> = None;
+                loop {
+                    let page = hub
+                        .get_findings()
+                        .max_results(100)
+                        .set_next_token(token)
+                        .send()
+                        .await
+                        .unwrap();
+                    out.extend(page.findings().iter().cloned());
+                    token = page
+                        .next_token()
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned);
+                    if token.is_none() {
+                        return out;
+                    }
+                }
+            })
+        })
+        .unwrap();
+    reader.join().unwrap()
+}
+
+#[tokio::test]
+async fn security_hub_gets_the_findings_sns_got_once() {
+    let files = sample_files();
+    let stack = stack(&files).await;
+    let service = service_with(&stack, &[("TRAILGUARD_SECURITYHUB", "true")]).await;
+
+    let response = invoke(&service, sqs_event(&stack.keys)).await;
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    let published: BTreeMap<String, Value> = receive_all(&stack)
+        .await
+        .iter()
+        .map(|envelope| {
+            let f: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+            (f["id"].as_str().unwrap().to_owned(), f)
+        })
+        .collect();
+    assert!(!published.is_empty());
+
+    let imported = security_hub_findings(&stack).await;
+    let ids: BTreeSet<String> = imported
+        .iter()
+        .map(|f| f.id().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), imported.len(), "a finding imported twice");
+    assert_eq!(
+        ids,
+        published.keys().cloned().collect::<BTreeSet<_>>(),
+        "Security Hub and SNS disagree"
+    );
+    for asff in &imported {
+        let finding = &published[asff.id().unwrap()];
+        let severity = finding["rule"]["severity"].as_str().unwrap();
+        assert_eq!(
+            asff.severity().and_then(|s| s.label()).map(|l| l.as_str()),
+            Some(severity.to_ascii_uppercase().as_str())
+        );
+        assert_eq!(asff.generator_id(), finding["rule"]["id"].as_str());
+        // The importing account (moto's), which the default product requires.
+        assert_eq!(asff.aws_account_id(), Some(MOTO_ACCOUNT));
+        assert_eq!(
+            asff.product_arn().unwrap(),
+            format!("arn:aws:securityhub:{REGION}:{MOTO_ACCOUNT}:product/{MOTO_ACCOUNT}/default")
+        );
+        assert_eq!(asff.schema_version(), Some("2018-10-08"));
+        assert_eq!(asff.created_at(), finding["time"].as_str());
+        let account = format!(
+            "AWS::::Account:{}",
+            finding["where"]["account"].as_str().unwrap()
+        );
+        assert!(
+            asff.resources()
+                .iter()
+                .any(|r| r.r#type() == Some("AwsAccount") && r.id() == Some(account.as_str())),
+            "{:?}",
+            asff.resources()
+        );
+        if let Some(user) = finding["who"]["arn"]
+            .as_str()
+            .filter(|_| finding["who"]["type"] == "IAMUser")
+        {
+            assert!(
+                asff.resources()
+                    .iter()
+                    .any(|r| r.r#type() == Some("AwsIamUser") && r.id() == Some(user))
+            );
+        }
+        let fields = asff.product_fields().unwrap();
+        assert_eq!(
+            fields.get("trailguard/eventID").map(String::as_str),
+            finding["eventId"].as_str()
+        );
+    }
+
+    // Mark every imported finding, deliver the same files again: an import
+    // would overwrite the mark.
+    let hub = aws_sdk_securityhub::Client::new(&stack.moto.sdk_config().await);
+    let marked: Vec<AwsSecurityFinding> = imported
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            f.title = Some("imported before the redelivery".to_owned());
+            f
+        })
+        .collect();
+    for batch in marked.chunks(100) {
+        let out = hub
+            .batch_import_findings()
+            .set_findings(Some(batch.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.failed_count(), Some(0));
+    }
+    let again = invoke(&service, sqs_event(&stack.keys)).await;
+    assert_eq!(again, json!({"batchItemFailures": []}));
+    assert!(receive_all(&stack).await.is_empty());
+    let after = security_hub_findings(&stack).await;
+    assert_eq!(after.len(), imported.len());
+    assert!(
+        after
+            .iter()
+            .all(|f| f.title() == Some("imported before the redelivery"))
+    );
+}
+
+#[tokio::test]
+async fn security_hub_import_is_off_by_default() {
+    let files = sample_files();
+    let stack = stack(&files[3..4]).await;
+    let service = service(&stack).await;
+    let response = invoke(&service, sqs_event(&stack.keys)).await;
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    assert!(!receive_all(&stack).await.is_empty());
+    assert!(security_hub_findings(&stack).await.is_empty());
 }

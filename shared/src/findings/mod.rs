@@ -5,6 +5,7 @@
 //! Its id is deterministic (rule id + `eventID`), which is what makes
 //! dedup, SNS message dedup and the remediation audit line up.
 
+pub mod asff;
 pub mod finding;
 pub mod flood;
 pub mod sns;

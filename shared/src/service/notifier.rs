@@ -6,7 +6,9 @@
 //! matched or some Sigma rule could match), turn matches into findings,
 //! drop suppressed ones, cap floods per rule and file; then publish, skipping
 //! findings already published (dedup on the finding id), and mark files
-//! done. A file whose findings could not all be published is retried.
+//! done. With `TRAILGUARD_SECURITYHUB` on, the findings published are also
+//! imported into Security Hub; a finding counts as published only once both
+//! accepted it. A file whose findings could not all be published is retried.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use super::scan::{RecordFilter, scan_file};
 use crate::aws::rule_sources::{self, RuleSource, RuleSourceError};
 use crate::aws::{Claim, Ledger, open_object, s3_client};
 use crate::envelope::{self, Message, ObjectRef};
+use crate::findings::asff::{Importer, ImporterError};
 use crate::findings::finding::finding_id;
 use crate::findings::finding::{EventFacts, LogFile};
 use crate::findings::sns::{self, Outgoing};
@@ -52,6 +55,9 @@ pub struct NotifierConfig {
     pub flood_cap: usize,
     /// `TRAILGUARD_CONCURRENCY` (default 4): messages processed at once.
     pub concurrency: usize,
+    /// `TRAILGUARD_SECURITYHUB` (default false): also import findings into
+    /// Security Hub.
+    pub security_hub: bool,
 }
 
 impl NotifierConfig {
@@ -86,6 +92,7 @@ impl NotifierConfig {
             concurrency: usize::try_from(config::integer(env, "TRAILGUARD_CONCURRENCY", 4)?)
                 .unwrap_or(4)
                 .max(1),
+            security_hub: config::boolean(env, "TRAILGUARD_SECURITYHUB", false)?,
         })
     }
 }
@@ -102,6 +109,9 @@ pub enum NotifierStartupError {
     /// A rule file does not load.
     #[error(transparent)]
     Catalogue(#[from] CatalogueError),
+    /// Security Hub import is on but its account or region is unknown.
+    #[error(transparent)]
+    SecurityHub(#[from] ImporterError),
 }
 
 /// Everything the `notifier` builds once per cold start.
@@ -110,6 +120,7 @@ pub struct NotifierService {
     engine: Arc<Detector>,
     s3: aws_sdk_s3::Client,
     sns: aws_sdk_sns::Client,
+    security_hub: Option<Importer>,
     files: Option<Ledger>,
     findings: Option<Ledger>,
 }
@@ -323,7 +334,13 @@ impl NotifierService {
         if config.dedup_table.is_none() {
             warn!("TRAILGUARD_DEDUP_TABLE not set: redelivered files will notify again");
         }
+        let security_hub = if config.security_hub {
+            Some(Importer::connect(sdk).await?)
+        } else {
+            None
+        };
         Ok(NotifierService {
+            security_hub,
             files: ledger("notifier"),
             findings: ledger("finding"),
             engine: Arc::new(engine),
@@ -387,9 +404,10 @@ impl NotifierService {
         report.into_response()
     }
 
-    /// Publishes findings not published before; an error names what failed.
+    /// Publishes findings not published before (to SNS, then those SNS
+    /// accepted to Security Hub when on); an error names what failed.
     async fn publish(&self, findings: &[Finding], now: i64) -> Result<usize, String> {
-        let mut fresh: Vec<Outgoing> = Vec::new();
+        let mut fresh: Vec<&Finding> = Vec::new();
         let mut claimed: Vec<String> = Vec::new();
         for f in findings {
             if let Some(ledger) = &self.findings {
@@ -400,9 +418,18 @@ impl NotifierService {
                     Claim::AlreadyDone | Claim::InProgress => continue,
                 }
             }
-            fresh.push(Outgoing::of(f));
+            fresh.push(f);
         }
-        let rejected = sns::publish(&self.sns, &self.config.topic_arn, &fresh).await;
+        let outgoing: Vec<Outgoing> = fresh.iter().map(|f| Outgoing::of(f)).collect();
+        let mut rejected = sns::publish(&self.sns, &self.config.topic_arn, &outgoing).await;
+        if let Some(hub) = &self.security_hub {
+            let published: Vec<&Finding> = fresh
+                .iter()
+                .filter(|f| !rejected.iter().any(|r| r.finding_id == f.id))
+                .copied()
+                .collect();
+            rejected.extend(hub.import(&published, now).await);
+        }
         let failed: Vec<String> = rejected.iter().map(|r| r.finding_id.clone()).collect();
         let ok: Vec<String> = claimed
             .iter()
