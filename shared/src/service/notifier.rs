@@ -1,9 +1,9 @@
 //! The `notifier` function: log-file deliveries in, findings on SNS out.
 //!
 //! Per invocation: unwrap the delivery; for each log file, claim it, stream
-//! it once through the trailguard rules and the Sigma rules (one parse per
-//! record; a `serde_json::Value` is built only for records some rule
-//! matched or some Sigma rule could match), turn matches into findings,
+//! it once through the trailguard rules and the Sigma rules (one typed parse
+//! per record, read in place by both engines), turn matches into findings
+//! (the event's facets built once per matching record),
 //! drop suppressed ones, cap floods per rule and file; then publish, skipping
 //! findings already published (dedup on the finding id), and mark files
 //! done. With `TRAILGUARD_SECURITYHUB` on, the findings published are also

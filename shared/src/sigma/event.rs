@@ -109,7 +109,7 @@ impl<'a> RecordView<'a> {
     }
 
     /// The answer of the `Value` view, for the paths only it handles.
-    fn from_value(&self, path: &str) -> Option<EventValue<'static>> {
+    fn by_value(&self, path: &str) -> Option<EventValue<'static>> {
         RecordEvent::new(self.value()).get_field(path).map(owned)
     }
 }
@@ -122,7 +122,7 @@ impl Event for RecordView<'_> {
         // over the nested path. Neither occurs in CloudTrail, so a cheap
         // test sends them to the `Value` view.
         if path.contains(['[', '\\']) || (path.contains('.') && raw_json::may_hold_key(raw, path)) {
-            return self.from_value(path);
+            return self.by_value(path);
         }
         let keys: Vec<&str> = path.split('.').collect();
         let mut found = Vec::new();

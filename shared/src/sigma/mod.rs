@@ -14,8 +14,9 @@
 //! Parsing and matching are rsigma's (`rsigma-parser` / `rsigma-eval`):
 //! `parse_sigma_yaml` gives the rule AST, `compile_rule` a `CompiledRule`,
 //! and `evaluate_rule` evaluates one against an `Event`. Records are read in
-//! place from a `serde_json::Value`, through a view that differs from rsigma's
-//! `JsonEvent` in one way, described next.
+//! place, from the typed record ([`SigmaRules::matching_record`]) or from a
+//! `serde_json::Value` ([`SigmaRules::matching`]), through a view that
+//! differs from rsigma's `JsonEvent` in one way, described next.
 //!
 //! # Whole objects as text
 //!
@@ -56,11 +57,11 @@
 //!
 //! # Indexing
 //!
-//! Turning a record into a `serde_json::Value` costs several times the typed
-//! parse, so callers ask [`SigmaRules::could_match`] first, with whatever
-//! [`Document`] they already have, and build the `Value` only when it says
-//! yes. [`SigmaRules::matching`] uses the same index to evaluate only the
-//! rules a record's `eventName` / `eventSource` can select. How the index is
+//! Most records can match no rule, so callers ask [`SigmaRules::could_match`]
+//! first, with whatever [`Document`] they already have (a cheap check of the
+//! fields the rules require). [`SigmaRules::matching_record`] and
+//! [`SigmaRules::matching`] use the same index to evaluate only the rules a
+//! record's `eventName` / `eventSource` can select. How the index is
 //! derived from each rule's condition is described in the private `index`
 //! module; it never leaves out a rule that would match.
 
@@ -165,9 +166,9 @@ impl SigmaRules {
 
     /// Whether any rule could match `record`, read through the caller's
     /// [`Document`] (typically the typed record). `false` means no rule
-    /// matches it, so there is no need to build a `serde_json::Value` for
-    /// [`SigmaRules::matching`]. The index reads only [`KEY_FIELDS`], which
-    /// CloudTrail never places under an array.
+    /// matches it, so [`SigmaRules::matching_record`] need not run. The
+    /// index reads only [`KEY_FIELDS`], which CloudTrail never places under
+    /// an array.
     pub fn could_match<D: Document + ?Sized>(&self, record: &D) -> bool {
         self.index.could_match(record)
     }
@@ -186,7 +187,7 @@ impl SigmaRules {
         self.matching_event(RecordView::new(record))
     }
 
-    fn matching_event<'s, E: Event>(&'s self, event: E) -> impl Iterator<Item = &'s SigmaRule> {
+    fn matching_event<E: Event>(&self, event: E) -> impl Iterator<Item = &SigmaRule> {
         let mut candidates: Vec<usize> = {
             let name = event.get_field("eventName");
             let source = event.get_field("eventSource");
