@@ -36,6 +36,7 @@ use self::outcome::{
 };
 use self::state::{DeliveryState, Newest, StateError, find_gaps};
 use super::config::{self, ConfigError, Lookup};
+use super::dedup;
 use super::delivery::{DeliveryReport, Failure, HandlerError};
 use crate::aws::integrity::{CloudTrailKeys, S3Store};
 use crate::aws::{Claim, Ledger, s3_client};
@@ -342,7 +343,7 @@ impl IntegrityService {
             }
             match result.failure {
                 Some(reason) => {
-                    self.release(&self.digests, &result.claims).await;
+                    dedup::release_all(self.digests.as_ref(), &result.claims).await;
                     report.failures.push(Failure {
                         message_id: result.id,
                         reason,
@@ -361,7 +362,7 @@ impl IntegrityService {
             if let Err(reason) = self.publish_metrics(&datums).await {
                 warn!(%reason, "publishing integrity metrics failed; the digests will be checked again");
                 for (id, claims) in succeeded.drain(..) {
-                    self.release(&self.digests, &claims).await;
+                    dedup::release_all(self.digests.as_ref(), &claims).await;
                     report.failures.push(Failure {
                         message_id: id,
                         reason: reason.clone(),
@@ -370,7 +371,7 @@ impl IntegrityService {
             }
         }
         for (_, claims) in &succeeded {
-            self.complete(&self.digests, claims, now).await;
+            dedup::complete_all(self.digests.as_ref(), claims, now).await;
         }
         info!(
             digests = report.files_processed,
@@ -625,57 +626,11 @@ impl IntegrityService {
 
     /// Publishes findings not published before; an error names what failed.
     async fn publish_findings(&self, findings: &[Finding], now: i64) -> Result<usize, String> {
-        let mut fresh: Vec<Outgoing> = Vec::new();
-        let mut claimed: Vec<String> = Vec::new();
-        for f in findings {
-            if let Some(ledger) = &self.findings {
-                match ledger.claim(&f.id, now).await.map_err(|e| e.to_string())? {
-                    Claim::Acquired => claimed.push(f.id.clone()),
-                    // Published before, or being published by an overlapping
-                    // invocation that retries on its own failure.
-                    Claim::AlreadyDone | Claim::InProgress => continue,
-                }
-            }
-            fresh.push(Outgoing::of(f));
-        }
-        let rejected = sns::publish(&self.sns, &self.config.topic_arn, &fresh).await;
-        let failed: Vec<String> = rejected.iter().map(|r| r.finding_id.clone()).collect();
-        let ok: Vec<String> = claimed
-            .into_iter()
-            .filter(|id| !failed.contains(id))
-            .collect();
-        self.complete(&self.findings, &ok, now).await;
-        self.release(&self.findings, &failed).await;
-        if let Some(first) = rejected.first() {
-            return Err(format!(
-                "{} of {} findings not published (first: {}: {})",
-                rejected.len(),
-                fresh.len(),
-                first.finding_id,
-                first.reason
-            ));
-        }
-        Ok(fresh.len())
-    }
-
-    async fn complete(&self, ledger: &Option<Ledger>, ids: &[String], now: i64) {
-        let Some(ledger) = ledger else { return };
-        for id in ids {
-            if let Err(e) = ledger.complete(id, now).await {
-                // The work is out; at worst a redelivery reports again.
-                warn!(error = %e, "could not mark done");
-            }
-        }
-    }
-
-    async fn release(&self, ledger: &Option<Ledger>, ids: &[String]) {
-        let Some(ledger) = ledger else { return };
-        for id in ids {
-            if let Err(e) = ledger.release(id).await {
-                // The lease expires on its own; the retry waits for it.
-                warn!(error = %e, "could not release claim");
-            }
-        }
+        let ledger = self.findings.as_ref();
+        let (fresh, claimed) = dedup::claim_fresh(ledger, findings, now).await?;
+        let outgoing: Vec<Outgoing> = fresh.iter().map(|f| Outgoing::of(f)).collect();
+        let rejected = sns::publish(&self.sns, &self.config.topic_arn, &outgoing).await;
+        dedup::settle(ledger, &claimed, &rejected, fresh.len(), now).await
     }
 }
 

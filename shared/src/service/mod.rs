@@ -3,6 +3,7 @@
 //! once per cold start and call them.
 
 pub mod config;
+pub mod dedup;
 pub mod delivery;
 pub mod integrity;
 pub mod metrics;

@@ -20,10 +20,11 @@ use thiserror::Error;
 use tracing::{info, warn};
 
 use super::config::{self, ConfigError, Lookup};
+use super::dedup;
 use super::delivery::{Admission, DeliveryReport, Failure, HandlerError, admit};
 use super::scan::{RecordFilter, scan_file};
 use crate::aws::rule_sources::{self, RuleSource, RuleSourceError};
-use crate::aws::{Claim, Ledger, open_object, s3_client};
+use crate::aws::{Ledger, open_object, s3_client};
 use crate::envelope::{self, Message, ObjectRef};
 use crate::findings::asff::{Importer, ImporterError};
 use crate::findings::finding::finding_id;
@@ -381,14 +382,14 @@ impl NotifierService {
             }
             match result.failure {
                 Some(reason) => {
-                    self.settle(&self.files, &result.claims, None).await;
+                    dedup::release_all(self.files.as_ref(), &result.claims).await;
                     report.failures.push(Failure {
                         message_id: result.id,
                         reason,
                     });
                 }
                 None => {
-                    self.settle(&self.files, &result.claims, Some(now)).await;
+                    dedup::complete_all(self.files.as_ref(), &result.claims, now).await;
                     report.files_processed += result.report.files_processed;
                     report.records += result.report.records;
                     report.records_rejected += result.report.records_rejected;
@@ -407,19 +408,8 @@ impl NotifierService {
     /// Publishes findings not published before (to SNS, then those SNS
     /// accepted to Security Hub when on); an error names what failed.
     async fn publish(&self, findings: &[Finding], now: i64) -> Result<usize, String> {
-        let mut fresh: Vec<&Finding> = Vec::new();
-        let mut claimed: Vec<String> = Vec::new();
-        for f in findings {
-            if let Some(ledger) = &self.findings {
-                match ledger.claim(&f.id, now).await.map_err(|e| e.to_string())? {
-                    Claim::Acquired => claimed.push(f.id.clone()),
-                    // Published before, or being published by an overlapping
-                    // delivery that retries on its own failure.
-                    Claim::AlreadyDone | Claim::InProgress => continue,
-                }
-            }
-            fresh.push(f);
-        }
+        let ledger = self.findings.as_ref();
+        let (fresh, claimed) = dedup::claim_fresh(ledger, findings, now).await?;
         let outgoing: Vec<Outgoing> = fresh.iter().map(|f| Outgoing::of(f)).collect();
         let mut rejected = sns::publish(&self.sns, &self.config.topic_arn, &outgoing).await;
         if let Some(hub) = &self.security_hub {
@@ -430,38 +420,7 @@ impl NotifierService {
                 .collect();
             rejected.extend(hub.import(&published, now).await);
         }
-        let failed: Vec<String> = rejected.iter().map(|r| r.finding_id.clone()).collect();
-        let ok: Vec<String> = claimed
-            .iter()
-            .filter(|id| !failed.contains(id))
-            .cloned()
-            .collect();
-        self.settle(&self.findings, &ok, Some(now)).await;
-        self.settle(&self.findings, &failed, None).await;
-        if let Some(first) = rejected.first() {
-            return Err(format!(
-                "{} of {} findings not published (first: {}: {})",
-                rejected.len(),
-                fresh.len(),
-                first.finding_id,
-                first.reason
-            ));
-        }
-        Ok(fresh.len())
-    }
-
-    /// Completes (`Some(now)`) or releases (`None`) claims.
-    async fn settle(&self, ledger: &Option<Ledger>, ids: &[String], done_at: Option<i64>) {
-        let Some(ledger) = ledger else { return };
-        for id in ids {
-            let result = match done_at {
-                Some(now) => ledger.complete(id, now).await,
-                None => ledger.release(id).await,
-            };
-            if let Err(e) = result {
-                warn!(error = %e, "ledger update failed");
-            }
-        }
+        dedup::settle(ledger, &claimed, &rejected, fresh.len(), now).await
     }
 
     async fn process_message(&self, message: Message, now: i64) -> MessageResult {
