@@ -154,6 +154,30 @@ impl DeliveryReport {
 mod tests {
     use super::*;
 
+    /// Digests and Insights files share the bucket and the notifications;
+    /// they must never reach the log parsers.
+    #[tokio::test]
+    async fn only_log_files_are_admitted() {
+        let at = |key: &str| ObjectRef::new("trail-bucket", key);
+        let digest = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2023/07/10/111122223333_CloudTrail-Digest_us-east-1_main_us-east-1_20230710T120131Z.json.gz";
+        let insight = "AWSLogs/111122223333/CloudTrail-Insight/us-east-1/2023/07/10/111122223333_CloudTrail-Insight_us-east-1_20230710T1200Z_abc.json.gz";
+        let log = "AWSLogs/111122223333/CloudTrail/us-east-1/2023/07/10/111122223333_CloudTrail_us-east-1_20230710T1200Z_abc.json.gz";
+        for key in [
+            digest,
+            insight,
+            "AWSLogs/111122223333/CloudTrail/us-east-1/notes.txt",
+        ] {
+            assert!(
+                matches!(admit(&at(key), None, 0).await, Ok(Admission::NotALogFile)),
+                "{key}"
+            );
+        }
+        assert!(matches!(
+            admit(&at(log), None, 0).await,
+            Ok(Admission::Process { claim: None })
+        ));
+    }
+
     fn failure(id: Option<&str>) -> Failure {
         Failure {
             message_id: id.map(str::to_owned),
