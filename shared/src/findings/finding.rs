@@ -395,7 +395,7 @@ impl Finding {
     /// The JSON message, at most `max_bytes` long: when too large, the raw
     /// event is replaced by a marked excerpt, then request parameters too.
     pub fn to_message(&self, max_bytes: usize) -> String {
-        let full = self.wire(RawEvent::Full, false).to_json();
+        let full = self.wire(self.whole_event(), false).to_json();
         if full.len() <= max_bytes {
             return full;
         }
@@ -424,6 +424,10 @@ impl Finding {
         }
     }
 
+    fn whole_event(&self) -> RawEvent<'_> {
+        RawEvent::Text(self.event.raw_event())
+    }
+
     fn wire<'a>(&'a self, raw_event: RawEvent<'a>, drop_request_parameters: bool) -> Wire<'a> {
         let event = &*self.event;
         let what = &event.what;
@@ -450,18 +454,15 @@ impl Finding {
             where_: &event.where_,
             outcome: &event.outcome,
             log_file: self.log_file.as_deref(),
-            raw_event_truncated: !matches!(raw_event, RawEvent::Full),
-            raw_event: match raw_event {
-                RawEvent::Full => RawEvent::Text(event.raw_event()),
-                other => other,
-            },
+            raw_event_truncated: matches!(raw_event, RawEvent::Excerpt { .. }),
+            raw_event,
         }
     }
 }
 
 impl Serialize for Finding {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.wire(RawEvent::Full, false).serialize(serializer)
+        self.wire(self.whole_event(), false).serialize(serializer)
     }
 }
 
@@ -524,8 +525,6 @@ enum Parameters<'a> {
 
 /// The `rawEvent` member: the event's text, or a marked excerpt of it.
 enum RawEvent<'a> {
-    /// The whole event (resolved to [`RawEvent::Text`] when written).
-    Full,
     /// The event's JSON text.
     Text(&'a str),
     /// `{"excerpt": ..., "originalBytes": ...}`.
@@ -552,7 +551,6 @@ impl Serialize for RawEvent<'_> {
             RawEvent::Text(text) => serde_json::from_str::<&RawValue>(text)
                 .map_err(serde::ser::Error::custom)?
                 .serialize(serializer),
-            RawEvent::Full => serializer.serialize_none(),
             RawEvent::Excerpt {
                 excerpt,
                 original_bytes,
