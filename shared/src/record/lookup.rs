@@ -3,17 +3,19 @@
 //! Most rules ask for `eventName`, `eventSource`, `errorCode` or
 //! `userIdentity.type`, which the typed fields answer without parsing.
 //! Paths into raw members (`requestParameters.*`) parse only the levels
-//! they pass through. A typed field that is `None` cannot tell "absent"
-//! from `null`, and unmodelled members are not in the typed fields at
-//! all: those paths go to the record's text, after a substring check has
-//! ruled out the common case of a key that does not occur.
+//! they pass through. The record remembers which of its own members were
+//! `null`, so `$.errorCode NOT EXISTS` needs no text either. A nested typed
+//! field that is `None` (`userIdentity.invokedBy`) cannot tell "absent"
+//! from `null`, and unmodelled members are not in the typed fields at all:
+//! those paths go to the record's text, after a substring check has ruled
+//! out the common case of a key that does not occur.
 
 use std::borrow::Cow;
 
 use serde_json::value::RawValue;
 
 use super::{
-    Flag, Record, SessionAttributes, SessionContext, SessionIssuer, UserIdentity, raw_json,
+    Flag, Member, Record, SessionAttributes, SessionContext, SessionIssuer, UserIdentity, raw_json,
 };
 use crate::document::{Document, Scalar, Segment};
 
@@ -38,8 +40,9 @@ pub(crate) enum Reach<'r, 'k> {
     Raw(&'r RawValue, &'k [&'k str]),
     /// Certainly not there.
     Absent,
-    /// Only the record's text can tell (unmodelled or `null`-or-absent
-    /// members, or a whole typed object): follow the keys from its root.
+    /// Only the record's text can tell (unmodelled members, nested
+    /// `null`-or-absent ones, or a whole typed object): follow the keys
+    /// from its root.
     Text,
 }
 
@@ -60,7 +63,12 @@ fn typed_reach<'r, 'k>(object: &'r dyn Typed, keys: &'k [&'k str]) -> Reach<'r, 
             Reach::Scalar(Scalar::String(Cow::Borrowed(text)))
         }
         Field::Flag(Some(flag)) if rest.is_empty() => Reach::Scalar(flag.scalar()),
-        Field::Text(Some(_)) | Field::Flag(Some(_)) | Field::Raw(None) => Reach::Absent,
+        Field::Null if rest.is_empty() => Reach::Scalar(Scalar::Null),
+        Field::Text(Some(_))
+        | Field::Flag(Some(_))
+        | Field::Raw(None)
+        | Field::Null
+        | Field::Missing => Reach::Absent,
         Field::Raw(Some(raw)) => Reach::Raw(raw, rest),
         Field::Object(Some(inner)) => typed_reach(inner, rest),
         Field::Text(None) | Field::Flag(None) | Field::Object(None) | Field::Unmodelled => {
@@ -76,6 +84,10 @@ enum Field<'r> {
     /// Raw members are `None` only when absent (a `null` is kept as text).
     Raw(Option<&'r RawValue>),
     Object(Option<&'r dyn Typed>),
+    /// Present as `null`.
+    Null,
+    /// Certainly not present.
+    Missing,
     /// A key the struct does not model.
     Unmodelled,
 }
@@ -104,7 +116,8 @@ fn typed_any_at(
         }
         Field::Flag(Some(flag)) => Some(rest.is_empty() && visit(&flag.scalar())),
         Field::Raw(Some(raw)) => Some(raw_json::any_at(raw.get(), rest, visit)),
-        Field::Raw(None) => Some(false),
+        Field::Raw(None) | Field::Missing => Some(false),
+        Field::Null => Some(rest.is_empty() && visit(&Scalar::Null)),
         Field::Object(Some(inner)) => typed_any_at(inner, rest, visit),
         Field::Text(None) | Field::Flag(None) | Field::Object(None) | Field::Unmodelled => None,
     }
@@ -120,35 +133,51 @@ fn object<'r, T: Typed>(value: &'r Option<T>) -> Field<'r> {
 
 impl Typed for Record<'_> {
     fn field(&self, key: &str) -> Field<'_> {
-        match key {
-            "eventName" => text(&self.event_name),
-            "eventSource" => text(&self.event_source),
-            "errorCode" => text(&self.error_code),
-            "userIdentity" => object(&self.user_identity),
-            "eventTime" => text(&self.event_time),
-            "sourceIPAddress" => text(&self.source_ip_address),
-            "userAgent" => text(&self.user_agent),
-            "tlsDetails" => Field::Raw(self.tls_details),
-            "sessionCredentialFromConsole" => Field::Flag(self.session_credential_from_console),
-            "requestParameters" => Field::Raw(self.request_parameters),
-            "resources" => Field::Raw(self.resources),
-            "awsRegion" => text(&self.aws_region),
-            "recipientAccountId" => text(&self.recipient_account_id),
-            "vpcEndpointId" => text(&self.vpc_endpoint_id),
-            "errorMessage" => text(&self.error_message),
-            "responseElements" => Field::Raw(self.response_elements),
-            "eventVersion" => text(&self.event_version),
-            "eventID" => text(&self.event_id),
-            "eventType" => text(&self.event_type),
-            "eventCategory" => text(&self.event_category),
-            "readOnly" => Field::Flag(self.read_only),
-            "managementEvent" => Field::Flag(self.management_event),
-            "sharedEventID" => text(&self.shared_event_id),
-            "requestID" => text(&self.request_id),
-            "additionalEventData" => Field::Raw(self.additional_event_data),
-            "addendum" => Field::Raw(self.addendum),
-            "serviceEventDetails" => Field::Raw(self.service_event_details),
-            _ => Field::Unmodelled,
+        let Some(member) = Member::of(key) else {
+            return Field::Unmodelled;
+        };
+        let field = match member {
+            Member::EventName => text(&self.event_name),
+            Member::EventSource => text(&self.event_source),
+            Member::ErrorCode => text(&self.error_code),
+            Member::UserIdentity => object(&self.user_identity),
+            Member::EventTime => text(&self.event_time),
+            Member::SourceIpAddress => text(&self.source_ip_address),
+            Member::UserAgent => text(&self.user_agent),
+            Member::TlsDetails => Field::Raw(self.tls_details),
+            Member::SessionCredentialFromConsole => {
+                Field::Flag(self.session_credential_from_console)
+            }
+            Member::RequestParameters => Field::Raw(self.request_parameters),
+            Member::Resources => Field::Raw(self.resources),
+            Member::AwsRegion => text(&self.aws_region),
+            Member::RecipientAccountId => text(&self.recipient_account_id),
+            Member::VpcEndpointId => text(&self.vpc_endpoint_id),
+            Member::ErrorMessage => text(&self.error_message),
+            Member::ResponseElements => Field::Raw(self.response_elements),
+            Member::EventVersion => text(&self.event_version),
+            Member::EventId => text(&self.event_id),
+            Member::EventType => text(&self.event_type),
+            Member::EventCategory => text(&self.event_category),
+            Member::ReadOnly => Field::Flag(self.read_only),
+            Member::ManagementEvent => Field::Flag(self.management_event),
+            Member::SharedEventId => text(&self.shared_event_id),
+            Member::RequestId => text(&self.request_id),
+            Member::AdditionalEventData => Field::Raw(self.additional_event_data),
+            Member::Addendum => Field::Raw(self.addendum),
+            Member::ServiceEventDetails => Field::Raw(self.service_event_details),
+        };
+        // The record knows which of its members were `null`: a `None` here
+        // is settled without the text.
+        match field {
+            Field::Text(None) | Field::Flag(None) | Field::Object(None) => {
+                if self.is_null(member) {
+                    Field::Null
+                } else {
+                    Field::Missing
+                }
+            }
+            known => known,
         }
     }
 }

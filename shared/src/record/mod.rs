@@ -33,18 +33,21 @@
 mod flag;
 mod identity;
 mod lookup;
+mod member;
 pub(crate) mod raw_json;
+mod timestamp;
 
 use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 pub use flag::Flag;
 pub use identity::{SessionAttributes, SessionContext, SessionIssuer, UserIdentity};
 pub(crate) use lookup::Reach;
+pub(crate) use member::Member;
+
+use member::Members;
 
 use raw_json::Text;
 
@@ -58,108 +61,78 @@ use raw_json::Text;
 /// [`RecordReader`](crate::RecordReader). Deserializing a `Record` with
 /// serde directly does not capture its text: [`Record::raw`] is then
 /// empty and members outside the typed fields cannot be found.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub struct Record<'a> {
-    #[serde(skip)]
     raw: &'a str,
+    /// Modelled members present as `null` (their fields are `None`).
+    nulls: Members,
 
     /// `eventTime`: when the request was completed, as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
-    #[serde(default, borrow, deserialize_with = "text")]
     pub event_time: Option<Cow<'a, str>>,
 
     /// `userIdentity`: who made the request.
-    #[serde(default, borrow)]
     pub user_identity: Option<UserIdentity<'a>>,
 
     /// `sourceIPAddress`: the caller's IP address, or the calling service's
     /// name (`ec2.amazonaws.com`), or `AWS Internal`.
-    #[serde(rename = "sourceIPAddress", default, borrow, deserialize_with = "text")]
     pub source_ip_address: Option<Cow<'a, str>>,
     /// `userAgent`: the client (console, SDK, CLI, service) that made the request.
-    #[serde(default, borrow, deserialize_with = "text")]
     pub user_agent: Option<Cow<'a, str>>,
     /// `tlsDetails`: TLS version, cipher suite and client-provided host header, raw.
-    #[serde(default, borrow, deserialize_with = "present")]
     pub tls_details: Option<&'a RawValue>,
     /// `sessionCredentialFromConsole`: whether the call used console session credentials.
     pub session_credential_from_console: Option<Flag>,
 
     /// `eventSource`: the service, as `iam.amazonaws.com`.
-    #[serde(default, borrow, deserialize_with = "text")]
     pub event_source: Option<Cow<'a, str>>,
     /// `eventName`: the API action, as `CreateUser`.
-    #[serde(default, borrow, deserialize_with = "text")]
     pub event_name: Option<Cow<'a, str>>,
     /// `requestParameters`: the request's parameters, raw.
-    #[serde(default, borrow, deserialize_with = "present")]
     pub request_parameters: Option<&'a RawValue>,
     /// `resources`: the resources accessed, raw.
-    #[serde(default, borrow, deserialize_with = "present")]
     pub resources: Option<&'a RawValue>,
 
     /// `awsRegion`: the region the request was made to.
-    #[serde(default, borrow, deserialize_with = "text")]
     pub aws_region: Option<Cow<'a, str>>,
     /// `recipientAccountId`: the account that received the event.
-    #[serde(default, borrow, deserialize_with = "text")]
     pub recipient_account_id: Option<Cow<'a, str>>,
     /// `vpcEndpointId`: the VPC endpoint the request went through.
-    #[serde(default, borrow, deserialize_with = "text")]
     pub vpc_endpoint_id: Option<Cow<'a, str>>,
 
     /// `errorCode`: the AWS error, when the request failed.
-    #[serde(default, borrow, deserialize_with = "text")]
     pub error_code: Option<Cow<'a, str>>,
     /// `errorMessage`: the error's description, when the request failed.
-    #[serde(default, borrow, deserialize_with = "text")]
     pub error_message: Option<Cow<'a, str>>,
     /// `responseElements`: the response, raw.
-    #[serde(default, borrow, deserialize_with = "present")]
     pub response_elements: Option<&'a RawValue>,
 
     /// `eventVersion`: the record format version, as `1.08`.
-    #[serde(default, borrow, deserialize_with = "text")]
     pub event_version: Option<Cow<'a, str>>,
     /// `eventID`: CloudTrail's unique id for this event.
-    #[serde(rename = "eventID", default, borrow, deserialize_with = "text")]
     pub event_id: Option<Cow<'a, str>>,
     /// `eventType`: `AwsApiCall`, `AwsServiceEvent`, `AwsConsoleSignIn`, `AwsCloudTrailInsight`, ...
-    #[serde(default, borrow, deserialize_with = "text")]
     pub event_type: Option<Cow<'a, str>>,
     /// `eventCategory`: `Management`, `Data`, `NetworkActivity` or `Insight`.
-    #[serde(default, borrow, deserialize_with = "text")]
     pub event_category: Option<Cow<'a, str>>,
     /// `readOnly`: whether the operation only reads.
     pub read_only: Option<Flag>,
     /// `managementEvent`: whether this is a management event.
     pub management_event: Option<Flag>,
     /// `sharedEventID`: links the copies of a cross-account event.
-    #[serde(rename = "sharedEventID", default, borrow, deserialize_with = "text")]
     pub shared_event_id: Option<Cow<'a, str>>,
     /// `requestID`: the service's id for the request.
-    #[serde(rename = "requestID", default, borrow, deserialize_with = "text")]
     pub request_id: Option<Cow<'a, str>>,
     /// `additionalEventData`: service-specific extra data, raw.
-    #[serde(default, borrow, deserialize_with = "present")]
     pub additional_event_data: Option<&'a RawValue>,
     /// `addendum`: why and how a delayed or updated event was redelivered, raw.
-    #[serde(default, borrow, deserialize_with = "present")]
     pub addendum: Option<&'a RawValue>,
     /// `serviceEventDetails`: what happened, for service events, raw.
-    #[serde(default, borrow, deserialize_with = "present")]
     pub service_event_details: Option<&'a RawValue>,
 }
 
 /// Borrows strings without escapes: serde's own `Option<Cow<str>>` always copies.
 fn text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Cow<'de, str>>, D::Error> {
     Option::<Text<'de>>::deserialize(deserializer).map(|text| text.map(|text| text.0))
-}
-
-/// Keeps a present `null` as raw text: `Option<&RawValue>` would turn it
-/// into `None` and lose the difference between "null" and "absent".
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<&'de RawValue>, D::Error> {
-    <&'de RawValue>::deserialize(deserializer).map(Some)
 }
 
 impl<'a> Record<'a> {
@@ -175,6 +148,12 @@ impl<'a> Record<'a> {
         self.raw = raw;
     }
 
+    /// Whether `member` was written as `null` (its field is then `None`,
+    /// as for an absent member).
+    pub(crate) fn is_null(&self, member: Member) -> bool {
+        self.nulls.contains(member)
+    }
+
     /// The record's exact original JSON text, unknown members included.
     pub fn raw(&self) -> &'a str {
         self.raw
@@ -183,10 +162,7 @@ impl<'a> Record<'a> {
     /// `eventTime` as seconds since the Unix epoch (UTC), or `None` when it
     /// is absent or not an RFC 3339 timestamp.
     pub fn event_time_epoch(&self) -> Option<i64> {
-        let text = self.event_time.as_deref()?;
-        OffsetDateTime::parse(text, &Rfc3339)
-            .ok()
-            .map(OffsetDateTime::unix_timestamp)
+        timestamp::epoch_seconds(self.event_time.as_deref()?)
     }
 
     /// The whole record as a `serde_json::Value`, for consumers that need a full tree.

@@ -61,8 +61,13 @@ pub(crate) fn may_hold_key(json: &str, key: &str) -> bool {
     if escapable {
         return true;
     }
-    let needle = [b"\"", key.as_bytes(), b"\""].concat();
-    memchr::memmem::find(json.as_bytes(), &needle).is_some()
+    // The key between quotes, found without building the quoted needle
+    // (this runs for many keys of every record).
+    let text = json.as_bytes();
+    memchr::memmem::find_iter(text, key.as_bytes()).any(|at| {
+        at.checked_sub(1).and_then(|before| text.get(before)) == Some(&b'"')
+            && text.get(at + key.len()) == Some(&b'"')
+    })
 }
 
 /// The [`Scalar`] view of one JSON value's text.
@@ -285,5 +290,19 @@ mod tests {
             r#"{"error\u0043ode":"X"}"#,
             &[key("errorCode")]
         ));
+    }
+
+    #[test]
+    fn a_key_counts_only_between_quotes() {
+        let json = r#"{"typeName":"x","a":"type","subtype":1,"":2}"#;
+        assert!(may_hold_key(json, "typeName"));
+        assert!(may_hold_key(json, "a"));
+        // As a value between quotes it may be a key elsewhere: kept.
+        assert!(may_hold_key(json, "type"));
+        assert!(!may_hold_key(json, "Name"));
+        assert!(!may_hold_key(json, "sub"));
+        assert!(may_hold_key(json, ""));
+        assert!(!may_hold_key(r#"{"a":1}"#, ""));
+        assert!(!may_hold_key("type\"", "type"));
     }
 }
