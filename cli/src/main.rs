@@ -12,6 +12,7 @@ mod explain;
 mod filters;
 mod format;
 mod integrity_s3;
+mod ordered;
 mod outcome;
 mod progress;
 mod rules;

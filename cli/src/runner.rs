@@ -34,7 +34,18 @@ pub struct FileResult {
     pub findings: FileFindings,
     /// The file's datapoints, when metrics were asked for.
     pub metrics: Option<Aggregator>,
+    /// Findings the [`Finish`] step wrote out and dropped (not in `findings`).
+    pub written: usize,
 }
+
+/// A step run on the worker thread as soon as a file is done, with the
+/// file's position among the sources and its outcome: dropping unwanted
+/// findings, writing output. Per-finding work is then spread over the
+/// workers, and output need not wait for (or hold) the whole run.
+pub type Finish = Arc<FinishStep>;
+
+/// The function behind a [`Finish`].
+pub type FinishStep = dyn Fn(usize, &mut Result<FileResult, String>) + Send + Sync;
 
 /// One file and how reading it went.
 #[derive(Debug)]
@@ -66,6 +77,8 @@ pub struct Runner<'a> {
     pub aws: Option<&'a Aws>,
     /// Advanced once per file.
     pub progress: ProgressBar,
+    /// Run on each file read successfully.
+    pub finish: Option<Finish>,
 }
 
 impl Runner<'_> {
@@ -129,7 +142,11 @@ impl Runner<'_> {
             for _ in 0..workers {
                 scope.spawn(|| {
                     while let Some(&(i, path)) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let result = scan_local(&self.detector, path, self.metrics);
+                        let result = finished(
+                            self.finish.as_deref(),
+                            i,
+                            scan_local(&self.detector, path, self.metrics),
+                        );
                         self.progress.inc(1);
                         if let Ok(mut done) = done.lock() {
                             done.push((i, result));
@@ -155,13 +172,28 @@ impl Runner<'_> {
                     let detector = Arc::clone(&self.detector);
                     let s3 = aws.s3.clone();
                     let metrics = self.metrics;
-                    async move { (i, scan_s3(detector, s3, object, metrics).await) }
+                    let finish = self.finish.clone();
+                    async move {
+                        let result = scan_s3(detector, s3, object, metrics, (i, finish)).await;
+                        (i, result)
+                    }
                 })
                 .buffer_unordered(concurrency)
                 .inspect(|_| self.progress.inc(1))
                 .collect(),
         )
     }
+}
+
+fn finished(
+    step: Option<&FinishStep>,
+    position: usize,
+    mut result: Result<FileResult, String>,
+) -> Result<FileResult, String> {
+    if let Some(step) = step {
+        step(position, &mut result);
+    }
+    result
 }
 
 /// How a local file is named to the engine: no bucket, the path as key.
@@ -186,16 +218,24 @@ async fn scan_s3(
     s3: aws_sdk_s3::Client,
     object: ObjectRef,
     metrics: bool,
+    (position, step): (usize, Option<Finish>),
 ) -> Result<FileResult, String> {
-    let (body, meta) = open_object(&s3, &object)
-        .await
-        .map_err(|e| without_name(&object, e.to_string()))?;
+    let (body, meta) = match open_object(&s3, &object).await {
+        Ok(opened) => opened,
+        Err(e) => {
+            let error = Err(without_name(&object, e.to_string()));
+            return finished(step.as_deref(), position, error);
+        }
+    };
     let fallback = meta
         .last_modified
         .unwrap_or_else(|| epoch(SystemTime::now()));
-    tokio::task::spawn_blocking(move || scan_reader(&detector, body, &object, fallback, metrics))
-        .await
-        .map_err(|e| format!("reading task failed: {e}"))?
+    tokio::task::spawn_blocking(move || {
+        let result = scan_reader(&detector, body, &object, fallback, metrics);
+        finished(step.as_deref(), position, result)
+    })
+    .await
+    .map_err(|e| format!("reading task failed: {e}"))?
 }
 
 fn scan_reader(
@@ -212,6 +252,7 @@ fn scan_reader(
     Ok(FileResult {
         findings,
         metrics: agg,
+        written: 0,
     })
 }
 
@@ -265,6 +306,7 @@ mod tests {
             metrics: true,
             aws: None,
             progress: ProgressBar::hidden(),
+            finish: None,
         };
         let run = runner.run(sources.clone());
         let names: Vec<Source> = run.files.iter().map(|f| f.source.clone()).collect();
@@ -299,6 +341,62 @@ mod tests {
             .map(|d| d.value)
             .sum();
         assert_eq!(root_usage, 2.0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_finish_step_sees_every_file_with_its_position() {
+        let dir = std::env::temp_dir().join(format!("trailguard-finish-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let record = |id: &str| {
+            format!(
+                r#"{{"Records":[{{"eventTime":"2023-07-10T11:45:00Z","eventID":"{id}","eventType":"AwsApiCall","eventName":"ListBuckets","eventSource":"s3.amazonaws.com","userIdentity":{{"type":"Root","accountId":"111122223333"}}}}]}}"#
+            )
+        };
+        let sources = vec![
+            write(&dir, "a.json", &record("e1")),
+            write(&dir, "b.json", "not json"),
+            write(&dir, "c.json", &record("e2")),
+        ];
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        let runner = Runner {
+            detector: detector(),
+            jobs: 2,
+            metrics: false,
+            aws: None,
+            progress: ProgressBar::hidden(),
+            finish: Some(Arc::new(move |position, result| {
+                // Records what it saw, and drops the findings it "wrote".
+                let outcome = match result {
+                    Ok(file) => {
+                        file.written = file.findings.findings.len();
+                        let ids: Vec<String> = file
+                            .findings
+                            .findings
+                            .drain(..)
+                            .filter_map(|f| f.event.event_id.clone())
+                            .collect();
+                        Ok(ids.first().cloned().unwrap_or_default())
+                    }
+                    Err(e) => Err(e.clone()),
+                };
+                log.lock().unwrap().push((position, outcome));
+            })),
+        };
+        let run = runner.run(sources);
+        let mut seen = seen.lock().unwrap().clone();
+        seen.sort_by_key(|(position, _)| *position);
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen[0], (0, Ok("e1".to_owned())));
+        assert!(seen[1].1.is_err());
+        assert_eq!(seen[2], (2, Ok("e2".to_owned())));
+        for i in [0, 2] {
+            let file = run.files[i].result.as_ref().unwrap();
+            assert!(file.findings.findings.is_empty());
+            assert!(file.written > 0);
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

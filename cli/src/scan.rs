@@ -13,7 +13,7 @@
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -27,11 +27,15 @@ use trailguard::service::notifier::Detector;
 use crate::aws::{self, Aws};
 use crate::filters::FilterArgs;
 use crate::format::{self, Format, Table};
+use crate::ordered::OrderedWriter;
 use crate::outcome::Outcome;
 use crate::progress;
 use crate::ruleset::{RuleArgs, Ruleset, severity_arg};
-use crate::runner::{RunResult, Runner};
+use crate::runner::{Finish, RunResult, Runner};
 use crate::sources::{self, TargetError};
+
+/// Where `--format jsonl` output goes.
+type JsonLines = OrderedWriter<BufWriter<std::io::Stdout>>;
 
 /// Version of the `--format json` document.
 pub const OUTPUT_VERSION: &str = "1";
@@ -104,10 +108,25 @@ struct ScanOutput<'a> {
 pub struct Report {
     /// The run.
     pub run: RunResult,
-    /// Findings of every file, in file order.
+    /// Findings of every file, in file order (those a finish step already
+    /// wrote out are counted in each file's `written` instead).
     pub findings: Vec<Finding>,
     /// Unreadable targets and files.
     pub errors: Vec<ErrorEntry>,
+}
+
+impl Report {
+    /// Every finding of the run, whether held here or already written.
+    pub fn finding_count(&self) -> usize {
+        let written: usize = self
+            .run
+            .files
+            .iter()
+            .filter_map(|f| f.result.as_ref().ok())
+            .map(|r| r.written)
+            .sum();
+        self.findings.len() + written
+    }
 }
 
 /// Lists and reads `targets` with `detector`; shared with `search`.
@@ -117,7 +136,7 @@ pub fn gather(
     detector: Detector,
     jobs: usize,
     metrics: bool,
-    keep: impl Fn(&Finding) -> bool,
+    finish: Option<Finish>,
 ) -> Report {
     let cell: OnceCell<Aws> = OnceCell::new();
     let plan = sources::plan(targets, &filter.window(), || aws::lazy(&cell));
@@ -127,6 +146,7 @@ pub fn gather(
         metrics,
         aws: cell.get(),
         progress: progress::bar(plan.sources.len(), "files"),
+        finish,
     };
     let run = runner.run(plan.sources);
     let mut errors: Vec<ErrorEntry> = plan
@@ -140,9 +160,7 @@ pub fn gather(
     let mut findings = Vec::new();
     for file in &run.files {
         match &file.result {
-            Ok(result) => {
-                findings.extend(result.findings.findings.iter().filter(|f| keep(f)).cloned())
-            }
+            Ok(result) => findings.extend(result.findings.findings.iter().cloned()),
             Err(error) => errors.push(ErrorEntry {
                 path: file.source.name(),
                 error: error.clone(),
@@ -181,36 +199,66 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     )
     .context("loading suppressions")?
     .with_filter(args.filter.record_filter());
-    let only = args.rules.only.clone();
+    let format = Format::resolve(args.format, Format::Json);
+    // JSON lines are written by the workers as files finish, in file order.
+    let lines = (format == Format::Jsonl)
+        .then(|| Arc::new(OrderedWriter::new(BufWriter::new(std::io::stdout()))));
     let report = gather(
         &args.targets,
         &args.filter,
         detector,
         args.jobs.unwrap_or_else(default_jobs),
         true,
-        |f| Ruleset::wanted(&only, &f.rule.id),
+        Some(finish_step(args.rules.only.clone(), lines.clone())),
     );
-    let format = Format::resolve(args.format, Format::Json);
+    if let Some(lines) = lines {
+        Arc::into_inner(lines)
+            .context("output still in use after the scan")?
+            .finish()?;
+    }
     let mut out = std::io::stdout().lock();
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, &json_document(&report))?;
             writeln!(out)?;
         }
-        Format::Jsonl => {
-            for finding in &report.findings {
-                serde_json::to_writer(&mut out, finding)?;
-                writeln!(out)?;
-            }
-        }
+        Format::Jsonl => {}
         Format::Table => write!(out, "{}", table(&report))?,
     }
     out.flush()?;
     print_errors(&report.errors);
     Ok(if report.errors.is_empty() {
-        Outcome::found_if(!report.findings.is_empty())
+        Outcome::found_if(report.finding_count() > 0)
     } else {
         Outcome::Failed
+    })
+}
+
+/// What each worker does with a file: keeps the findings of `--only` and,
+/// for JSON lines, writes them (one per line) to `lines` at the file's
+/// position and drops them.
+fn finish_step(only: Vec<String>, lines: Option<Arc<JsonLines>>) -> Finish {
+    Arc::new(move |position, result| {
+        let mut chunk = Vec::new();
+        if let Ok(file) = result {
+            let findings = &mut file.findings.findings;
+            findings.retain(|f| Ruleset::wanted(&only, &f.rule.id));
+            if lines.is_some() {
+                for finding in findings.iter() {
+                    // Only a raw event that is not JSON could fail, and raw
+                    // events come from parsed records.
+                    if serde_json::to_writer(&mut chunk, finding).is_ok() {
+                        chunk.push(b'\n');
+                    }
+                }
+                file.written = findings.len();
+                findings.clear();
+            }
+        }
+        // Every position is handed over, so later files are not held back.
+        if let Some(lines) = &lines {
+            lines.put(position, chunk);
+        }
     })
 }
 
@@ -225,7 +273,7 @@ fn json_document(report: &Report) -> ScanOutput<'_> {
                 path: file.source.name(),
                 records: result.findings.records,
                 rejected: result.findings.rejected,
-                findings: result.findings.findings.len(),
+                findings: result.findings.findings.len() + result.written,
                 suppressed: result.findings.suppressed,
                 held_back: result.findings.held_back,
             })

@@ -96,7 +96,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<Outcome> {
         detector,
         args.jobs.unwrap_or_else(default_jobs),
         false,
-        |_| true,
+        None,
     );
     // A record matching several rules of a Sigma file is printed once.
     let mut seen: HashSet<(String, String)> = HashSet::new();

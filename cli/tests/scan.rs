@@ -232,6 +232,34 @@ fn local_scan_matches_the_functions_and_the_independent_cis_counts() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(finding_keys(&lines), findings);
+    // Two workers write lines as their files finish, still in file order.
+    let parallel = trailguard(&["scan", SAMPLES, "--format", "jsonl", "--jobs", "2"], None);
+    assert_eq!(parallel.code, 1);
+    assert_eq!(parallel.stdout, jsonl.stdout);
+    // `--only` applies to lines as to the document.
+    let only = trailguard(
+        &[
+            "scan",
+            SAMPLES,
+            "--format",
+            "jsonl",
+            "--only",
+            "cis-unauthorized-api-calls",
+        ],
+        None,
+    );
+    assert_eq!(only.code, 1);
+    let only: Vec<Value> = only
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let unauthorized: Vec<&Value> = lines
+        .iter()
+        .filter(|f| f["rule"]["id"] == "cis-unauthorized-api-calls")
+        .collect();
+    assert!(!unauthorized.is_empty());
+    assert_eq!(only.iter().collect::<Vec<_>>(), unauthorized);
 }
 
 #[test]
@@ -313,6 +341,16 @@ fn a_corrupt_file_is_reported_and_the_rest_still_scanned() {
     assert!(run.stderr.contains(&broken.display().to_string()));
 
     assert_eq!(finding_set(&doc["findings"]), expected_findings());
+
+    // Lines too: every good file's findings, and exit code 2.
+    let lines = trailguard(&["scan", &dir_arg, "--format", "jsonl"], None);
+    assert_eq!(lines.code, 2, "{}", lines.stderr);
+    let lines: Vec<Value> = lines
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(finding_set(&Value::Array(lines)), expected_findings());
 
     let table = trailguard(&["scan", &dir_arg, "--format", "table"], None);
     assert_eq!(table.code, 2);
