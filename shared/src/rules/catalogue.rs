@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::RandomState;
+
 use thiserror::Error;
 
 use super::rule::{Rule, RuleFile};
@@ -53,7 +55,7 @@ pub struct Catalogue {
     rules: Vec<Rule>,
     suppressions: Vec<Suppression>,
     /// Rules that can only match a record with one of these `eventName`s.
-    by_event_name: HashMap<String, Vec<usize>>,
+    by_event_name: HashMap<String, Vec<usize>, RandomState>,
     /// Rules that must be tried on every record.
     always: Vec<usize>,
     /// `$.eventName`, built once: it is looked up for every record.
@@ -137,7 +139,7 @@ impl Catalogue {
     /// Indexes already compiled rules.
     pub fn from_rules(rules: Vec<Rule>) -> Catalogue {
         let event_name = Path(vec![Segment::Key("eventName".to_owned())]);
-        let mut by_event_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_event_name: HashMap<String, Vec<usize>, RandomState> = HashMap::default();
         let mut always = Vec::new();
         for (i, rule) in rules.iter().enumerate() {
             match rule.pattern().required_values(&event_name) {

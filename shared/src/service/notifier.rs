@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
+use foldhash::fast::RandomState;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use thiserror::Error;
@@ -136,8 +137,8 @@ pub struct Detector {
     filter: RecordFilter,
     /// What findings say about each rule, built once: trailguard rules
     /// and Sigma rules apart, as their ids are separate namespaces.
-    rule_infos: HashMap<String, Arc<RuleInfo>>,
-    sigma_infos: HashMap<String, Arc<RuleInfo>>,
+    rule_infos: HashMap<String, Arc<RuleInfo>, RandomState>,
+    sigma_infos: HashMap<String, Arc<RuleInfo>, RandomState>,
 }
 
 /// What scanning one file produced.
@@ -228,16 +229,13 @@ impl Detector {
                 if let Some((agg, fallback)) = metrics.as_mut() {
                     agg.count_record(record, matched, *fallback);
                 }
-                let sigma = self.sigma.as_ref().filter(|s| s.could_match(record));
-                if matched.is_empty() && sigma.is_none() {
-                    return;
-                }
                 let trailguard = matched
                     .iter()
                     .filter(|r| r.spec().finding)
                     .filter_map(|r| self.rule_infos.get(r.id()));
-                let sigma = sigma
-                    .into_iter()
+                let sigma = self
+                    .sigma
+                    .iter()
                     .flat_map(|s| s.matching_record(record))
                     .filter_map(|r| self.sigma_infos.get(r.id()));
                 // Built on the first finding, shared by the record's others.

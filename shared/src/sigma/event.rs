@@ -124,13 +124,28 @@ impl Event for RecordView<'_> {
         if path.contains(['[', '\\']) || (path.contains('.') && raw_json::may_hold_key(raw, path)) {
             return self.by_value(path);
         }
-        let keys: Vec<&str> = path.split('.').collect();
+        // CloudTrail paths are short: split into a stack buffer, not a Vec,
+        // as this runs for every field of every rule evaluated.
+        let mut buffer = [""; 8];
+        let mut parts = path.split('.');
+        let mut depth = 0;
+        for (slot, part) in buffer.iter_mut().zip(&mut parts) {
+            *slot = part;
+            depth += 1;
+        }
+        let spilled: Vec<&str>;
+        let keys: &[&str] = if parts.next().is_some() {
+            spilled = path.split('.').collect();
+            &spilled
+        } else {
+            buffer.get(..depth).unwrap_or_default()
+        };
         let mut found = Vec::new();
-        match self.record.reach(&keys) {
+        match self.record.reach(keys) {
             Reach::Scalar(scalar) => return Some(scalar_value(scalar)),
             Reach::Absent => return None,
             Reach::Raw(member, rest) => collect(member.get(), rest, &mut found),
-            Reach::Text => collect(raw, &keys, &mut found),
+            Reach::Text => collect(raw, keys, &mut found),
         }
         match found.len() {
             0 => None,
@@ -298,7 +313,8 @@ mod tests {
             "sessionContext":{"attributes":{"mfaAuthenticated":"false"},
             "webIdFederationData":{"federatedProvider":"x"},"sessionIssuer":{"type":"Role"}},"userName":null},
             "requestParameters":{"items":[{"cidr":"0.0.0.0/0","n":[1,2.5]},{"cidr":"10.0.0.0/8"}],
-            "layers":["a","b\u0041"],"x":{},"policy":"{\"Statement\":[]}","count":-3,"ratio":0.25},
+            "layers":["a","b\u0041"],"x":{},"policy":"{\"Statement\":[]}","count":-3,"ratio":0.25,
+            "deep":{"a":{"b":{"c":{"d":{"e":{"f":{"g":{"h":"bottom"}}}}}}}}},
             "responseElements":null,"resources":[{"ARN":"arn:a"},"plain",[{"ARN":"arn:b"}]],
             "apiVersion":"2016-11-15","a.b":"flat","a":{"b":"nested"},"additionalEventData":{"MFAUsed":"No"}}"#;
         let record = Record::from_json(ODD).unwrap();
@@ -334,6 +350,11 @@ mod tests {
             "requestParameters.count",
             "requestParameters.ratio",
             "requestParameters.missing",
+            // Paths longer than the look-up's stack buffer of 8 keys.
+            "requestParameters.deep.a.b.c.d.e.f",
+            "requestParameters.deep.a.b.c.d.e.f.g",
+            "requestParameters.deep.a.b.c.d.e.f.g.h",
+            "requestParameters.deep.a.b.c.d.e.f.g.x",
             "responseElements",
             "responseElements.ConsoleLogin",
             "resources",

@@ -24,6 +24,8 @@
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use foldhash::fast::RandomState;
+
 use rsigma_eval::event::{EventValue, JsonEvent};
 use rsigma_eval::matcher::GroupMode;
 use rsigma_eval::{CompiledDetection, CompiledDetectionItem, CompiledMatcher, CompiledRule};
@@ -66,7 +68,7 @@ enum Need {
         item: Box<CompiledDetectionItem>,
         /// The item's lowercased values when it tests equality with a set:
         /// a set look-up then replaces rsigma lowercasing into a new string.
-        equals: Option<HashSet<String>>,
+        equals: Option<HashSet<String, RandomState>>,
     },
     /// Every one of these.
     All(Vec<Need>),
@@ -300,7 +302,7 @@ pub(super) enum Key<'a> {
 /// One field's table: rules filed by lowercased value.
 #[derive(Debug, Clone, Default)]
 struct Table {
-    by_value: HashMap<String, Vec<usize>>,
+    by_value: HashMap<String, Vec<usize>, RandomState>,
     /// Every rule in the table, for values that are not strings.
     all: Vec<usize>,
 }
@@ -409,12 +411,24 @@ impl Index {
     /// `eventSource` select candidates, and a candidate counts when the
     /// record meets its needs.
     pub(super) fn could_match<D: Document + ?Sized>(&self, record: &D) -> bool {
+        self.viable(record).next().is_some()
+    }
+
+    /// The candidates whose needs `record` meets, read through a
+    /// [`Document`] whose [`KEY_FIELDS`] resolve as rsigma resolves them
+    /// (a typed record's do): every rule that can match it, each once, not
+    /// in load order.
+    pub(super) fn viable<'s, D: Document + ?Sized>(
+        &'s self,
+        record: &'s D,
+    ) -> impl Iterator<Item = usize> + 's {
         let name = doc_slice(record, &self.name_path, &self.by_name);
         let source = doc_slice(record, &self.source_path, &self.by_source);
         name.iter()
             .chain(source)
             .chain(&self.residual)
-            .any(|&i| self.needs.get(i).is_some_and(|n| n.holds(record)))
+            .copied()
+            .filter(|&i| self.needs.get(i).is_some_and(|n| n.holds(record)))
     }
 
     /// The residual rules.

@@ -13,10 +13,12 @@
 //!
 //! Parsing and matching are rsigma's (`rsigma-parser` / `rsigma-eval`):
 //! `parse_sigma_yaml` gives the rule AST, `compile_rule` a `CompiledRule`,
-//! and `evaluate_rule` evaluates one against an `Event`. Records are read in
-//! place, from the typed record ([`SigmaRules::matching_record`]) or from a
-//! `serde_json::Value` ([`SigmaRules::matching`]), through a view that
-//! differs from rsigma's `JsonEvent` in one way, described next.
+//! and `eval_condition` evaluates its conditions against an `Event` (the
+//! verdict `evaluate_rule` gives, without building its detailed result).
+//! Records are read in place, from the typed record
+//! ([`SigmaRules::matching_record`]) or from a `serde_json::Value`
+//! ([`SigmaRules::matching`]), through a view that differs from rsigma's
+//! `JsonEvent` in one way, described next.
 //!
 //! # Whole objects as text
 //!
@@ -57,11 +59,12 @@
 //!
 //! # Indexing
 //!
-//! Most records can match no rule, so callers ask [`SigmaRules::could_match`]
-//! first, with whatever [`Document`] they already have (a cheap check of the
-//! fields the rules require). [`SigmaRules::matching_record`] and
-//! [`SigmaRules::matching`] use the same index to evaluate only the rules a
-//! record's `eventName` / `eventSource` can select. How the index is
+//! Most records can match no rule. [`SigmaRules::could_match`] says so from
+//! whatever [`Document`] a caller has (a cheap check of the fields the rules
+//! require); [`SigmaRules::matching_record`] makes the same check on the
+//! typed record and evaluates only the rules that pass it, and
+//! [`SigmaRules::matching`] evaluates the rules a record's `eventName` /
+//! `eventSource` can select. How the index is
 //! derived from each rule's condition is described in the private `index`
 //! module; it never leaves out a rule that would match.
 
@@ -180,11 +183,22 @@ impl SigmaRules {
 
     /// The rules a typed record matches, in load order: the same answer as
     /// [`SigmaRules::matching`] on its `Value`, read in place instead.
+    ///
+    /// Only rules whose needs the record meets are evaluated (the check
+    /// [`SigmaRules::could_match`] makes), so most records cost a few field
+    /// look-ups and no allocation.
     pub fn matching_record<'s>(
         &'s self,
         record: &Record<'_>,
     ) -> impl Iterator<Item = &'s SigmaRule> {
-        self.matching_event(RecordView::new(record))
+        // Each table lists a rule once, and a rule sits in one table.
+        let mut viable: Vec<usize> = self.index.viable(record).collect();
+        viable.sort_unstable();
+        let view = (!viable.is_empty()).then(|| RecordView::new(record));
+        viable
+            .into_iter()
+            .filter_map(move |i| self.rules.get(i))
+            .filter(move |rule| view.as_ref().is_some_and(|v| rule.matches_event(v)))
     }
 
     fn matching_event<E: Event>(&self, event: E) -> impl Iterator<Item = &SigmaRule> {

@@ -159,7 +159,17 @@ impl SigmaRule {
     }
 
     pub(super) fn matches_event(&self, event: &impl Event) -> bool {
-        rsigma_eval::evaluate_rule(&self.compiled, event).is_some()
+        // `evaluate_rule` gives the same verdict, but on a match also builds a
+        // detailed result (a second pass, header clones) that is not used.
+        let mut selections = Vec::new();
+        self.compiled.conditions.iter().any(|condition| {
+            rsigma_eval::compiler::eval_condition(
+                condition,
+                &self.compiled.detections,
+                event,
+                &mut selections,
+            )
+        })
     }
 }
 
