@@ -3,7 +3,8 @@
 //! Files finish out of order; each worker hands its file's rendered output
 //! over with the file's position, and it is written as soon as every
 //! earlier file's output has been. Memory holds only the outputs that are
-//! ahead of a slower file, not the whole run's.
+//! ahead of a slower file, not the whole run's. A separator (`,` between
+//! the members of a JSON array) goes between non-empty chunks.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -16,6 +17,10 @@ pub struct OrderedWriter<W: Write> {
 
 struct State<W> {
     out: W,
+    /// Written between two non-empty chunks.
+    separator: &'static [u8],
+    /// Whether a non-empty chunk has been written.
+    wrote: bool,
     /// The position written next.
     next: usize,
     /// Chunks that arrived before an earlier one.
@@ -25,11 +30,14 @@ struct State<W> {
 }
 
 impl<W: Write> OrderedWriter<W> {
-    /// Writes to `out`, starting at position 0.
-    pub fn new(out: W) -> OrderedWriter<W> {
+    /// Writes to `out`, starting at position 0, with `separator` between
+    /// non-empty chunks.
+    pub fn new(out: W, separator: &'static [u8]) -> OrderedWriter<W> {
         OrderedWriter {
             state: Mutex::new(State {
                 out,
+                separator,
+                wrote: false,
                 next: 0,
                 waiting: BTreeMap::new(),
                 error: None,
@@ -54,8 +62,9 @@ impl<W: Write> OrderedWriter<W> {
     }
 
     /// Writes whatever is still waiting (positions that never came are
-    /// skipped), flushes, and returns the writer or the first write error.
-    pub fn finish(self) -> io::Result<W> {
+    /// skipped), flushes, and returns the writer and whether any non-empty
+    /// chunk was written, or the first write error.
+    pub fn finish(self) -> io::Result<(W, bool)> {
         let mut state = self.state.into_inner().unwrap_or_else(|e| e.into_inner());
         for chunk in std::mem::take(&mut state.waiting).into_values() {
             state.write(&chunk);
@@ -67,15 +76,22 @@ impl<W: Write> OrderedWriter<W> {
         }
         match state.error {
             Some(e) => Err(e),
-            None => Ok(state.out),
+            None => Ok((state.out, state.wrote)),
         }
     }
 }
 
 impl<W: Write> State<W> {
     fn write(&mut self, chunk: &[u8]) {
-        if self.error.is_none()
-            && let Err(e) = self.out.write_all(chunk)
+        if chunk.is_empty() || self.error.is_some() {
+            return;
+        }
+        let separator = if self.wrote { self.separator } else { b"" };
+        self.wrote = true;
+        if let Err(e) = self
+            .out
+            .write_all(separator)
+            .and_then(|()| self.out.write_all(chunk))
         {
             self.error = Some(e);
         }
@@ -93,7 +109,7 @@ mod tests {
 
     #[test]
     fn chunks_are_written_in_position_order_as_soon_as_possible() {
-        let writer = OrderedWriter::new(Vec::new());
+        let writer = OrderedWriter::new(Vec::new(), b"");
         writer.put(1, b"b".to_vec());
         assert_eq!(written(&writer), "", "1 waits for 0");
         writer.put(0, b"a".to_vec());
@@ -101,20 +117,20 @@ mod tests {
         writer.put(3, b"d".to_vec());
         writer.put(2, Vec::new());
         assert_eq!(written(&writer), "abd");
-        assert_eq!(writer.finish().unwrap(), b"abd");
+        assert_eq!(writer.finish().unwrap(), (b"abd".to_vec(), true));
     }
 
     #[test]
     fn finish_writes_what_waits_behind_a_missing_position() {
-        let writer = OrderedWriter::new(Vec::new());
+        let writer = OrderedWriter::new(Vec::new(), b"");
         writer.put(2, b"c".to_vec());
         writer.put(0, b"a".to_vec());
-        assert_eq!(writer.finish().unwrap(), b"ac");
+        assert_eq!(writer.finish().unwrap().0, b"ac");
     }
 
     #[test]
     fn workers_on_many_threads_keep_the_order() {
-        let writer = OrderedWriter::new(Vec::new());
+        let writer = OrderedWriter::new(Vec::new(), b"");
         std::thread::scope(|scope| {
             for worker in 0..4 {
                 let writer = &writer;
@@ -126,7 +142,21 @@ mod tests {
             }
         });
         let expected: String = (0..100).map(|p| format!("{p},")).collect();
-        assert_eq!(writer.finish().unwrap(), expected.into_bytes());
+        assert_eq!(writer.finish().unwrap().0, expected.into_bytes());
+    }
+
+    #[test]
+    fn the_separator_goes_between_non_empty_chunks_only() {
+        let writer = OrderedWriter::new(Vec::new(), b",");
+        writer.put(0, Vec::new());
+        writer.put(2, b"b".to_vec());
+        writer.put(1, b"a".to_vec());
+        writer.put(3, Vec::new());
+        writer.put(4, b"c".to_vec());
+        assert_eq!(writer.finish().unwrap(), (b"a,b,c".to_vec(), true));
+        let empty = OrderedWriter::new(Vec::new(), b",");
+        empty.put(0, Vec::new());
+        assert_eq!(empty.finish().unwrap(), (Vec::new(), false));
     }
 
     struct Broken;
@@ -142,7 +172,7 @@ mod tests {
 
     #[test]
     fn the_first_write_error_is_returned() {
-        let writer = OrderedWriter::new(Broken);
+        let writer = OrderedWriter::new(Broken, b"");
         writer.put(0, b"a".to_vec());
         writer.put(1, b"b".to_vec());
         let err = writer.finish().err().unwrap();

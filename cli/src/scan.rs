@@ -13,14 +13,13 @@
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Stdout, Write};
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 use trailguard::findings::Finding;
-use trailguard::metrics::Datum;
 use trailguard::rules::Severity;
 use trailguard::service::notifier::Detector;
 
@@ -33,9 +32,6 @@ use crate::progress;
 use crate::ruleset::{RuleArgs, Ruleset, severity_arg};
 use crate::runner::{Finish, RunResult, Runner};
 use crate::sources::{self, TargetError};
-
-/// Where `--format jsonl` output goes.
-type JsonLines = OrderedWriter<BufWriter<std::io::Stdout>>;
 
 /// Version of the `--format json` document.
 pub const OUTPUT_VERSION: &str = "1";
@@ -91,17 +87,6 @@ pub struct ErrorEntry {
     pub path: String,
     /// Why it could not be read.
     pub error: String,
-}
-
-/// The `--format json` document.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ScanOutput<'a> {
-    schema_version: &'static str,
-    files: Vec<FileEntry>,
-    findings: Vec<&'a Finding>,
-    metrics: Vec<Datum>,
-    errors: &'a [ErrorEntry],
 }
 
 /// What a scan gathered, ready to print.
@@ -200,32 +185,41 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     .context("loading suppressions")?
     .with_filter(args.filter.record_filter());
     let format = Format::resolve(args.format, Format::Json);
-    // JSON lines are written by the workers as files finish, in file order.
-    let lines = (format == Format::Jsonl)
-        .then(|| Arc::new(OrderedWriter::new(BufWriter::new(std::io::stdout()))));
+    // JSON findings are written by the workers as files finish, in file
+    // order; the rest of the document follows the scan.
+    let stream = match format {
+        Format::Json => Some(Stream::Document),
+        Format::Jsonl => Some(Stream::Lines),
+        Format::Table => None,
+    };
+    let output = match stream {
+        Some(stream) => {
+            let out = stream.open(BufWriter::new(std::io::stdout()))?;
+            Some((Arc::new(out), stream))
+        }
+        None => None,
+    };
     let report = gather(
         &args.targets,
         &args.filter,
         detector,
         args.jobs.unwrap_or_else(default_jobs),
         true,
-        Some(finish_step(args.rules.only.clone(), lines.clone())),
+        Some(finish_step(args.rules.only.clone(), output.clone())),
     );
-    if let Some(lines) = lines {
-        Arc::into_inner(lines)
-            .context("output still in use after the scan")?
-            .finish()?;
-    }
-    let mut out = std::io::stdout().lock();
-    match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &json_document(&report))?;
-            writeln!(out)?;
+    match output {
+        Some((output, stream)) => {
+            let (out, wrote) = Arc::into_inner(output)
+                .context("output still in use after the scan")?
+                .finish()?;
+            stream.close(out, wrote, &report)?;
         }
-        Format::Jsonl => {}
-        Format::Table => write!(out, "{}", table(&report))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            write!(out, "{}", table(&report))?;
+            out.flush()?;
+        }
     }
-    out.flush()?;
     print_errors(&report.errors);
     Ok(if report.errors.is_empty() {
         Outcome::found_if(report.finding_count() > 0)
@@ -234,36 +228,121 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     })
 }
 
+/// Findings as the workers write them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    /// One finding per line.
+    Lines,
+    /// The `--format json` document (`schemas/scan-output.v1.schema.json`),
+    /// pretty-printed: findings first, as they come, then the members known
+    /// only at the end.
+    Document,
+}
+
+/// Where streamed findings go.
+type Output = OrderedWriter<BufWriter<Stdout>>;
+
+impl Stream {
+    /// Starts the output on `out`.
+    fn open<W: Write>(self, mut out: W) -> std::io::Result<OrderedWriter<W>> {
+        match self {
+            Stream::Lines => Ok(OrderedWriter::new(out, b"")),
+            Stream::Document => {
+                write!(
+                    out,
+                    "{{\n  \"schemaVersion\": \"{OUTPUT_VERSION}\",\n  \"findings\": ["
+                )?;
+                Ok(OrderedWriter::new(out, b","))
+            }
+        }
+    }
+
+    /// One file's findings, rendered.
+    fn render(self, findings: &[Finding]) -> Vec<u8> {
+        let mut chunk = Vec::new();
+        for (i, finding) in findings.iter().enumerate() {
+            // Only a raw event that is not JSON could fail to serialize, and
+            // raw events come from parsed records.
+            match self {
+                Stream::Lines => {
+                    if serde_json::to_writer(&mut chunk, finding).is_ok() {
+                        chunk.push(b'\n');
+                    }
+                }
+                Stream::Document => {
+                    if let Ok(item) = serde_json::to_vec_pretty(finding) {
+                        if i > 0 {
+                            chunk.push(b',');
+                        }
+                        chunk.extend_from_slice(b"\n    ");
+                        indent_into(&mut chunk, &item, b"    ");
+                    }
+                }
+            }
+        }
+        chunk
+    }
+
+    /// Ends the output once every file is in (`wrote`: whether any finding was).
+    fn close(self, mut out: impl Write, wrote: bool, report: &Report) -> anyhow::Result<()> {
+        if self == Stream::Document {
+            out.write_all(if wrote { b"\n  ]" } else { b"]" })?;
+            write_member(&mut out, "files", &file_entries(report))?;
+            write_member(&mut out, "metrics", &report.run.metrics.datums())?;
+            write_member(&mut out, "errors", &report.errors)?;
+            out.write_all(b"\n}\n")?;
+        }
+        out.flush()?;
+        Ok(())
+    }
+}
+
+/// Writes `,\n  "name": value` at the document's first level.
+fn write_member(out: &mut impl Write, name: &str, value: &impl Serialize) -> anyhow::Result<()> {
+    let mut member = Vec::new();
+    indent_into(&mut member, &serde_json::to_vec_pretty(value)?, b"  ");
+    write!(out, ",\n  \"{name}\": ")?;
+    out.write_all(&member)?;
+    Ok(())
+}
+
+/// Appends pretty-printed `json` with every line after the first indented
+/// by `indent`. JSON strings hold no raw newlines (they are escaped), so
+/// every newline is layout.
+fn indent_into(out: &mut Vec<u8>, json: &[u8], indent: &[u8]) {
+    for (i, line) in json.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+            out.extend_from_slice(indent);
+        }
+        out.extend_from_slice(line);
+    }
+}
+
 /// What each worker does with a file: keeps the findings of `--only` and,
-/// for JSON lines, writes them (one per line) to `lines` at the file's
-/// position and drops them.
-fn finish_step(only: Vec<String>, lines: Option<Arc<JsonLines>>) -> Finish {
+/// when they are streamed, renders them at the file's position and drops
+/// them.
+fn finish_step(only: Vec<String>, output: Option<(Arc<Output>, Stream)>) -> Finish {
     Arc::new(move |position, result| {
         let mut chunk = Vec::new();
         if let Ok(file) = result {
             let findings = &mut file.findings.findings;
             findings.retain(|f| Ruleset::wanted(&only, &f.rule.id));
-            if lines.is_some() {
-                for finding in findings.iter() {
-                    // Only a raw event that is not JSON could fail, and raw
-                    // events come from parsed records.
-                    if serde_json::to_writer(&mut chunk, finding).is_ok() {
-                        chunk.push(b'\n');
-                    }
-                }
+            if let Some((_, stream)) = &output {
+                chunk = stream.render(findings);
                 file.written = findings.len();
                 findings.clear();
             }
         }
         // Every position is handed over, so later files are not held back.
-        if let Some(lines) = &lines {
-            lines.put(position, chunk);
+        if let Some((output, _)) = &output {
+            output.put(position, chunk);
         }
     })
 }
 
-fn json_document(report: &Report) -> ScanOutput<'_> {
-    let files = report
+fn file_entries(report: &Report) -> Vec<FileEntry> {
+    report
         .run
         .files
         .iter()
@@ -278,14 +357,7 @@ fn json_document(report: &Report) -> ScanOutput<'_> {
                 held_back: result.findings.held_back,
             })
         })
-        .collect();
-    ScanOutput {
-        schema_version: OUTPUT_VERSION,
-        files,
-        findings: report.findings.iter().collect(),
-        metrics: report.run.metrics.datums(),
-        errors: &report.errors,
-    }
+        .collect()
 }
 
 fn table(report: &Report) -> String {
@@ -342,4 +414,102 @@ fn table(report: &Report) -> String {
         report.errors.len(),
     ));
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use trailguard::findings::RuleInfo;
+    use trailguard::metrics::{Aggregator, AggregatorConfig, Datum};
+
+    fn finding(event_id: &str) -> Finding {
+        let rule = RuleInfo {
+            id: "r".into(),
+            title: "a rule".into(),
+            description: String::new(),
+            severity: Severity::High,
+            references: vec!["attack:T1562.008".into()],
+            engine: "trailguard",
+        };
+        let event = json!({"eventID": event_id, "eventName": "StopLogging",
+            "requestParameters": {"name": "trail", "list": [1, {"a": null}]},
+            "userIdentity": {"type": "Root"}});
+        Finding::new(rule, &event, None)
+    }
+
+    /// The document as one `to_writer_pretty` call writes it, members in
+    /// the streamed order.
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Whole<'a> {
+        schema_version: &'static str,
+        findings: &'a [Finding],
+        files: Vec<FileEntry>,
+        metrics: Vec<Datum>,
+        errors: &'a [ErrorEntry],
+    }
+
+    fn streamed(files: &[Vec<Finding>], report: &Report) -> Vec<u8> {
+        let output = Stream::Document.open(Vec::new()).unwrap();
+        // Files finish out of order; positions keep the document in order.
+        for (position, findings) in files.iter().enumerate().rev() {
+            output.put(position, Stream::Document.render(findings));
+        }
+        let (mut out, wrote) = output.finish().unwrap();
+        let mut tail = Vec::new();
+        Stream::Document.close(&mut tail, wrote, report).unwrap();
+        out.extend(tail);
+        out
+    }
+
+    #[test]
+    fn the_streamed_document_is_what_one_pretty_print_writes() {
+        let report = Report {
+            run: RunResult {
+                files: Vec::new(),
+                metrics: Aggregator::new(AggregatorConfig::default()),
+            },
+            findings: Vec::new(),
+            errors: vec![ErrorEntry {
+                path: "bad.json.gz".into(),
+                error: "invalid gzip header".into(),
+            }],
+        };
+        let files = vec![
+            vec![finding("e1"), finding("e2")],
+            Vec::new(),
+            vec![finding("e3")],
+        ];
+        for files in [files, Vec::new(), vec![Vec::new()]] {
+            let all: Vec<Finding> = files.iter().flatten().cloned().collect();
+            let mut expected = serde_json::to_vec_pretty(&Whole {
+                schema_version: OUTPUT_VERSION,
+                findings: &all,
+                files: Vec::new(),
+                metrics: Vec::new(),
+                errors: &report.errors,
+            })
+            .unwrap();
+            expected.push(b'\n');
+            let got = streamed(&files, &report);
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                String::from_utf8(expected).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn lines_are_one_compact_finding_each() {
+        let chunk = Stream::Lines.render(&[finding("e1"), finding("e2")]);
+        let text = String::from_utf8(chunk).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        for (line, id) in lines.iter().zip(["e1", "e2"]) {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(value["eventId"], id, "{line}");
+        }
+        assert!(text.ends_with('\n'));
+    }
 }
