@@ -6,7 +6,9 @@
 //! once, producing findings and, when asked, metric datapoints in the same
 //! pass, exactly as the notifier and metrics functions do. A file that
 //! cannot be read is reported with its reason; the others go on. Its partial
-//! results are dropped, as the functions would retry the whole file.
+//! results are dropped, as the functions would retry the whole file. An
+//! optional [`Finish`] step sees each file's outcome on its worker as soon
+//! as it is known (the commands render and write output there).
 
 use std::path::Path;
 use std::sync::Arc;

@@ -50,7 +50,7 @@ pub struct ValidateArgs {
     pub verbose: bool,
     /// Verify with keys from a file instead of ListPublicKeys: the JSON
     /// output of `aws cloudtrail list-public-keys`, or a DER key as
-    /// FINGERPRINT=PATH or <fingerprint>.der.
+    /// FINGERPRINT=PATH or a file named FINGERPRINT.der.
     #[arg(long, hide = true, value_name = "FILE")]
     pub public_key: Option<String>,
 }

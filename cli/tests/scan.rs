@@ -31,6 +31,13 @@ const PREFIX: &str = "AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/";
 /// `(rule id, eventID)` of every finding, sorted.
 type Findings = Vec<(String, String)>;
 
+/// Each line of `text` as JSON.
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn finding_keys(findings: &[Value]) -> Findings {
     let mut keys: Findings = findings
         .iter()
@@ -226,11 +233,7 @@ fn local_scan_matches_the_functions_and_the_independent_cis_counts() {
     // The same findings one per line.
     let jsonl = trailguard(&["scan", SAMPLES, "--format", "jsonl", "--jobs", "1"], None);
     assert_eq!(jsonl.code, 1);
-    let lines: Vec<Value> = jsonl
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&jsonl.stdout);
     assert_eq!(finding_keys(&lines), findings);
     // Two workers write lines as their files finish, still in file order.
     let parallel = trailguard(&["scan", SAMPLES, "--format", "jsonl", "--jobs", "2"], None);
@@ -249,11 +252,7 @@ fn local_scan_matches_the_functions_and_the_independent_cis_counts() {
         None,
     );
     assert_eq!(only.code, 1);
-    let only: Vec<Value> = only
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let only = json_lines(&only.stdout);
     let unauthorized: Vec<&Value> = lines
         .iter()
         .filter(|f| f["rule"]["id"] == "cis-unauthorized-api-calls")
@@ -345,11 +344,7 @@ fn a_corrupt_file_is_reported_and_the_rest_still_scanned() {
     // Lines too: every good file's findings, and exit code 2.
     let lines = trailguard(&["scan", &dir_arg, "--format", "jsonl"], None);
     assert_eq!(lines.code, 2, "{}", lines.stderr);
-    let lines: Vec<Value> = lines
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&lines.stdout);
     assert_eq!(finding_set(&Value::Array(lines)), expected_findings());
 
     let table = trailguard(&["scan", &dir_arg, "--format", "table"], None);
