@@ -13,4 +13,4 @@ pub mod suppress;
 
 pub use finding::{Finding, RuleInfo, SCHEMA_VERSION};
 pub use flood::FloodGate;
-pub use suppress::{Suppression, Suppressions};
+pub use suppress::{Subject, Suppression, Suppressions};

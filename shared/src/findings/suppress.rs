@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::finding::{EventFacts, Finding};
+use crate::record::Record;
 use crate::rules::filter_pattern::wildcard::TextPattern;
 
 /// One suppression as written in a rule file.
@@ -33,6 +34,46 @@ pub struct Suppression {
     /// Why this is accepted (kept in logs and the suppression metric).
     #[serde(default)]
     pub reason: String,
+}
+
+/// What suppressions look at in an event, borrowed from a record or from
+/// a finding's facts: a record can be checked before any finding is built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Subject<'a> {
+    /// `userIdentity.arn`.
+    pub principal_arn: Option<&'a str>,
+    /// `recipientAccountId`, else `userIdentity.accountId` (as in findings).
+    pub account: Option<&'a str>,
+    /// `sourceIPAddress`.
+    pub source_ip: Option<&'a str>,
+    /// `userAgent`.
+    pub user_agent: Option<&'a str>,
+}
+
+impl<'a> Subject<'a> {
+    /// A typed record's subject.
+    pub fn of_record(record: &'a Record<'_>) -> Subject<'a> {
+        let identity = record.user_identity.as_ref();
+        Subject {
+            principal_arn: identity.and_then(|i| i.arn.as_deref()),
+            account: record
+                .recipient_account_id
+                .as_deref()
+                .or_else(|| identity.and_then(|i| i.account_id.as_deref())),
+            source_ip: record.source_ip_address.as_deref(),
+            user_agent: record.user_agent.as_deref(),
+        }
+    }
+
+    /// A finding's subject.
+    pub fn of_event(event: &'a EventFacts) -> Subject<'a> {
+        Subject {
+            principal_arn: event.who.arn.as_deref(),
+            account: event.where_.account.as_deref(),
+            source_ip: event.source_ip.as_deref(),
+            user_agent: event.user_agent.as_deref(),
+        }
+    }
 }
 
 struct Compiled {
@@ -98,20 +139,21 @@ impl Suppressions {
 
     /// The reason of the first suppression that applies to `finding`.
     pub fn suppressed_by(&self, finding: &Finding) -> Option<&str> {
-        self.suppressing(&finding.rule.id, &finding.event)
+        self.suppressing(&finding.rule.id, Subject::of_event(&finding.event))
     }
 
     /// The reason of the first suppression that applies to rule `rule_id`
-    /// matching `event` (checked before a finding is built).
-    pub fn suppressing(&self, rule_id: &str, event: &EventFacts) -> Option<&str> {
+    /// matching an event with this `subject` (checked before a finding is
+    /// built).
+    pub fn suppressing(&self, rule_id: &str, subject: Subject<'_>) -> Option<&str> {
         self.list
             .iter()
             .find(|s| {
                 criterion(&s.rules, Some(rule_id))
-                    && criterion(&s.principals, event.who.arn.as_deref())
-                    && criterion(&s.accounts, event.where_.account.as_deref())
-                    && criterion(&s.source_ips, event.source_ip.as_deref())
-                    && criterion(&s.user_agents, event.user_agent.as_deref())
+                    && criterion(&s.principals, subject.principal_arn)
+                    && criterion(&s.accounts, subject.account)
+                    && criterion(&s.source_ips, subject.source_ip)
+                    && criterion(&s.user_agents, subject.user_agent)
             })
             .map(|s| s.reason.as_str())
     }
@@ -190,5 +232,25 @@ mod tests {
             reason: String::new(),
         };
         assert!(Suppressions::new(&[empty]).is_err());
+    }
+
+    #[test]
+    fn a_record_and_its_facts_have_the_same_subject() {
+        for json in [
+            r#"{"userIdentity":{"arn":"arn:aws:iam::1:user/a","accountId":"1"},"recipientAccountId":"2","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2"}"#,
+            // No recipient account: the caller's account stands in.
+            r#"{"userIdentity":{"accountId":"1"},"eventName":"X"}"#,
+            r#"{"eventName":"X"}"#,
+        ] {
+            let record = Record::from_json(json).unwrap();
+            let facts = EventFacts::of(&record);
+            assert_eq!(
+                Subject::of_record(&record),
+                Subject::of_event(&facts),
+                "{json}"
+            );
+        }
+        let record = Record::from_json(r#"{"userIdentity":{"accountId":"1"}}"#).unwrap();
+        assert_eq!(Subject::of_record(&record).account, Some("1"));
     }
 }

@@ -31,7 +31,7 @@ use crate::findings::asff::{Importer, ImporterError};
 use crate::findings::finding::finding_id;
 use crate::findings::finding::{EventFacts, LogFile};
 use crate::findings::sns::{self, Outgoing};
-use crate::findings::{Finding, FloodGate, RuleInfo, Suppressions};
+use crate::findings::{Finding, FloodGate, RuleInfo, Subject, Suppressions};
 use crate::metrics::Aggregator;
 use crate::rules::{Catalogue, CatalogueError, Severity};
 use crate::sigma::SigmaRules;
@@ -238,18 +238,21 @@ impl Detector {
                     .iter()
                     .flat_map(|s| s.matching_record(record))
                     .filter_map(|r| self.sigma_infos.get(r.id()));
-                // Built on the first finding, shared by the record's others.
+                // Suppressions and the flood cap read the record itself, so
+                // a suppressed or held-back match builds nothing; the facts
+                // are built on the first finding and shared by the others.
+                let subject = Subject::of_record(record);
                 let mut event: Option<Arc<EventFacts>> = None;
                 for info in trailguard.chain(sigma) {
                     if info.severity < self.min_severity {
                         continue;
                     }
-                    let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
-                    if self.suppressions.suppressing(&info.id, event).is_some() {
+                    if self.suppressions.suppressing(&info.id, subject).is_some() {
                         out.suppressed += 1;
                         continue;
                     }
-                    if gate.admit(&info.id, event.event_id.as_deref()) {
+                    if gate.admit(&info.id, record.event_id.as_deref()) {
+                        let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
                         out.findings.push(Finding::on(
                             Arc::clone(info),
                             Arc::clone(event),
@@ -483,5 +486,94 @@ impl NotifierService {
         result.report.records_rejected += scanned.rejected;
         result.findings.extend(scanned.findings);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleText;
+
+    const RULES: &str = r#"
+version: 1
+rules:
+  - id: denied
+    title: "Access denied"
+    severity: medium
+    references: [attack:T1580]
+    pattern: '{ $.errorCode = "AccessDenied" }'
+suppressions:
+  - rules: [denied]
+    principals: ["arn:aws:iam::111122223333:user/scanner"]
+    reason: the inventory scanner probes everything
+"#;
+
+    fn detector(flood_cap: usize) -> Detector {
+        let text = RuleText {
+            origin: "test.yaml".to_owned(),
+            text: RULES.to_owned(),
+        };
+        let catalogue = Catalogue::load(false, &[text]).unwrap();
+        Detector::new(catalogue, None, Severity::Informational, flood_cap).unwrap()
+    }
+
+    /// A log file of `n` AccessDenied records by `user`, ids `<user>-<i>`.
+    fn log(users: &[(&str, usize)]) -> String {
+        let records: Vec<String> = users
+            .iter()
+            .flat_map(|&(user, n)| {
+                (0..n).map(move |i| {
+                    format!(
+                        r#"{{"eventID":"{user}-{i}","eventName":"GetObject","errorCode":"AccessDenied","userIdentity":{{"arn":"arn:aws:iam::111122223333:user/{user}"}}}}"#
+                    )
+                })
+            })
+            .collect();
+        format!(r#"{{"Records":[{}]}}"#, records.join(","))
+    }
+
+    fn ids(found: &FileFindings) -> Vec<String> {
+        found
+            .findings
+            .iter()
+            .filter_map(|f| f.event.event_id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn suppressed_matches_are_counted_not_reported() {
+        let text = log(&[("scanner", 3), ("alice", 2)]);
+        let object = ObjectRef::new("bucket", "key.json");
+        let found = detector(100).scan(text.as_bytes(), &object, None).unwrap();
+        assert_eq!(found.suppressed, 3);
+        assert_eq!(ids(&found), ["alice-0", "alice-1"]);
+        assert_eq!(found.records, 5);
+    }
+
+    #[test]
+    fn a_flood_is_capped_and_summed_up_after_suppressions() {
+        let text = log(&[("scanner", 2), ("alice", 5)]);
+        let object = ObjectRef::new("bucket", "key.json");
+        let found = detector(2).scan(text.as_bytes(), &object, None).unwrap();
+        assert_eq!(found.suppressed, 2);
+        assert_eq!(found.held_back, 3);
+        assert_eq!(found.findings.len(), 3, "two findings and one summary");
+        assert_eq!(ids(&found)[..2], ["alice-0", "alice-1"]);
+        let summary = &found.findings[2];
+        assert_eq!(summary.rule.id, "denied");
+        assert!(
+            summary.rule.title.contains("3 more matches"),
+            "{}",
+            summary.rule.title
+        );
+        let sent = serde_json::to_value(summary).unwrap();
+        assert_eq!(
+            sent["what"]["eventName"], "trailguard:FloodSummary",
+            "{sent}"
+        );
+        assert_eq!(
+            sent["rawEvent"]["additionalEventData"]["sampleEventIds"],
+            serde_json::json!(["alice-2", "alice-3", "alice-4"])
+        );
     }
 }
