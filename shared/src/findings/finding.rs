@@ -239,7 +239,7 @@ impl EventFacts {
                 .and_then(|a| a.mfa_authenticated)
                 .map(Flag::get),
         });
-        let account = owned(&record.recipient_account_id).or_else(|| who.account_id.clone());
+        let account = record.account().map(str::to_owned);
         EventFacts {
             time: owned(&record.event_time),
             event_id: owned(&record.event_id),

@@ -53,13 +53,9 @@ pub struct Subject<'a> {
 impl<'a> Subject<'a> {
     /// A typed record's subject.
     pub fn of_record(record: &'a Record<'_>) -> Subject<'a> {
-        let identity = record.user_identity.as_ref();
         Subject {
-            principal_arn: identity.and_then(|i| i.arn.as_deref()),
-            account: record
-                .recipient_account_id
-                .as_deref()
-                .or_else(|| identity.and_then(|i| i.account_id.as_deref())),
+            principal_arn: record.user_identity.as_ref().and_then(|i| i.arn.as_deref()),
+            account: record.account(),
             source_ip: record.source_ip_address.as_deref(),
             user_agent: record.user_agent.as_deref(),
         }

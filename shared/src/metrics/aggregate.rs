@@ -30,12 +30,7 @@ impl<'r> EventFacts<'r> {
     pub fn of(record: &'r Record<'_>) -> EventFacts<'r> {
         EventFacts {
             event_time: record.event_time_epoch(),
-            account: record.recipient_account_id.as_deref().or_else(|| {
-                record
-                    .user_identity
-                    .as_ref()
-                    .and_then(|u| u.account_id.as_deref())
-            }),
+            account: record.account(),
             region: record.aws_region.as_deref(),
             event_source: record.event_source.as_deref(),
             error_code: record.error_code.as_deref(),

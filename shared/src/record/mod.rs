@@ -154,6 +154,16 @@ impl<'a> Record<'a> {
         self.nulls.contains(member)
     }
 
+    /// The account the event belongs to: `recipientAccountId`, else the
+    /// caller's `userIdentity.accountId` (see "Accounts" above).
+    pub fn account(&self) -> Option<&str> {
+        self.recipient_account_id.as_deref().or_else(|| {
+            self.user_identity
+                .as_ref()
+                .and_then(|identity| identity.account_id.as_deref())
+        })
+    }
+
     /// The record's exact original JSON text, unknown members included.
     pub fn raw(&self) -> &'a str {
         self.raw
@@ -250,6 +260,17 @@ mod tests {
         assert_eq!(record.event_time_epoch(), Some(1_688_989_502));
         let bad = Record::from_json(r#"{"eventTime":"10/07/2023 11:45"}"#).unwrap();
         assert_eq!(bad.event_time_epoch(), None);
+    }
+
+    #[test]
+    fn the_account_is_the_recipients_else_the_callers() {
+        let both =
+            Record::from_json(r#"{"recipientAccountId":"2","userIdentity":{"accountId":"1"}}"#)
+                .unwrap();
+        assert_eq!(both.account(), Some("2"));
+        let caller = Record::from_json(r#"{"userIdentity":{"accountId":"1"}}"#).unwrap();
+        assert_eq!(caller.account(), Some("1"));
+        assert_eq!(Record::from_json("{}").unwrap().account(), None);
     }
 
     #[test]
