@@ -260,7 +260,7 @@ impl Stream {
     /// One file's findings, rendered.
     fn render(self, findings: &[Finding]) -> Vec<u8> {
         let mut chunk = Vec::new();
-        for (i, finding) in findings.iter().enumerate() {
+        for finding in findings {
             // Only a raw event that is not JSON could fail to serialize, and
             // raw events come from parsed records.
             match self {
@@ -271,7 +271,7 @@ impl Stream {
                 }
                 Stream::Document => {
                     if let Ok(item) = serde_json::to_vec_pretty(finding) {
-                        if i > 0 {
+                        if !chunk.is_empty() {
                             chunk.push(b',');
                         }
                         chunk.extend_from_slice(b"\n    ");
