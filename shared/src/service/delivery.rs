@@ -107,6 +107,25 @@ pub async fn admit(
     }
 }
 
+/// Runs `each` on a message's objects in order and returns the message's
+/// failure: the unwrapping error, or the first object's that fails. The
+/// objects after a failure are not tried: the message is retried whole.
+pub async fn first_failure(
+    objects: Result<Vec<ObjectRef>, EnvelopeError>,
+    mut each: impl AsyncFnMut(&ObjectRef) -> Result<(), String>,
+) -> Option<String> {
+    let objects = match objects {
+        Ok(objects) => objects,
+        Err(e) => return Some(e.to_string()),
+    };
+    for object in &objects {
+        if let Err(reason) = each(object).await {
+            return Some(reason);
+        }
+    }
+    None
+}
+
 fn join(failures: &[Failure]) -> String {
     failures
         .iter()
@@ -116,6 +135,19 @@ fn join(failures: &[Failure]) -> String {
 }
 
 impl DeliveryReport {
+    /// Adds one message's counts: what it skipped whatever happened, what it
+    /// processed only if it succeeded (a failed message is retried whole).
+    pub fn add_message(&mut self, message: &DeliveryReport, succeeded: bool) {
+        self.files_skipped += message.files_skipped;
+        self.files_duplicate += message.files_duplicate;
+        self.notifications_ignored += message.notifications_ignored;
+        if succeeded {
+            self.files_processed += message.files_processed;
+            self.records += message.records;
+            self.records_rejected += message.records_rejected;
+        }
+    }
+
     /// The Lambda response: for SQS, `{"batchItemFailures": [...]}` naming
     /// only failed messages; otherwise a summary, or an error when anything
     /// failed.
@@ -176,6 +208,65 @@ mod tests {
             admit(&at(log), None, 0).await,
             Ok(Admission::Process { claim: None })
         ));
+    }
+
+    #[tokio::test]
+    async fn objects_are_tried_in_order_up_to_the_first_failure() {
+        let objects: Vec<ObjectRef> = ["a", "b", "c"]
+            .iter()
+            .map(|k| ObjectRef::new("bucket", *k))
+            .collect();
+        let mut tried = Vec::new();
+        let failure = first_failure(Ok(objects.clone()), async |object: &ObjectRef| {
+            tried.push(object.key.clone());
+            if object.key == "b" {
+                Err(format!("{object}: truncated gzip"))
+            } else {
+                Ok(())
+            }
+        })
+        .await;
+        assert_eq!(failure.as_deref(), Some("s3://bucket/b: truncated gzip"));
+        assert_eq!(tried, ["a", "b"]);
+        let all = first_failure(Ok(objects), async |_: &ObjectRef| Ok(())).await;
+        assert_eq!(all, None);
+        let bad = EnvelopeError::Unrecognised {
+            at: "SQS message m-1".to_owned(),
+            what: "{}".to_owned(),
+        };
+        let unwrapped =
+            first_failure(Err(bad), async |_: &ObjectRef| panic!("no object to try")).await;
+        assert!(unwrapped.is_some_and(|r| r.starts_with("SQS message m-1")));
+    }
+
+    #[test]
+    fn a_failed_message_adds_only_what_it_skipped() {
+        let message = DeliveryReport {
+            files_processed: 2,
+            files_skipped: 1,
+            files_duplicate: 3,
+            notifications_ignored: 4,
+            records: 10,
+            records_rejected: 1,
+            ..DeliveryReport::default()
+        };
+        let mut total = DeliveryReport::default();
+        total.add_message(&message, false);
+        assert_eq!(
+            (
+                total.files_processed,
+                total.files_skipped,
+                total.files_duplicate
+            ),
+            (0, 1, 3)
+        );
+        assert_eq!((total.notifications_ignored, total.records), (4, 0));
+        total.add_message(&message, true);
+        assert_eq!(
+            (total.files_processed, total.files_skipped, total.records),
+            (2, 2, 10)
+        );
+        assert_eq!(total.records_rejected, 1);
     }
 
     fn failure(id: Option<&str>) -> Failure {

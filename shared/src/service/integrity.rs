@@ -37,7 +37,7 @@ use self::outcome::{
 use self::state::{DeliveryState, Newest, StateError, find_gaps};
 use super::config::{self, ConfigError, Lookup};
 use super::dedup;
-use super::delivery::{DeliveryReport, Failure, HandlerError};
+use super::delivery::{DeliveryReport, Failure, HandlerError, first_failure};
 use crate::aws::integrity::{CloudTrailKeys, S3Store};
 use crate::aws::{Claim, Ledger, s3_client};
 use crate::envelope::{self, Message, ObjectRef};
@@ -332,15 +332,13 @@ impl IntegrityService {
         let mut succeeded: Vec<(Option<String>, Vec<String>)> = Vec::new();
         let mut published = 0usize;
         for mut result in results {
-            report.files_skipped += result.report.files_skipped;
-            report.files_duplicate += result.report.files_duplicate;
-            report.notifications_ignored += result.report.notifications_ignored;
             if result.failure.is_none() {
                 match self.settle_message(&result, now).await {
                     Ok(n) => published += n,
                     Err(reason) => result.failure = Some(reason),
                 }
             }
+            report.add_message(&result.report, result.failure.is_none());
             match result.failure {
                 Some(reason) => {
                     dedup::release_all(self.digests.as_ref(), &result.claims).await;
@@ -350,7 +348,6 @@ impl IntegrityService {
                     });
                 }
                 None => {
-                    report.files_processed += result.report.files_processed;
                     tally.merge(&result.tally);
                     succeeded.push((result.id, result.claims));
                 }
@@ -408,17 +405,10 @@ impl IntegrityService {
             failure: None,
         };
         result.report.notifications_ignored = message.ignored.len() as u64;
-        match message.outcome {
-            Ok(objects) => {
-                for object in objects {
-                    if let Err(reason) = self.process_object(&object, now, &mut result).await {
-                        result.failure = Some(reason);
-                        break;
-                    }
-                }
-            }
-            Err(e) => result.failure = Some(e.to_string()),
-        }
+        result.failure = first_failure(message.outcome, async |object: &ObjectRef| {
+            self.process_object(object, now, &mut result).await
+        })
+        .await;
         result
     }
 

@@ -16,7 +16,8 @@ use thiserror::Error;
 use tracing::{info, warn};
 
 use super::config::{self, ConfigError, Lookup};
-use super::delivery::{Admission, DeliveryReport, Failure, HandlerError, admit};
+use super::dedup;
+use super::delivery::{Admission, DeliveryReport, Failure, HandlerError, admit, first_failure};
 use super::scan::{RecordFilter, scan_file};
 use crate::aws::rule_sources::{self, RuleSource, RuleSourceError};
 use crate::aws::{Ledger, open_object, s3_client};
@@ -180,23 +181,16 @@ impl MetricsService {
         let mut total = Aggregator::new(self.config.aggregator.clone());
         let mut succeeded: Vec<MessageResult> = Vec::new();
         for result in results {
-            report.files_skipped += result.report.files_skipped;
-            report.files_duplicate += result.report.files_duplicate;
-            report.notifications_ignored += result.report.notifications_ignored;
+            report.add_message(&result.report, result.failure.is_none());
             match &result.failure {
                 Some(reason) => {
-                    self.release(&result.claims).await;
+                    dedup::release_all(self.ledger.as_ref(), &result.claims).await;
                     report.failures.push(Failure {
                         message_id: result.id.clone(),
                         reason: reason.clone(),
                     });
                 }
-                None => {
-                    report.files_processed += result.report.files_processed;
-                    report.records += result.report.records;
-                    report.records_rejected += result.report.records_rejected;
-                    succeeded.push(result);
-                }
+                None => succeeded.push(result),
             }
         }
         for result in &mut succeeded {
@@ -218,7 +212,7 @@ impl MetricsService {
         if let Err(reason) = self.publish(&total, now).await {
             warn!(%reason, "publishing metrics failed; every file of this invocation will be retried");
             for result in succeeded.drain(..) {
-                self.release(&result.claims).await;
+                dedup::release_all(self.ledger.as_ref(), &result.claims).await;
                 report.failures.push(Failure {
                     message_id: result.id,
                     reason: reason.clone(),
@@ -226,14 +220,7 @@ impl MetricsService {
             }
         }
         for result in &succeeded {
-            for id in &result.claims {
-                if let Some(ledger) = &self.ledger
-                    && let Err(e) = ledger.complete(id, now).await
-                {
-                    // The metrics are out; at worst a redelivery counts again.
-                    warn!(error = %e, "could not mark file done");
-                }
-            }
+            dedup::complete_all(self.ledger.as_ref(), &result.claims, now).await;
         }
         info!(
             files = report.files_processed,
@@ -280,17 +267,6 @@ impl MetricsService {
         Ok(())
     }
 
-    async fn release(&self, claims: &[String]) {
-        if let Some(ledger) = &self.ledger {
-            for id in claims {
-                if let Err(e) = ledger.release(id).await {
-                    // The lease expires on its own; the retry waits for it.
-                    warn!(error = %e, "could not release claim");
-                }
-            }
-        }
-    }
-
     async fn process_message(&self, message: Message, now: i64) -> MessageResult {
         let mut result = MessageResult {
             id: message.id.clone(),
@@ -300,19 +276,10 @@ impl MetricsService {
             failure: None,
         };
         result.report.notifications_ignored = message.ignored.len() as u64;
-        let objects = match message.outcome {
-            Ok(objects) => objects,
-            Err(e) => {
-                result.failure = Some(e.to_string());
-                return result;
-            }
-        };
-        for object in objects {
-            if let Err(reason) = self.process_object(&object, now, &mut result).await {
-                result.failure = Some(reason);
-                break;
-            }
-        }
+        result.failure = first_failure(message.outcome, async |object: &ObjectRef| {
+            self.process_object(object, now, &mut result).await
+        })
+        .await;
         result
     }
 

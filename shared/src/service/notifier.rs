@@ -22,7 +22,7 @@ use tracing::{info, warn};
 
 use super::config::{self, ConfigError, Lookup};
 use super::dedup;
-use super::delivery::{Admission, DeliveryReport, Failure, HandlerError, admit};
+use super::delivery::{Admission, DeliveryReport, Failure, HandlerError, admit, first_failure};
 use super::scan::{RecordFilter, scan_file};
 use crate::aws::rule_sources::{self, RuleSource, RuleSourceError};
 use crate::aws::{Ledger, open_object, s3_client};
@@ -372,15 +372,13 @@ impl NotifierService {
         };
         let mut published = 0usize;
         for mut result in results {
-            report.files_skipped += result.report.files_skipped;
-            report.files_duplicate += result.report.files_duplicate;
-            report.notifications_ignored += result.report.notifications_ignored;
             if result.failure.is_none() {
                 match self.publish(&result.findings, now).await {
                     Ok(n) => published += n,
                     Err(reason) => result.failure = Some(reason),
                 }
             }
+            report.add_message(&result.report, result.failure.is_none());
             match result.failure {
                 Some(reason) => {
                     dedup::release_all(self.files.as_ref(), &result.claims).await;
@@ -389,12 +387,7 @@ impl NotifierService {
                         reason,
                     });
                 }
-                None => {
-                    dedup::complete_all(self.files.as_ref(), &result.claims, now).await;
-                    report.files_processed += result.report.files_processed;
-                    report.records += result.report.records;
-                    report.records_rejected += result.report.records_rejected;
-                }
+                None => dedup::complete_all(self.files.as_ref(), &result.claims, now).await,
             }
         }
         info!(
@@ -433,17 +426,10 @@ impl NotifierService {
             failure: None,
         };
         result.report.notifications_ignored = message.ignored.len() as u64;
-        match message.outcome {
-            Ok(objects) => {
-                for object in objects {
-                    if let Err(reason) = self.process_object(&object, now, &mut result).await {
-                        result.failure = Some(reason);
-                        break;
-                    }
-                }
-            }
-            Err(e) => result.failure = Some(e.to_string()),
-        }
+        result.failure = first_failure(message.outcome, async |object: &ObjectRef| {
+            self.process_object(object, now, &mut result).await
+        })
+        .await;
         result
     }
 
