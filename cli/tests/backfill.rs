@@ -4,7 +4,7 @@
 mod common;
 
 use common::{runtime, trailguard};
-use serde_json::{Value, json};
+use serde_json::json;
 use testkit::Moto;
 
 const BUCKET: &str = "trailguard-cli-backfill";
@@ -75,33 +75,7 @@ fn every_log_file_becomes_one_s3_event_message() {
         run.stdout
     );
 
-    let bodies = rt.block_on(async {
-        let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config().await);
-        let mut bodies: Vec<Value> = Vec::new();
-        loop {
-            let out = sqs
-                .receive_message()
-                .queue_url(&queue_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            let messages = out.messages();
-            if messages.is_empty() {
-                break;
-            }
-            for m in messages {
-                bodies.push(serde_json::from_str(m.body().unwrap()).unwrap());
-                sqs.delete_message()
-                    .queue_url(&queue_url)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-        bodies
-    });
+    let bodies = rt.block_on(moto.drain_queue(&queue_url));
     assert_eq!(bodies.len(), 3);
     let mut keys: Vec<String> = Vec::new();
     for body in &bodies {

@@ -15,6 +15,45 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Asserts that every document in `documents` is valid against the JSON
+/// Schema file `schema` (relative to the repository root), checked by the
+/// `jsonschema` package of the test venv: an implementation independent of
+/// the code that writes the documents.
+///
+/// # Panics
+/// On any violation (the first few are printed), or without the venv.
+pub fn assert_schema_valid(schema: &str, documents: &[serde_json::Value]) {
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let file = std::env::temp_dir().join(format!(
+        "trailguard-schema-check-{}-{call}.json",
+        std::process::id()
+    ));
+    std::fs::write(
+        &file,
+        serde_json::to_vec(documents).expect("JSON documents"),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let script = "import json,sys,jsonschema\n\
+        schema=json.load(open(sys.argv[1]))\n\
+        v=jsonschema.Draft202012Validator(schema)\n\
+        bad=[(i,e.message) for i,f in enumerate(json.load(open(sys.argv[2]))) for e in v.iter_errors(f)]\n\
+        print(bad[:5]); sys.exit(1 if bad else 0)";
+    let out = Command::new(repo_root().join(".venv/bin/python"))
+        .args(["-c", script])
+        .arg(repo_root().join(schema))
+        .arg(&file)
+        .output()
+        .expect("venv python (run `make venv`)");
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        out.status.success(),
+        "{schema} violations: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Region every test resource lives in.
 pub const REGION: &str = "us-east-1";
 
@@ -131,6 +170,74 @@ impl Moto {
             .expect("CreateTable");
     }
 
+    /// A new SQS queue `queue_name` subscribed to the SNS topic `topic_arn`,
+    /// returning its URL. `raw` delivers each message as published; without
+    /// it the queue gets SNS envelopes (`Message`, `MessageAttributes`).
+    pub async fn queue_on_topic(&self, topic_arn: &str, queue_name: &str, raw: bool) -> String {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let sdk = self.sdk_config().await;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(queue_name)
+            .send()
+            .await
+            .expect("CreateQueue")
+            .queue_url
+            .expect("queue URL");
+        let queue_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("GetQueueAttributes")
+            .attributes
+            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+            .expect("queue ARN");
+        let mut subscribe = aws_sdk_sns::Client::new(&sdk)
+            .subscribe()
+            .topic_arn(topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn);
+        if raw {
+            subscribe = subscribe.attributes("RawMessageDelivery", "true");
+        }
+        subscribe.send().await.expect("Subscribe");
+        queue_url
+    }
+
+    /// Every message waiting in the queue at `queue_url`, in the order
+    /// received, each body parsed as JSON and deleted once read.
+    pub async fn drain_queue(&self, queue_url: &str) -> Vec<serde_json::Value> {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk_config().await);
+        let mut bodies = Vec::new();
+        loop {
+            let batch = sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("ReceiveMessage")
+                .messages
+                .unwrap_or_default();
+            if batch.is_empty() {
+                return bodies;
+            }
+            for message in batch {
+                let body = message.body().expect("message body");
+                bodies.push(serde_json::from_str(body).expect("a JSON message body"));
+                sqs.delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(message.receipt_handle().expect("receipt handle"))
+                    .send()
+                    .await
+                    .expect("DeleteMessage");
+            }
+        }
+    }
+
     /// Environment a child process (a function under `cargo lambda`, the CLI)
     /// needs to reach this server through the standard AWS variables.
     pub fn child_env(&self) -> Vec<(&'static str, String)> {
@@ -221,4 +328,62 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|e| panic!("no free port on 127.0.0.1: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "schemas/finding.v1.schema.json violations")]
+    fn a_document_off_the_schema_fails_the_check() {
+        assert_schema_valid(
+            "schemas/finding.v1.schema.json",
+            &[serde_json::json!({"schemaVersion": 5})],
+        );
+    }
+
+    #[test]
+    fn no_documents_pass() {
+        assert_schema_valid("schemas/finding.v1.schema.json", &[]);
+    }
+
+    #[tokio::test]
+    async fn a_queue_on_a_topic_receives_what_is_published_once() {
+        let moto = Moto::start();
+        let sns = aws_sdk_sns::Client::new(&moto.sdk_config().await);
+        let topic = sns
+            .create_topic()
+            .name("t")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        let raw = moto.queue_on_topic(&topic, "raw", true).await;
+        let wrapped = moto.queue_on_topic(&topic, "wrapped", false).await;
+        for n in 0..12 {
+            sns.publish()
+                .topic_arn(&topic)
+                .message(format!(r#"{{"n":{n}}}"#))
+                .send()
+                .await
+                .unwrap();
+        }
+        let mut bodies: Vec<i64> = moto
+            .drain_queue(&raw)
+            .await
+            .iter()
+            .map(|b| b["n"].as_i64().unwrap())
+            .collect();
+        bodies.sort_unstable();
+        assert_eq!(bodies, (0..12).collect::<Vec<_>>());
+        let envelopes = moto.drain_queue(&wrapped).await;
+        assert_eq!(envelopes.len(), 12);
+        assert!(envelopes.iter().all(|e| e["Type"] == "Notification"));
+        assert!(
+            moto.drain_queue(&raw).await.is_empty(),
+            "drained means deleted"
+        );
+    }
 }

@@ -7,15 +7,13 @@
 //! the fake's public key.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
 
-use testkit::Moto;
+use testkit::{Moto, assert_schema_valid, repo_root};
 use time::{Duration, OffsetDateTime};
 use trailguard::integrity::StaticKeys;
 use trailguard::integrity::layout::DigestLayout;
@@ -28,6 +26,8 @@ const TRAIL: &str = "trailguard";
 const STATE: &str = "trailguard-integrity-state";
 const LEDGER: &str = "trailguard-ledger";
 const NAMESPACE: &str = "CloudTrailMetrics";
+/// The schema every finding is checked against.
+const FINDING_SCHEMA: &str = "schemas/finding.v1.schema.json";
 /// The digest `events/integrity/sqs-digest-delivery.json` announces ends here.
 const SAMPLE_END: OffsetDateTime = time::macros::datetime!(2023-07-10 12:01:31 UTC);
 
@@ -55,34 +55,8 @@ async fn stack() -> Stack {
         .topic_arn()
         .unwrap()
         .to_owned();
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue = sqs
-        .create_queue()
-        .queue_name("findings-inbox")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
     // Not raw: the SNS envelope carries the message attributes to check.
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(arn)
-        .send()
-        .await
-        .unwrap();
+    let queue = moto.queue_on_topic(&topic, "findings-inbox", false).await;
     Stack {
         moto,
         s3,
@@ -169,11 +143,6 @@ async fn two_hours(
     out
 }
 
-/// The repository root, from this crate's own location.
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn sample(name: &str) -> Value {
     let path = repo_root().join("events/integrity").join(name);
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
@@ -207,38 +176,17 @@ async fn invoke(service: &IntegrityService, payload: Value) -> Value {
 
 /// Every finding waiting in the queue, checked against its SNS attributes.
 async fn findings(stack: &Stack) -> Vec<Value> {
-    let sqs = aws_sdk_sqs::Client::new(&stack.moto.sdk_config().await);
     let mut out = Vec::new();
-    loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(&stack.queue)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        if got.messages().is_empty() {
-            break;
-        }
-        for m in got.messages() {
-            let envelope: Value = serde_json::from_str(m.body().unwrap()).unwrap();
-            let finding: Value =
-                serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
-            let attributes = &envelope["MessageAttributes"];
-            assert_eq!(attributes["severity"]["Value"], "high");
-            assert_eq!(attributes["ruleId"]["Value"], finding["rule"]["id"]);
-            assert_eq!(attributes["account"]["Value"], finding["where"]["account"]);
-            assert_eq!(attributes["region"]["Value"], finding["where"]["region"]);
-            out.push(finding);
-            sqs.delete_message()
-                .queue_url(&stack.queue)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
+    for envelope in stack.moto.drain_queue(&stack.queue).await {
+        let finding: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+        let attributes = &envelope["MessageAttributes"];
+        assert_eq!(attributes["severity"]["Value"], "high");
+        assert_eq!(attributes["ruleId"]["Value"], finding["rule"]["id"]);
+        assert_eq!(attributes["account"]["Value"], finding["where"]["account"]);
+        assert_eq!(attributes["region"]["Value"], finding["where"]["region"]);
+        out.push(finding);
     }
-    assert_schema_valid(&out);
+    assert_schema_valid(FINDING_SCHEMA, &out);
     out
 }
 
@@ -253,36 +201,6 @@ fn rule_ids(findings: &[Value]) -> Vec<&str> {
 
 /// Validates findings against the shipped JSON Schema with the `jsonschema`
 /// package of the test venv (an implementation independent of ours).
-fn assert_schema_valid(findings: &[Value]) {
-    if findings.is_empty() {
-        return;
-    }
-    let file = std::env::temp_dir().join(format!(
-        "trailguard-integrity-findings-{}-{:?}.json",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    std::fs::write(&file, serde_json::to_vec(findings).unwrap()).unwrap();
-    let script = "import json,sys,jsonschema\n\
-        schema=json.load(open(sys.argv[1]))\n\
-        v=jsonschema.Draft202012Validator(schema)\n\
-        bad=[(i,e.message) for i,f in enumerate(json.load(open(sys.argv[2]))) for e in v.iter_errors(f)]\n\
-        print(bad[:5]); sys.exit(1 if bad else 0)";
-    let out = Command::new(repo_root().join(".venv/bin/python"))
-        .args(["-c", script])
-        .arg(repo_root().join("schemas/finding.v1.schema.json"))
-        .arg(&file)
-        .output()
-        .expect("venv python");
-    let _ = std::fs::remove_file(&file);
-    assert!(
-        out.status.success(),
-        "schema violations: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The sum of every datapoint of `name` sent in the last hour.
 async fn metric(stack: &Stack, name: &str) -> f64 {
     let cw = aws_sdk_cloudwatch::Client::new(&stack.moto.sdk_config().await);

@@ -15,7 +15,7 @@ use std::process::Command;
 use aws_sdk_securityhub::types::AwsSecurityFinding;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use testkit::{Moto, REGION, repo_root, sample_files};
+use testkit::{Moto, REGION, assert_schema_valid, repo_root, sample_files};
 use trailguard::rules::Catalogue;
 use trailguard::service::notifier::{NotifierConfig, NotifierService};
 use trailguard::sigma::SigmaRules;
@@ -97,34 +97,8 @@ async fn stack(files: &[PathBuf]) -> Stack {
         .topic_arn()
         .unwrap()
         .to_owned();
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue = sqs
-        .create_queue()
-        .queue_name("findings-inbox")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
     // Not raw: the SNS envelope carries the message attributes to check.
-    sns.subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(arn)
-        .send()
-        .await
-        .unwrap();
+    let queue = moto.queue_on_topic(&topic, "findings-inbox", false).await;
     Stack {
         moto,
         topic,
@@ -189,57 +163,7 @@ async fn invoke(service: &NotifierService, payload: Value) -> Value {
 
 /// Every SNS envelope waiting in the queue.
 async fn receive_all(stack: &Stack) -> Vec<Value> {
-    let sqs = aws_sdk_sqs::Client::new(&stack.moto.sdk_config().await);
-    let mut out = Vec::new();
-    loop {
-        let got = sqs
-            .receive_message()
-            .queue_url(&stack.queue)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        if got.messages().is_empty() {
-            return out;
-        }
-        for m in got.messages() {
-            out.push(serde_json::from_str(m.body().unwrap()).unwrap());
-            sqs.delete_message()
-                .queue_url(&stack.queue)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-}
-
-/// Validates findings against the shipped JSON Schema with the `jsonschema`
-/// package of the test venv (an implementation independent of ours).
-fn assert_schema_valid(findings: &[Value]) {
-    let file = std::env::temp_dir().join(format!(
-        "trailguard-notifier-findings-{}.json",
-        std::process::id()
-    ));
-    std::fs::write(&file, serde_json::to_vec(findings).unwrap()).unwrap();
-    let script = "import json,sys,jsonschema\n\
-        schema=json.load(open(sys.argv[1]))\n\
-        v=jsonschema.Draft202012Validator(schema)\n\
-        bad=[(i,e.message) for i,f in enumerate(json.load(open(sys.argv[2]))) for e in v.iter_errors(f)]\n\
-        print(bad[:5]); sys.exit(1 if bad else 0)";
-    let out = Command::new(repo_root().join(".venv/bin/python"))
-        .args(["-c", script])
-        .arg(repo_root().join("schemas/finding.v1.schema.json"))
-        .arg(&file)
-        .output()
-        .expect("venv python");
-    let _ = std::fs::remove_file(&file);
-    assert!(
-        out.status.success(),
-        "schema violations: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    stack.moto.drain_queue(&stack.queue).await
 }
 
 #[tokio::test]
@@ -280,7 +204,7 @@ async fn publishes_exactly_the_expected_findings_once() {
         missing.is_empty() && unexpected.is_empty(),
         "missing: {missing:#?}\nunexpected: {unexpected:#?}"
     );
-    assert_schema_valid(&findings);
+    assert_schema_valid("schemas/finding.v1.schema.json", &findings);
 
     // The same files delivered again: nothing new is published.
     let again = invoke(&service, sqs_event(&stack.keys)).await;

@@ -8,15 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use aws_config::SdkConfig;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_ec2::types::{
     Filter, IpPermission, IpRange, Ipv6Range, OperationType, ResourceType, SnapshotAttributeName,
     TagSpecification,
 };
-use aws_sdk_sqs::types::QueueAttributeName;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use testkit::{Moto, repo_root};
@@ -36,10 +32,9 @@ const ONE_WINDOW: &str = "10000000000";
 
 /// One moto, the audit table, rate table and topic, and a queue tapping the topic.
 struct Harness {
-    _moto: Moto,
+    moto: Moto,
     sdk: SdkConfig,
     dynamodb: aws_sdk_dynamodb::Client,
-    sqs: aws_sdk_sqs::Client,
     topic_arn: String,
     queue_url: String,
     /// `(audit id, outcome kind)` of every record the handler returned.
@@ -52,27 +47,7 @@ impl Harness {
         let sdk = moto.sdk_config().await;
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         for (table, key) in [(AUDIT_TABLE, "id"), (RATE_TABLE, "pk")] {
-            dynamodb
-                .create_table()
-                .table_name(table)
-                .billing_mode(BillingMode::PayPerRequest)
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name(key)
-                        .attribute_type(ScalarAttributeType::S)
-                        .build()
-                        .unwrap(),
-                )
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name(key)
-                        .key_type(KeyType::Hash)
-                        .build()
-                        .unwrap(),
-                )
-                .send()
-                .await
-                .unwrap();
+            moto.create_table(table, key).await;
         }
         let sns = aws_sdk_sns::Client::new(&sdk);
         let topic_arn = sns
@@ -83,39 +58,11 @@ impl Harness {
             .unwrap()
             .topic_arn
             .unwrap();
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let queue_url = sqs
-            .create_queue()
-            .queue_name("audit-tap")
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap();
-        let queue_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()
-            .remove(&QueueAttributeName::QueueArn)
-            .unwrap();
-        sns.subscribe()
-            .topic_arn(&topic_arn)
-            .protocol("sqs")
-            .endpoint(queue_arn)
-            .attributes("RawMessageDelivery", "true")
-            .send()
-            .await
-            .unwrap();
+        let queue_url = moto.queue_on_topic(&topic_arn, "audit-tap", true).await;
         Harness {
-            _moto: moto,
+            moto,
             sdk,
             dynamodb,
-            sqs,
             topic_arn,
             queue_url,
             returned: Mutex::new(Vec::new()),
@@ -220,32 +167,7 @@ impl Harness {
 
     /// Drains the queue tapping the audit topic.
     async fn published(&self) -> Vec<Value> {
-        let mut messages = Vec::new();
-        loop {
-            let batch = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap()
-                .messages
-                .unwrap_or_default();
-            if batch.is_empty() {
-                return messages;
-            }
-            for message in batch {
-                messages.push(serde_json::from_str(message.body().unwrap()).unwrap());
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(message.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
+        self.moto.drain_queue(&self.queue_url).await
     }
 
     /// Checks every record the handler returned was published on the
