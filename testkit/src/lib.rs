@@ -54,6 +54,33 @@ pub fn assert_schema_valid(schema: &str, documents: &[serde_json::Value]) {
     );
 }
 
+/// An SQS batch announcing `keys` in `bucket`, one message each (ids
+/// `msg-0`, `msg-1`, ...), made from the first message of `template` (an
+/// `events/` sample whose body is an S3 notification): only the body's
+/// bucket name and key, and the message id, change.
+pub fn sqs_delivery<K: AsRef<str>>(
+    template: &serde_json::Value,
+    bucket: &str,
+    keys: &[K],
+) -> serde_json::Value {
+    let records: Vec<serde_json::Value> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let mut message = template["Records"][0].clone();
+            let mut body: serde_json::Value =
+                serde_json::from_str(message["body"].as_str().expect("a message body"))
+                    .expect("a JSON message body");
+            body["Records"][0]["s3"]["bucket"]["name"] = bucket.into();
+            body["Records"][0]["s3"]["object"]["key"] = key.as_ref().into();
+            message["messageId"] = format!("msg-{i}").into();
+            message["body"] = body.to_string().into();
+            message
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}
+
 /// Region every test resource lives in.
 pub const REGION: &str = "us-east-1";
 
@@ -341,6 +368,29 @@ mod tests {
             "schemas/finding.v1.schema.json",
             &[serde_json::json!({"schemaVersion": 5})],
         );
+    }
+
+    #[test]
+    fn a_delivery_has_one_message_per_key() {
+        let body = serde_json::json!({"Records": [{"s3": {"bucket": {"name": "old"},
+            "object": {"key": "k", "size": 1}}}]});
+        let template = serde_json::json!({"Records": [{"messageId": "m",
+            "eventSource": "aws:sqs", "body": body.to_string()}]});
+        let batch = sqs_delivery(&template, "b", &["x", "y"]);
+        let records = batch["Records"].as_array().unwrap();
+        assert_eq!(records.len(), 2);
+        for (i, (record, key)) in records.iter().zip(["x", "y"]).enumerate() {
+            assert_eq!(record["messageId"], format!("msg-{i}"));
+            assert_eq!(record["eventSource"], "aws:sqs");
+            let body: serde_json::Value =
+                serde_json::from_str(record["body"].as_str().unwrap()).unwrap();
+            let s3 = &body["Records"][0]["s3"];
+            assert_eq!(
+                (&s3["bucket"]["name"], &s3["object"]["key"]),
+                (&"b".into(), &key.into())
+            );
+            assert_eq!(s3["object"]["size"], 1);
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 
-use testkit::{Moto, assert_schema_valid, repo_root};
+use testkit::{Moto, assert_schema_valid, repo_root, sqs_delivery};
 use time::{Duration, OffsetDateTime};
 use trailguard::integrity::StaticKeys;
 use trailguard::integrity::layout::DigestLayout;
@@ -150,21 +150,7 @@ fn sample(name: &str) -> Value {
 
 /// The SQS delivery sample, announcing `keys` (one message each).
 fn delivery(bucket: &str, keys: &[&str]) -> Value {
-    let template = sample("sqs-digest-delivery.json");
-    let records: Vec<Value> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, key)| {
-            let mut message = template["Records"][0].clone();
-            let mut body: Value = serde_json::from_str(message["body"].as_str().unwrap()).unwrap();
-            body["Records"][0]["s3"]["bucket"]["name"] = json!(bucket);
-            body["Records"][0]["s3"]["object"]["key"] = json!(key);
-            message["messageId"] = json!(format!("msg-{i}"));
-            message["body"] = json!(body.to_string());
-            message
-        })
-        .collect();
-    json!({ "Records": records })
+    sqs_delivery(&sample("sqs-digest-delivery.json"), bucket, keys)
 }
 
 async fn invoke(service: &IntegrityService, payload: Value) -> Value {

@@ -15,7 +15,7 @@ use std::process::Command;
 use aws_sdk_securityhub::types::AwsSecurityFinding;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use testkit::{Moto, REGION, assert_schema_valid, repo_root, sample_files};
+use testkit::{Moto, REGION, assert_schema_valid, repo_root, sample_files, sqs_delivery};
 use trailguard::rules::Catalogue;
 use trailguard::service::notifier::{NotifierConfig, NotifierService};
 use trailguard::sigma::SigmaRules;
@@ -138,20 +138,7 @@ fn sqs_event(keys: &[String]) -> Value {
         &std::fs::read_to_string(repo_root().join("events/sqs-s3.json")).unwrap(),
     )
     .unwrap();
-    let records: Vec<Value> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, key)| {
-            let mut message = template["Records"][0].clone();
-            let mut body: Value = serde_json::from_str(message["body"].as_str().unwrap()).unwrap();
-            body["Records"][0]["s3"]["bucket"]["name"] = json!(BUCKET);
-            body["Records"][0]["s3"]["object"]["key"] = json!(key);
-            message["messageId"] = json!(format!("msg-{i}"));
-            message["body"] = json!(body.to_string());
-            message
-        })
-        .collect();
-    json!({ "Records": records })
+    sqs_delivery(&template, BUCKET, keys)
 }
 
 async fn invoke(service: &NotifierService, payload: Value) -> Value {
