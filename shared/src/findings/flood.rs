@@ -42,11 +42,13 @@ impl FloodGate {
     /// Whether a finding of `rule_id` for `event_id` is published.
     pub fn admit(&mut self, rule_id: &str, event_id: Option<&str>) -> bool {
         // Looked up before inserting: admitting must not allocate per match.
-        if !self.per_rule.contains_key(rule_id) {
-            self.per_rule.insert(rule_id.to_owned(), (0, Vec::new()));
-        }
-        let Some(entry) = self.per_rule.get_mut(rule_id) else {
-            return true;
+        // One look-up for every match after a rule's first.
+        let entry = match self.per_rule.get_mut(rule_id) {
+            Some(entry) => entry,
+            None => self
+                .per_rule
+                .entry(rule_id.to_owned())
+                .or_insert((0, Vec::new())),
         };
         entry.0 += 1;
         if entry.0 <= self.cap {

@@ -140,8 +140,9 @@ impl Members {
     }
 }
 
-/// A member key as read: one the record models, or another.
-struct Key(Option<Member>);
+/// A member key as read: one the record models, or another (and whether
+/// that other holds a `.`).
+struct Key(Option<Member>, bool);
 
 impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -159,7 +160,8 @@ impl Visitor<'_> for KeyVisitor {
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
-        Ok(Key(Member::of(key)))
+        let member = Member::of(key);
+        Ok(Key(member, member.is_none() && key.contains('.')))
     }
 }
 
@@ -181,8 +183,9 @@ impl<'de> Visitor<'de> for RecordVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record<'de>, A::Error> {
         let mut record = Record::default();
         let mut seen = Members::default();
-        while let Some(Key(member)) = map.next_key()? {
+        while let Some(Key(member, dotted)) = map.next_key()? {
             let Some(member) = member else {
+                record.dotted_member |= dotted;
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };

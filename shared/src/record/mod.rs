@@ -32,6 +32,7 @@
 
 mod flag;
 mod identity;
+mod key_field;
 mod lookup;
 mod member;
 pub(crate) mod raw_json;
@@ -44,6 +45,7 @@ use serde_json::value::RawValue;
 
 pub use flag::Flag;
 pub use identity::{SessionAttributes, SessionContext, SessionIssuer, UserIdentity};
+pub(crate) use key_field::{KeyField, Probe};
 pub(crate) use lookup::Reach;
 pub(crate) use member::Member;
 
@@ -66,6 +68,9 @@ pub struct Record<'a> {
     raw: &'a str,
     /// Modelled members present as `null` (their fields are `None`).
     nulls: Members,
+    /// Whether a member's name holds a `.` (a flat key that dotted paths
+    /// must be checked against before they are followed as nested keys).
+    dotted_member: bool,
 
     /// `eventTime`: when the request was completed, as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
     pub event_time: Option<Cow<'a, str>>,
@@ -146,6 +151,11 @@ impl<'a> Record<'a> {
     /// Attaches the record's original text after a typed parse of it.
     pub(crate) fn set_raw(&mut self, raw: &'a str) {
         self.raw = raw;
+    }
+
+    /// Whether some member's name holds a `.` (no modelled one does).
+    pub(crate) fn has_dotted_member(&self) -> bool {
+        self.dotted_member
     }
 
     /// Whether `member` was written as `null` (its field is then `None`,

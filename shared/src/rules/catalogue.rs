@@ -12,9 +12,11 @@ use foldhash::fast::RandomState;
 
 use thiserror::Error;
 
+use super::guard::Guard;
 use super::rule::{Rule, RuleFile};
 use crate::document::{Document, Path, Scalar, Segment};
 use crate::findings::{Suppression, Suppressions};
+use crate::record::Record;
 
 /// The built-in rule files: the CIS AWS Foundations monitoring controls and
 /// trailguard's curated detections.
@@ -58,6 +60,8 @@ pub struct Catalogue {
     by_event_name: HashMap<String, Vec<usize>, RandomState>,
     /// Rules that must be tried on every record.
     always: Vec<usize>,
+    /// Per rule, a cheap check a typed record must pass first.
+    guards: Vec<Option<Guard>>,
     /// `$.eventName`, built once: it is looked up for every record.
     event_name: Path,
 }
@@ -141,14 +145,19 @@ impl Catalogue {
         let event_name = Path(vec![Segment::Key("eventName".to_owned())]);
         let mut by_event_name: HashMap<String, Vec<usize>, RandomState> = HashMap::default();
         let mut always = Vec::new();
+        let mut guards = Vec::with_capacity(rules.len());
         for (i, rule) in rules.iter().enumerate() {
             match rule.pattern().required_values(&event_name) {
                 Some(names) => {
                     for name in names {
                         by_event_name.entry(name).or_default().push(i);
                     }
+                    guards.push(None);
                 }
-                None => always.push(i),
+                None => {
+                    always.push(i);
+                    guards.push(Guard::of(rule.pattern()));
+                }
             }
         }
         Catalogue {
@@ -156,6 +165,7 @@ impl Catalogue {
             suppressions: Vec::new(),
             by_event_name,
             always,
+            guards,
             event_name,
         }
     }
@@ -186,13 +196,46 @@ impl Catalogue {
     pub fn for_each_match<'c>(&'c self, doc: &dyn Document, mut on_match: impl FnMut(&'c Rule)) {
         let mut indexed: &[usize] = &[];
         doc.any_at(self.event_name.segments(), &mut |v| {
-            if let Scalar::String(name) = v
-                && let Some(ids) = self.by_event_name.get(name.as_ref())
-            {
-                indexed = ids;
+            if let Scalar::String(name) = v {
+                indexed = self.indexed(name);
             }
             true
         });
+        self.each_candidate(indexed, |_, rule| {
+            if rule.pattern().matches(doc) {
+                on_match(rule);
+            }
+        });
+    }
+
+    /// [`Catalogue::for_each_match`] on a typed record: the same rules, with
+    /// `eventName` and each rule's [`Guard`] read straight from its fields.
+    pub fn for_each_match_record<'c>(
+        &'c self,
+        record: &Record<'_>,
+        mut on_match: impl FnMut(&'c Rule),
+    ) {
+        let indexed = record
+            .event_name
+            .as_deref()
+            .map_or(&[][..], |n| self.indexed(n));
+        self.each_candidate(indexed, |i, rule| {
+            let guarded = self.guards.get(i).and_then(Option::as_ref);
+            if guarded.is_none_or(|g| g.admits(record)) && rule.pattern().matches_record(record) {
+                on_match(rule);
+            }
+        });
+    }
+
+    fn indexed(&self, event_name: &str) -> &[usize] {
+        self.by_event_name
+            .get(event_name)
+            .map_or(&[][..], Vec::as_slice)
+    }
+
+    /// Calls `f` with the rules filed under a record's `eventName`
+    /// (`indexed`) and those tried on every record, in load order.
+    fn each_candidate<'c>(&'c self, indexed: &[usize], mut f: impl FnMut(usize, &'c Rule)) {
         // Both lists are ascending and disjoint: merging them keeps load
         // order without allocating on this per-record path.
         let (mut always, mut indexed) = (self.always.iter().peekable(), indexed.iter().peekable());
@@ -203,10 +246,10 @@ impl Catalogue {
                 (Some(_), None) => always.next(),
                 (None, None) => break,
             };
-            if let Some(rule) = next.and_then(|&i| self.rules.get(i))
-                && rule.pattern().matches(doc)
+            if let Some(&i) = next
+                && let Some(rule) = self.rules.get(i)
             {
-                on_match(rule);
+                f(i, rule);
             }
         }
     }

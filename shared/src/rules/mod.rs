@@ -3,10 +3,12 @@
 //! - [`filter_pattern`]: the JSON filter-pattern language of CloudWatch Logs
 //!   metric filters, parsed once and matched against any record.
 //! - [`rule`]: the rule-file format (YAML) and a compiled rule.
-//! - [`catalogue`]: the built-in and user rules of one process, indexed.
+//! - [`catalogue`]: the built-in and user rules of one process, indexed by
+//!   `eventName`, with a one-field guard for the rules tried on every record.
 
 pub mod catalogue;
 pub mod filter_pattern;
+mod guard;
 pub mod rule;
 
 pub use catalogue::{Catalogue, CatalogueError, RuleText};

@@ -34,7 +34,7 @@ use crate::findings::sns::{self, Outgoing};
 use crate::findings::{Finding, FloodGate, RuleInfo, Subject, Suppressions};
 use crate::metrics::Aggregator;
 use crate::rules::{Catalogue, CatalogueError, Severity};
-use crate::sigma::SigmaRules;
+use crate::sigma::{PassMemo, SigmaRules};
 
 /// The `notifier` function's settings, from `TRAILGUARD_*` variables.
 #[derive(Debug, Clone)]
@@ -220,6 +220,7 @@ impl Detector {
         let mut gate = FloodGate::new(self.flood_cap);
         let source = object.to_string();
         let log_file = Arc::new(LogFile::of(object));
+        let mut memo = PassMemo::default();
         let summary = scan_file(
             input,
             &source,
@@ -236,17 +237,18 @@ impl Detector {
                 let sigma = self
                     .sigma
                     .iter()
-                    .flat_map(|s| s.matching_record(record))
+                    .flat_map(|s| s.matching_in_pass(record, &mut memo))
                     .filter_map(|r| self.sigma_infos.get(r.id()));
                 // Suppressions and the flood cap read the record itself, so
                 // a suppressed or held-back match builds nothing; the facts
                 // are built on the first finding and shared by the others.
-                let subject = Subject::of_record(record);
+                let mut subject = None;
                 let mut event: Option<Arc<EventFacts>> = None;
                 for info in trailguard.chain(sigma) {
                     if info.severity < self.min_severity {
                         continue;
                     }
+                    let subject = *subject.get_or_insert_with(|| Subject::of_record(record));
                     if self.suppressions.suppressing(&info.id, subject).is_some() {
                         out.suppressed += 1;
                         continue;

@@ -89,8 +89,10 @@ pub fn scan_file<R: Read>(
     let mut matched: Vec<&Rule> = Vec::new();
     while let Some(next) = reader.next_record() {
         summary.records += 1;
+        // Borrowed in place: a record is a large struct, and this loop
+        // runs once per record.
         let record = match next {
-            Ok(record) => record,
+            Ok(ref record) => record,
             Err(e) if e.is_fatal() => return Err(e),
             Err(e) => {
                 summary.rejected += 1;
@@ -100,7 +102,7 @@ pub fn scan_file<R: Read>(
                 continue;
             }
         };
-        if !filter.accepts(&record) {
+        if !filter.accepts(record) {
             summary.filtered += 1;
             continue;
         }
@@ -111,9 +113,9 @@ pub fn scan_file<R: Read>(
             None => summary.without_event_time += 1,
         }
         matched.clear();
-        catalogue.for_each_match(&record, |rule| matched.push(rule));
+        catalogue.for_each_match_record(record, |rule| matched.push(rule));
         summary.matches += matched.len() as u64;
-        visit(&record, &matched);
+        visit(record, &matched);
     }
     Ok(summary)
 }

@@ -119,9 +119,15 @@ impl Event for RecordView<'_> {
         let raw = self.record.raw();
         // Positional indexes and escaped brackets follow rsigma's path
         // grammar; a flat key holding dots (`"a.b": ...`) takes precedence
-        // over the nested path. Neither occurs in CloudTrail, so a cheap
-        // test sends them to the `Value` view.
-        if path.contains(['[', '\\']) || (path.contains('.') && raw_json::may_hold_key(raw, path)) {
+        // over the nested path (rsigma looks for it among top-level members,
+        // and the record notes as it is parsed whether any member name holds
+        // a dot). Neither occurs in CloudTrail, so a cheap test sends them
+        // to the `Value` view.
+        if path.contains(['[', '\\'])
+            || (path.contains('.')
+                && self.record.has_dotted_member()
+                && raw_json::may_hold_key(raw, path))
+        {
             return self.by_value(path);
         }
         // CloudTrail paths are short: split into a stack buffer, not a Vec,

@@ -20,11 +20,19 @@
 //!
 //! Matching is case-insensitive in Sigma, so the tables hold lowercased values
 //! and look-ups lowercase the record's value the same way rsigma does.
+//!
+//! On a typed record ([`Index::viable_record`]) the fields are read straight
+//! from the record, and common items are checked without rsigma's lowercased
+//! copy of the value: equality with a few values and `contains` compare ASCII
+//! text case-insensitively (rsigma's answer for ASCII), and a regex is first
+//! tried as a search for the literal text every match of it contains.
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use foldhash::fast::RandomState;
+use memchr::memmem::Finder;
+use regex_syntax::hir::{HirKind, Literal};
 
 use rsigma_eval::event::{EventValue, JsonEvent};
 use rsigma_eval::matcher::GroupMode;
@@ -33,6 +41,7 @@ use rsigma_parser::{ConditionExpr, Quantifier};
 use serde_json::Value;
 
 use crate::document::{Document, Scalar, Segment};
+use crate::record::{KeyField, Probe, Record};
 
 /// Fields the needs may use. CloudTrail defines each as a string inside
 /// objects only (never under an array), so a [`Document`] and rsigma resolve
@@ -65,10 +74,11 @@ enum Need {
     /// One detection item on a [`KEY_FIELDS`] field.
     Item {
         path: Vec<Segment>,
+        /// The same field, read straight from a typed record.
+        key: Option<KeyField>,
         item: Box<CompiledDetectionItem>,
-        /// The item's lowercased values when it tests equality with a set:
-        /// a set look-up then replaces rsigma lowercasing into a new string.
-        equals: Option<HashSet<String, RandomState>>,
+        /// How a string value is checked.
+        check: Check,
     },
     /// Every one of these.
     All(Vec<Need>),
@@ -158,13 +168,15 @@ impl Need {
             Some(field)
                 if KEY_FIELDS.contains(&field.as_str()) && self_contained(&item.matcher) =>
             {
+                let path: Vec<Segment> = field
+                    .split('.')
+                    .map(|k| Segment::Key(k.to_owned()))
+                    .collect();
                 Need::Item {
-                    path: field
-                        .split('.')
-                        .map(|k| Segment::Key(k.to_owned()))
-                        .collect(),
+                    key: KeyField::of_path(&path),
+                    path,
                     item: Box::new(item.clone()),
-                    equals: exact_values(&item.matcher).map(|set| set.into_iter().collect()),
+                    check: Check::of(item),
                 }
             }
             _ => Need::Nothing,
@@ -204,24 +216,170 @@ impl Need {
             Need::Nothing => true,
             Need::All(needs) => needs.iter().all(|n| n.holds(record)),
             Need::Any(needs) => needs.iter().any(|n| n.holds(record)),
-            Need::Item { path, item, equals } => {
+            Need::Item {
+                path, item, check, ..
+            } => {
                 let mut seen = false;
                 let hit = record.any_at(path, &mut |v| {
                     seen = true;
-                    match (v, equals) {
-                        // Lowercased set membership accepts whatever rsigma's
-                        // equality (case-insensitive or not) accepts.
-                        (Scalar::String(s), Some(set)) if item.exists.is_none() => {
-                            with_lowercase(s, |lower| set.contains(lower))
-                        }
-                        _ => item_holds(item, v),
-                    }
+                    check.holds(item, v)
                 });
                 // rsigma: an absent field meets only `null` and `|exists: false`.
                 hit || (!seen && absent_holds(item))
             }
         }
     }
+
+    /// [`Need::holds`] on a typed record, reading its fields directly.
+    fn holds_in(&self, record: &Record<'_>) -> bool {
+        match self {
+            Need::Nothing => true,
+            Need::All(needs) => needs.iter().all(|n| n.holds_in(record)),
+            Need::Any(needs) => needs.iter().any(|n| n.holds_in(record)),
+            Need::Item {
+                key: Some(key),
+                item,
+                check,
+                ..
+            } => match key.probe(record) {
+                Probe::Absent => absent_holds(item),
+                Probe::Value(v) => check.holds(item, &v),
+                Probe::Unknown => self.holds(record),
+            },
+            Need::Item { key: None, .. } => self.holds(record),
+        }
+    }
+}
+
+/// How a need checks a string value: a shortcut that gives rsigma's answer
+/// (or, for a regex, rules out values rsigma would refuse) without the
+/// lowercased copy of the value rsigma makes, or rsigma's matcher itself.
+#[derive(Debug, Clone)]
+enum Check {
+    /// Equality with one of a few lowercased values.
+    OneOf(Vec<String>),
+    /// Equality with one of many lowercased values.
+    Set(HashSet<String, RandomState>),
+    /// Case-insensitive containment of this lowercased ASCII text.
+    Contains(Vec<u8>),
+    /// A regex whose every match contains this text.
+    Regex(Box<Finder<'static>>),
+    /// Only the matcher can tell.
+    Matcher,
+}
+
+impl Check {
+    fn of(item: &CompiledDetectionItem) -> Check {
+        if item.exists.is_some() {
+            return Check::Matcher;
+        }
+        if let Some(values) = exact_values(&item.matcher) {
+            return if values.len() <= 8 {
+                Check::OneOf(values.into_iter().collect())
+            } else {
+                Check::Set(values.into_iter().collect())
+            };
+        }
+        match &item.matcher {
+            CompiledMatcher::Contains {
+                value,
+                case_insensitive: true,
+            } if value.is_ascii() && !value.is_empty() => {
+                Check::Contains(value.to_ascii_lowercase().into_bytes())
+            }
+            CompiledMatcher::Regex(re) => required_literal(re.as_str())
+                .map_or(Check::Matcher, |l| {
+                    Check::Regex(Box::new(Finder::new(&l).into_owned()))
+                }),
+            _ => Check::Matcher,
+        }
+    }
+
+    /// Whether `value`, found at the item's field, meets the item.
+    fn holds(&self, item: &CompiledDetectionItem, value: &Scalar<'_>) -> bool {
+        let Scalar::String(s) = value else {
+            return item_holds(item, value);
+        };
+        match self {
+            // For ASCII text, rsigma's lowercase equality is ASCII
+            // case-insensitive equality.
+            Check::OneOf(values) if s.is_ascii() => {
+                values.iter().any(|v| s.eq_ignore_ascii_case(v))
+            }
+            Check::OneOf(values) => with_lowercase(s, |lower| values.iter().any(|v| v == lower)),
+            Check::Set(set) => with_lowercase(s, |lower| set.contains(lower)),
+            Check::Contains(needle) if s.is_ascii() => {
+                contains_ignore_ascii_case(s.as_bytes(), needle)
+            }
+            Check::Regex(literal) if literal.find(s.as_bytes()).is_none() => false,
+            Check::Contains(_) | Check::Regex(_) | Check::Matcher => item_holds(item, value),
+        }
+    }
+}
+
+/// Whether `haystack` contains `needle` (lowercase ASCII), ignoring ASCII case.
+fn contains_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let mut from = 0;
+    while let Some(at) = haystack
+        .get(from..)
+        .and_then(|tail| memchr::memchr2(first, first.to_ascii_uppercase(), tail))
+    {
+        let start = from + at + 1;
+        if haystack
+            .get(start..start + rest.len())
+            .is_some_and(|candidate| candidate.eq_ignore_ascii_case(rest))
+        {
+            return true;
+        }
+        from = start;
+    }
+    false
+}
+
+/// The longest literal text (3 bytes or more) every match of `pattern`
+/// contains: a literal among the parts of its top-level sequence. Case
+/// insensitive text parses to classes, not literals, so it yields none.
+fn required_literal(pattern: &str) -> Option<Vec<u8>> {
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let parts = match hir.kind() {
+        HirKind::Concat(parts) => parts.as_slice(),
+        _ => std::slice::from_ref(&hir),
+    };
+    parts
+        .iter()
+        .filter_map(|part| match part.kind() {
+            HirKind::Literal(Literal(bytes)) => Some(bytes.to_vec()),
+            _ => None,
+        })
+        .max_by_key(Vec::len)
+        .filter(|l| l.len() >= 3)
+}
+
+/// `eventName`, `eventSource` and every field a need reads, when each is
+/// a [`KeyField`]: then those fields' values alone decide which rules are
+/// viable (needs are self-contained, see [`self_contained`]).
+fn decisive_fields(needs: &[Need]) -> Option<Vec<KeyField>> {
+    fn collect(need: &Need, out: &mut Vec<KeyField>) -> bool {
+        match need {
+            Need::Nothing => true,
+            Need::All(needs) | Need::Any(needs) => needs.iter().all(|n| collect(n, out)),
+            Need::Item { key: Some(key), .. } => {
+                if !out.contains(key) {
+                    out.push(*key);
+                }
+                true
+            }
+            Need::Item { key: None, .. } => false,
+        }
+    }
+    let mut fields = vec![KeyField::EventName, KeyField::EventSource];
+    needs
+        .iter()
+        .all(|need| collect(need, &mut fields))
+        .then_some(fields)
 }
 
 /// Whether a matcher decides on the field's value alone (field references
@@ -368,6 +526,44 @@ pub(super) struct Index {
     by_source: Table,
     residual: Vec<usize>,
     needs: Vec<Need>,
+    /// Every field the tables and needs read, when a typed record's values
+    /// there decide which rules are viable (see [`Memo`]).
+    decisive: Option<Vec<KeyField>>,
+}
+
+/// How many distinct combinations of field values a [`Memo`] keeps.
+const MEMO_CAPACITY: usize = 4096;
+
+/// The viable rules of records already seen in one pass, by the values of
+/// the fields that decide them. Within a file the same principals call the
+/// same APIs with the same clients, so most records repeat a combination
+/// and cost one look-up instead of a check per candidate rule.
+#[derive(Debug, Default)]
+pub(super) struct Memo {
+    key: Vec<u8>,
+    seen: HashMap<Box<[u8]>, Box<[usize]>, RandomState>,
+}
+
+impl Memo {
+    /// Writes `record`'s values at `fields` as the key; `false` when one
+    /// of them only the record's text can tell.
+    fn key_of(&mut self, record: &Record<'_>, fields: &[KeyField]) -> bool {
+        self.key.clear();
+        for field in fields {
+            // A tag, then the text and a byte UTF-8 never holds.
+            match field.probe(record) {
+                Probe::Absent => self.key.push(0),
+                Probe::Value(Scalar::String(text)) => {
+                    self.key.push(1);
+                    self.key.extend_from_slice(text.as_bytes());
+                    self.key.push(0xff);
+                }
+                Probe::Value(Scalar::Null) => self.key.push(2),
+                Probe::Value(_) | Probe::Unknown => return false,
+            }
+        }
+        true
+    }
 }
 
 impl Index {
@@ -389,7 +585,28 @@ impl Index {
             }
             index.needs.push(need);
         }
+        index.decisive = decisive_fields(&index.needs);
         index
+    }
+
+    /// [`Index::viable_record`] in load order into `out`, answered from
+    /// `memo` when a record with the same deciding values was seen.
+    pub(super) fn viable_memo(&self, record: &Record<'_>, memo: &mut Memo, out: &mut Vec<usize>) {
+        out.clear();
+        let known = self
+            .decisive
+            .as_deref()
+            .is_some_and(|fields| memo.key_of(record, fields));
+        if known && let Some(hit) = memo.seen.get(memo.key.as_slice()) {
+            out.extend_from_slice(hit);
+            return;
+        }
+        out.extend(self.viable_record(record));
+        out.sort_unstable();
+        if known && memo.seen.len() < MEMO_CAPACITY {
+            memo.seen
+                .insert(memo.key.as_slice().into(), out.as_slice().into());
+        }
     }
 
     /// Every rule that could match a record with these `eventName` and
@@ -432,6 +649,25 @@ impl Index {
     }
 
     /// The residual rules.
+    /// [`Index::viable`] on a typed record, reading its fields directly.
+    pub(super) fn viable_record<'s>(
+        &'s self,
+        record: &'s Record<'_>,
+    ) -> impl Iterator<Item = usize> + 's {
+        let slice = |field: KeyField, table: &'s Table| match field.probe(record) {
+            Probe::Value(Scalar::String(s)) => table.get(Key::Str(&s)),
+            Probe::Value(_) | Probe::Unknown => table.get(Key::Other),
+            Probe::Absent => table.get(Key::Absent),
+        };
+        let name = slice(KeyField::EventName, &self.by_name);
+        let source = slice(KeyField::EventSource, &self.by_source);
+        name.iter()
+            .chain(source)
+            .chain(&self.residual)
+            .copied()
+            .filter(|&i| self.needs.get(i).is_some_and(|n| n.holds_in(record)))
+    }
+
     #[cfg(test)]
     pub(super) fn residual(&self) -> &[usize] {
         &self.residual
@@ -464,6 +700,119 @@ mod tests {
     fn index_of(detections: &[&str]) -> Index {
         let rules: Vec<CompiledRule> = detections.iter().map(|d| compiled(d)).collect();
         Index::build(&rules)
+    }
+
+    #[test]
+    fn a_memo_answers_as_the_checks_do() {
+        let index = index_of(&[
+            "  sel: {eventSource: s3.amazonaws.com, eventName: [PutBucketPolicy, DeleteBucket]}\n  condition: sel",
+            "  sel: {userIdentity.type: Root}\n  condition: sel",
+            "  sel: {userAgent|contains: 'TruffleHog'}\n  condition: sel",
+        ]);
+        let texts = [
+            r#"{"eventSource":"s3.amazonaws.com","eventName":"DeleteBucket","userIdentity":{"type":"Root"}}"#,
+            r#"{"eventSource":"s3.amazonaws.com","eventName":"DeleteBucket","userIdentity":{"type":"IAMUser"}}"#,
+            r#"{"eventName":"GetObject","userAgent":"trufflehog","eventID":"1"}"#,
+            r#"{"eventName":"GetObject","userAgent":"trufflehog","eventID":"2"}"#,
+            r#"{"eventName":"GetObject","userAgent":null}"#,
+            // Only the text can tell a nested `null` from absent: not remembered.
+            r#"{"eventName":"GetObject","userIdentity":{"type":null}}"#,
+            "{}",
+        ];
+        let mut memo = Memo::default();
+        let mut out = Vec::new();
+        for round in 0..2 {
+            for text in texts {
+                let record = Record::from_json(text).expect("test record parses");
+                index.viable_memo(&record, &mut memo, &mut out);
+                let mut expected: Vec<usize> = index.viable_record(&record).collect();
+                expected.sort_unstable();
+                assert_eq!(out, expected, "round {round}: {text}");
+            }
+        }
+        // The two GetObject calls by the same client share an entry; the
+        // record with a nested `null` has none.
+        assert_eq!(memo.seen.len(), texts.len() - 2);
+    }
+
+    #[test]
+    fn string_checks_agree_with_rsigma() {
+        let index = index_of(&[
+            "  sel: {userIdentity.type: [Root, AssumedRole]}\n  condition: sel",
+            "  sel: {userAgent|contains: 'TruffleHog'}\n  condition: sel",
+            "  sel: {userIdentity.arn|re: '.+:assumed-role/aws:.+'}\n  condition: sel",
+        ]);
+        let values = [
+            "Root",
+            "ROOT",
+            "root",
+            "AssumedRole",
+            "assumedrole",
+            "Rooty",
+            "",
+            "İ",
+            "Root\u{130}",
+            "TruffleHog/3.0",
+            "xx trufflehog",
+            "TRUFFLEHO",
+            "truffle hog",
+            "TruffleHoG İ",
+            "arn:aws:sts::1:assumed-role/aws:ec2/i-1",
+            "arn:aws:sts::1:assumed-role/x/y",
+        ];
+        fn only_item(need: &Need) -> Option<(&CompiledDetectionItem, &Check)> {
+            match need {
+                Need::Item { item, check, .. } => Some((item, check)),
+                Need::All(needs) | Need::Any(needs) if needs.len() == 1 => {
+                    needs.first().and_then(only_item)
+                }
+                _ => None,
+            }
+        }
+        for (need, field) in index.needs.iter().zip(["type", "userAgent", "arn"]) {
+            let (item, check) = only_item(need).expect("one item each");
+            assert!(!matches!(check, Check::Matcher), "{field} has a shortcut");
+            for v in values {
+                let value = Scalar::String(Cow::Borrowed(v));
+                assert_eq!(
+                    check.holds(item, &value),
+                    item_holds(item, &value),
+                    "{field} {v:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn regexes_yield_the_literal_every_match_contains() {
+        let literal = |p| required_literal(p).map(|l| String::from_utf8_lossy(&l).into_owned());
+        assert_eq!(
+            literal(".+:assumed-role/aws:.+").as_deref(),
+            Some(":assumed-role/aws:")
+        );
+        assert_eq!(
+            literal("^arn:aws:iam::[0-9]+:root$").as_deref(),
+            Some("arn:aws:iam::")
+        );
+        assert_eq!(literal("abcdef").as_deref(), Some("abcdef"));
+        // Alternatives, case-insensitive text and short literals give none.
+        assert_eq!(literal("foo|barbaz"), None);
+        assert_eq!(literal("(?i)assumed-role"), None);
+        assert_eq!(literal(".+ab.+"), None);
+    }
+
+    #[test]
+    fn a_regex_need_turns_away_values_without_its_literal() {
+        let index =
+            index_of(&["  sel: {userIdentity.arn|re: '.+:assumed-role/aws:.+'}\n  condition: sel"]);
+        let holds = |arn: &str| {
+            let record = json!({"userIdentity": {"arn": arn}});
+            index.could_match(&record)
+        };
+        assert!(holds("arn:aws:sts::1:assumed-role/aws:ec2-instance/i-1"));
+        assert!(!holds("arn:aws:sts::1:assumed-role/admin/bob"));
+        // The literal is only a pre-filter: the regex still decides.
+        assert!(!holds(":assumed-role/aws:"));
     }
 
     #[test]

@@ -90,6 +90,12 @@ pub use rule::{Severity, SigmaRule, reference_for_tag, severity_of_level};
 use event::{RecordEvent, RecordView};
 use index::{Index, Key};
 
+/// What [`SigmaRules::matching_in_pass`] remembers during one pass over a
+/// file (bounded: a few thousand combinations of field values). Start a
+/// new one for each file, and for each set of rules.
+#[derive(Debug, Default)]
+pub struct PassMemo(index::Memo);
+
 /// Compiled, indexed Sigma rules.
 #[derive(Debug, Clone, Default)]
 pub struct SigmaRules {
@@ -192,8 +198,26 @@ impl SigmaRules {
         record: &Record<'_>,
     ) -> impl Iterator<Item = &'s SigmaRule> {
         // Each table lists a rule once, and a rule sits in one table.
-        let mut viable: Vec<usize> = self.index.viable(record).collect();
+        let mut viable: Vec<usize> = self.index.viable_record(record).collect();
         viable.sort_unstable();
+        let view = (!viable.is_empty()).then(|| RecordView::new(record));
+        viable
+            .into_iter()
+            .filter_map(move |i| self.rules.get(i))
+            .filter(move |rule| view.as_ref().is_some_and(|v| rule.matches_event(v)))
+    }
+
+    /// [`SigmaRules::matching_record`] for one record of a pass over a file:
+    /// `pass` remembers which rules records with the same values in the
+    /// fields the rules are indexed and pre-checked by could match, so a
+    /// repeat costs one look-up. Same answer, in load order.
+    pub fn matching_in_pass<'s, 'r, 'a>(
+        &'s self,
+        record: &'r Record<'a>,
+        pass: &mut PassMemo,
+    ) -> impl Iterator<Item = &'s SigmaRule> + use<'s, 'r, 'a> {
+        let mut viable = Vec::new();
+        self.index.viable_memo(record, &mut pass.0, &mut viable);
         let view = (!viable.is_empty()).then(|| RecordView::new(record));
         viable
             .into_iter()

@@ -5,6 +5,7 @@ use std::fmt;
 use super::lexer::is_key_char;
 use super::wildcard::TextPattern;
 use crate::document::{Path, Segment};
+use crate::record::KeyField;
 
 /// A boolean expression over conditions. `All` and `Any` never directly hold
 /// another node of their own kind (the parser flattens them), which keeps
@@ -26,6 +27,19 @@ pub(crate) struct Condition {
     pub selector: Path,
     /// What must hold there.
     pub test: Test,
+    /// The selector, when a typed record holds it as a field.
+    pub key: Option<KeyField>,
+}
+
+impl Condition {
+    /// The condition `test` on `selector`.
+    pub(crate) fn new(selector: Path, test: Test) -> Condition {
+        Condition {
+            key: KeyField::of_path(selector.segments()),
+            selector,
+            test,
+        }
+    }
 }
 
 /// What a condition checks.
@@ -206,10 +220,10 @@ mod tests {
     use super::*;
 
     fn condition(key: &str, test: Test) -> Expr {
-        Expr::Condition(Condition {
-            selector: Path(vec![Segment::Key(key.to_owned())]),
+        Expr::Condition(Condition::new(
+            Path(vec![Segment::Key(key.to_owned())]),
             test,
-        })
+        ))
     }
 
     #[test]

@@ -30,6 +30,18 @@ impl Expr {
         }
     }
 
+    /// Whether every event the pattern matches has a value at `path`: every
+    /// test but `NOT EXISTS` fails on a missing field.
+    pub(crate) fn requires_present(&self, path: &Path) -> bool {
+        match self {
+            Expr::Condition(condition) => {
+                condition.selector == *path && !matches!(condition.test, Test::NotExists)
+            }
+            Expr::All(branches) => branches.iter().any(|b| b.requires_present(path)),
+            Expr::Any(branches) => branches.iter().all(|b| b.requires_present(path)),
+        }
+    }
+
     /// The exact values one of which the field at `path` must equal for the
     /// pattern to match, or `None` when the pattern does not pin it down
     /// that way. Conservative: `Some` is only returned when no event with
@@ -98,6 +110,33 @@ mod tests {
 
     fn strings(values: &[&str]) -> Option<Vec<String>> {
         Some(values.iter().map(|v| (*v).to_owned()).collect())
+    }
+
+    fn present(pattern: &str, keys: &[&str]) -> bool {
+        let expr = parse(pattern).unwrap_or_else(|err| panic!("{pattern:?}: {err}"));
+        expr.requires_present(&path(keys))
+    }
+
+    #[test]
+    fn every_test_but_not_exists_needs_the_field() {
+        for pattern in [
+            r#"{ $.errorCode = "AccessDenied*" }"#,
+            r#"{ $.errorCode != "x" }"#,
+            "{ $.errorCode IS NULL }",
+            "{ $.errorCode > 3 }",
+            r#"{ ($.errorCode = "a*") || ($.errorCode = "*b") }"#,
+            r#"{ $.eventName = X && $.errorCode = "*" }"#,
+        ] {
+            assert!(present(pattern, &["errorCode"]), "{pattern}");
+        }
+        for pattern in [
+            "{ $.errorCode NOT EXISTS }",
+            r#"{ $.errorCode = "a" || $.eventName = X }"#,
+            r#"{ $.errorMessage = "a" }"#,
+            r#"{ $.errorCode.inner = "a" }"#,
+        ] {
+            assert!(!present(pattern, &["errorCode"]), "{pattern}");
+        }
     }
 
     #[test]

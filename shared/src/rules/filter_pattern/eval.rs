@@ -11,6 +11,7 @@ use super::ast::{Condition, Expr, NumberLiteral, NumericOp, Test};
 use super::number::{parse_number, with_number_text};
 use super::wildcard::TextPattern;
 use crate::document::{Document, Scalar};
+use crate::record::{Probe, Record};
 
 impl Expr {
     /// Whether the event matches, stopping at the first deciding branch.
@@ -19,6 +20,15 @@ impl Expr {
             Expr::All(branches) => branches.iter().all(|branch| branch.matches(doc)),
             Expr::Any(branches) => branches.iter().any(|branch| branch.matches(doc)),
             Expr::Condition(condition) => condition.holds(doc),
+        }
+    }
+
+    /// [`Expr::matches`] on a typed record: key fields are read directly.
+    pub(crate) fn matches_record(&self, record: &Record<'_>) -> bool {
+        match self {
+            Expr::All(branches) => branches.iter().all(|branch| branch.matches_record(record)),
+            Expr::Any(branches) => branches.iter().any(|branch| branch.matches_record(record)),
+            Expr::Condition(condition) => condition.holds_in(record),
         }
     }
 
@@ -51,17 +61,30 @@ impl Condition {
         let path = self.selector.segments();
         match &self.test {
             Test::NotExists => !doc.exists(path),
-            Test::IsNull => doc.any_at(path, &mut |value| matches!(value, Scalar::Null)),
-            Test::IsBool(want) => doc.any_at(
-                path,
-                &mut |value| matches!(value, Scalar::Bool(b) if b == want),
-            ),
-            Test::Text { negated, pattern } => {
-                doc.any_at(path, &mut |value| text_holds(pattern, *negated, value))
+            _ => doc.any_at(path, &mut |value| self.accepts(value)),
+        }
+    }
+
+    /// [`Condition::holds`] on a typed record, reading a key field directly.
+    fn holds_in(&self, record: &Record<'_>) -> bool {
+        match self.key.map(|key| key.probe(record)) {
+            None | Some(Probe::Unknown) => self.holds(record),
+            Some(Probe::Absent) => matches!(self.test, Test::NotExists),
+            Some(Probe::Value(value)) => {
+                !matches!(self.test, Test::NotExists) && self.accepts(&value)
             }
-            Test::Number { op, literal } => {
-                doc.any_at(path, &mut |value| number_holds(*op, literal, value))
-            }
+        }
+    }
+
+    /// Whether one value found at the selector passes the test (every test
+    /// but `NOT EXISTS`, which is about there being none).
+    fn accepts(&self, value: &Scalar<'_>) -> bool {
+        match &self.test {
+            Test::NotExists => false,
+            Test::IsNull => matches!(value, Scalar::Null),
+            Test::IsBool(want) => matches!(value, Scalar::Bool(b) if b == want),
+            Test::Text { negated, pattern } => text_holds(pattern, *negated, value),
+            Test::Number { op, literal } => number_holds(*op, literal, value),
         }
     }
 }
@@ -137,6 +160,43 @@ mod tests {
         match parse(pattern) {
             Ok(expr) => expr.matches(doc),
             Err(err) => panic!("{pattern:?}: {err}"),
+        }
+    }
+
+    #[test]
+    fn typed_records_give_the_document_answer() {
+        let patterns = [
+            r#"{ $.errorCode = "AccessDenied*" }"#,
+            r#"{ $.errorCode != "x" }"#,
+            "{ $.errorCode NOT EXISTS }",
+            "{ $.errorCode IS NULL }",
+            "{ $.errorCode = * }",
+            "{ $.errorCode = 403 }",
+            r#"{ $.userIdentity.type = "Root" }"#,
+            "{ $.userIdentity.type NOT EXISTS }",
+            "{ $.userIdentity.type IS NULL }",
+            r#"{ $.userIdentity.invokedBy != "x" }"#,
+            "{ $.readOnly IS TRUE }",
+            r#"{ $.eventName = "Get*" && $.userIdentity.arn = "*:root" }"#,
+        ];
+        let records = [
+            r#"{"errorCode":"AccessDenied","userIdentity":{"type":"Root","arn":"arn:aws:iam::1:root"},"eventName":"GetX","readOnly":true}"#,
+            r#"{"errorCode":null,"userIdentity":{"type":null,"invokedBy":null}}"#,
+            r#"{"errorCode":"403","userIdentity":null}"#,
+            r#"{"userIdentity":{}}"#,
+            r#"{"errorCode":"x","userIdentity":{"type":"R\u006fot"}}"#,
+            "{}",
+        ];
+        for text in records {
+            let record = crate::Record::from_json(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            for p in patterns {
+                let expr = parse(p).unwrap_or_else(|e| panic!("{p}: {e}"));
+                assert_eq!(
+                    expr.matches_record(&record),
+                    expr.matches(&record),
+                    "{p} on {text}"
+                );
+            }
         }
     }
 

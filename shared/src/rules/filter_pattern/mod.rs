@@ -112,6 +112,13 @@ impl FilterPattern {
         self.expr.matches(doc)
     }
 
+    /// Whether a typed record matches: the answer [`FilterPattern::matches`]
+    /// gives, with the common top-level and `userIdentity` strings read
+    /// from the record's fields rather than found by path.
+    pub fn matches_record(&self, record: &crate::Record<'_>) -> bool {
+        self.expr.matches_record(record)
+    }
+
     /// Evaluates every condition against `doc` and reports each result.
     pub fn explain<D: Document + ?Sized>(&self, doc: &D) -> Explanation {
         self.expr.explain(doc)
@@ -126,6 +133,11 @@ impl FilterPattern {
     /// element, the smallest side's set).
     pub fn required_values(&self, path: &Path) -> Option<BTreeSet<String>> {
         self.expr.required_values(path)
+    }
+
+    /// Whether every event the pattern matches has a value at `path`.
+    pub fn requires_present(&self, path: &Path) -> bool {
+        self.expr.requires_present(path)
     }
 
     /// Every selector the pattern reads, in order of first use.

@@ -226,7 +226,7 @@ impl<'a> Parser<'a> {
             }
             _ => return Err(self.error(token.as_ref(), COMPARISON)),
         };
-        Ok(Expr::Condition(Condition { selector, test }))
+        Ok(Expr::Condition(Condition::new(selector, test)))
     }
 
     /// The value after `=` / `!=`: a number, a quoted string or a bare word.

@@ -1,0 +1,196 @@
+//! The string members rule pre-checks read on every record, resolved once
+//! from their path so a record answers with a field access instead of a
+//! walk through [`Document::any_at`](crate::Document::any_at).
+
+use std::borrow::Cow;
+
+use super::{Member, Record};
+use crate::document::{Scalar, Segment};
+
+/// A string member of a record, or of its `userIdentity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyField {
+    EventSource,
+    EventName,
+    EventType,
+    EventCategory,
+    UserAgent,
+    SourceIpAddress,
+    ErrorCode,
+    ErrorMessage,
+    AwsRegion,
+    RecipientAccountId,
+    IdentityType,
+    IdentityArn,
+    IdentityAccountId,
+    IdentityInvokedBy,
+}
+
+/// What a record holds at a [`KeyField`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Probe<'r> {
+    /// Nothing: [`Document::any_at`](crate::Document::any_at) would visit
+    /// no value.
+    Absent,
+    /// The one value it would visit.
+    Value(Scalar<'r>),
+    /// Only the record's text can tell (a nested member that was `null`
+    /// or not a string): ask [`Document::any_at`](crate::Document::any_at).
+    Unknown,
+}
+
+impl KeyField {
+    /// The field a path of plain keys names, if it is one of these.
+    pub(crate) fn of_path(path: &[Segment]) -> Option<KeyField> {
+        let mut keys = path.iter().map(|s| match s {
+            Segment::Key(k) => Some(k.as_str()),
+            Segment::Index(_) | Segment::AnyIndex => None,
+        });
+        let field = match (keys.next()??, keys.next()) {
+            ("eventSource", None) => KeyField::EventSource,
+            ("eventName", None) => KeyField::EventName,
+            ("eventType", None) => KeyField::EventType,
+            ("eventCategory", None) => KeyField::EventCategory,
+            ("userAgent", None) => KeyField::UserAgent,
+            ("sourceIPAddress", None) => KeyField::SourceIpAddress,
+            ("errorCode", None) => KeyField::ErrorCode,
+            ("errorMessage", None) => KeyField::ErrorMessage,
+            ("awsRegion", None) => KeyField::AwsRegion,
+            ("recipientAccountId", None) => KeyField::RecipientAccountId,
+            ("userIdentity", Some(Some("type"))) => KeyField::IdentityType,
+            ("userIdentity", Some(Some("arn"))) => KeyField::IdentityArn,
+            ("userIdentity", Some(Some("accountId"))) => KeyField::IdentityAccountId,
+            ("userIdentity", Some(Some("invokedBy"))) => KeyField::IdentityInvokedBy,
+            _ => return None,
+        };
+        keys.next().is_none().then_some(field)
+    }
+
+    /// What `record` holds here, as its [`Document`](crate::Document) view
+    /// would report it.
+    pub(crate) fn probe<'r>(self, record: &'r Record<'_>) -> Probe<'r> {
+        let (member, value) = match self {
+            KeyField::EventSource => (Member::EventSource, &record.event_source),
+            KeyField::EventName => (Member::EventName, &record.event_name),
+            KeyField::EventType => (Member::EventType, &record.event_type),
+            KeyField::EventCategory => (Member::EventCategory, &record.event_category),
+            KeyField::UserAgent => (Member::UserAgent, &record.user_agent),
+            KeyField::SourceIpAddress => (Member::SourceIpAddress, &record.source_ip_address),
+            KeyField::ErrorCode => (Member::ErrorCode, &record.error_code),
+            KeyField::ErrorMessage => (Member::ErrorMessage, &record.error_message),
+            KeyField::AwsRegion => (Member::AwsRegion, &record.aws_region),
+            KeyField::RecipientAccountId => {
+                (Member::RecipientAccountId, &record.recipient_account_id)
+            }
+            KeyField::IdentityType
+            | KeyField::IdentityArn
+            | KeyField::IdentityAccountId
+            | KeyField::IdentityInvokedBy => return self.probe_identity(record),
+        };
+        match value {
+            Some(text) => Probe::Value(Scalar::String(Cow::Borrowed(text))),
+            None if record.is_null(member) => Probe::Value(Scalar::Null),
+            None => Probe::Absent,
+        }
+    }
+
+    fn probe_identity<'r>(self, record: &'r Record<'_>) -> Probe<'r> {
+        // A missing or `null` identity has no members.
+        let Some(identity) = record.user_identity.as_ref() else {
+            return Probe::Absent;
+        };
+        let value = match self {
+            KeyField::IdentityType => &identity.identity_type,
+            KeyField::IdentityArn => &identity.arn,
+            KeyField::IdentityAccountId => &identity.account_id,
+            _ => &identity.invoked_by,
+        };
+        match value {
+            Some(text) => Probe::Value(Scalar::String(Cow::Borrowed(text))),
+            // Nested members do not record `null`: the text tells.
+            None => Probe::Unknown,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Document;
+
+    fn path(dotted: &str) -> Vec<Segment> {
+        dotted
+            .split('.')
+            .map(|k| Segment::Key(k.to_owned()))
+            .collect()
+    }
+
+    const FIELDS: &[&str] = &[
+        "eventSource",
+        "eventName",
+        "eventType",
+        "eventCategory",
+        "userAgent",
+        "sourceIPAddress",
+        "errorCode",
+        "errorMessage",
+        "awsRegion",
+        "recipientAccountId",
+        "userIdentity.type",
+        "userIdentity.arn",
+        "userIdentity.accountId",
+        "userIdentity.invokedBy",
+    ];
+
+    fn visited(record: &Record<'_>, path: &[Segment]) -> Vec<String> {
+        let mut out = Vec::new();
+        record.any_at(path, &mut |v| {
+            out.push(format!("{v:?}"));
+            false
+        });
+        out
+    }
+
+    #[test]
+    fn every_field_reads_as_the_document_view_does() {
+        let texts = [
+            r#"{"eventSource":"s3.amazonaws.com","eventName":"GetObject","eventType":"AwsApiCall","eventCategory":"Data","userAgent":"aws-cli","sourceIPAddress":"1.2.3.4","errorCode":"AccessDenied","errorMessage":"no","awsRegion":"eu-west-1","recipientAccountId":"111122223333","userIdentity":{"type":"Root","arn":"arn:aws:iam::111122223333:root","accountId":"111122223333","invokedBy":"x.amazonaws.com"}}"#,
+            r#"{"eventSource":null,"eventName":null,"errorCode":null,"userIdentity":null}"#,
+            r#"{"userIdentity":{"type":null,"arn":"a\"b"}}"#,
+            r#"{"userIdentity":{}}"#,
+            r#"{}"#,
+        ];
+        for text in texts {
+            let record = Record::from_json(text).expect("test record parses");
+            for dotted in FIELDS {
+                let path = path(dotted);
+                let field = KeyField::of_path(&path).expect("a key field");
+                let expected = visited(&record, &path);
+                match field.probe(&record) {
+                    Probe::Absent => assert!(expected.is_empty(), "{dotted} in {text}"),
+                    Probe::Value(v) => {
+                        assert_eq!(expected, vec![format!("{v:?}")], "{dotted} in {text}")
+                    }
+                    // The fallback answers; the fast path must only defer.
+                    Probe::Unknown => assert!(dotted.starts_with("userIdentity.")),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn other_paths_are_not_key_fields() {
+        for dotted in [
+            "requestParameters.bucketName",
+            "userIdentity",
+            "userIdentity.sessionContext.sessionIssuer.type",
+            "eventName.x",
+        ] {
+            assert_eq!(KeyField::of_path(&path(dotted)), None, "{dotted}");
+        }
+        assert_eq!(
+            KeyField::of_path(&[Segment::Key("eventName".into()), Segment::AnyIndex]),
+            None
+        );
+    }
+}
