@@ -56,7 +56,7 @@ bench: venv
 	cargo bench -p trailguard-shared --bench reader --bench sigma
 	./target/release/examples/count_records $(BENCH_DATA)/cloudtrail-1k.json.gz
 	./target/release/examples/count_records $(BENCH_DATA)/cloudtrail-200k.json.gz
-	./target/release/examples/scan_throughput $(BENCH_DATA)/cloudtrail-200k.json.gz
+	./target/release/examples/scan_throughput $(BENCH_DATA)/cloudtrail-200k.json.gz parse pass cis rules sigma notifier all
 	python3 bench/python_baseline.py $(BENCH_DATA)/cloudtrail-200k.json.gz
 	cargo build --release -p trailguard-cli --bin trailguard --example integrity_bench
 	./target/release/examples/integrity_bench
