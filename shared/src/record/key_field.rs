@@ -125,22 +125,8 @@ mod tests {
             .collect()
     }
 
-    const FIELDS: &[&str] = &[
-        "eventSource",
-        "eventName",
-        "eventType",
-        "eventCategory",
-        "userAgent",
-        "sourceIPAddress",
-        "errorCode",
-        "errorMessage",
-        "awsRegion",
-        "recipientAccountId",
-        "userIdentity.type",
-        "userIdentity.arn",
-        "userIdentity.accountId",
-        "userIdentity.invokedBy",
-    ];
+    /// Every field the Sigma pre-check reads is a key field.
+    const FIELDS: &[&str] = crate::sigma::KEY_FIELDS;
 
     fn visited(record: &Record<'_>, path: &[Segment]) -> Vec<String> {
         let mut out = Vec::new();
