@@ -209,7 +209,8 @@ impl Catalogue {
     }
 
     /// [`Catalogue::for_each_match`] on a typed record: the same rules, with
-    /// `eventName` and each rule's [`Guard`] read straight from its fields.
+    /// `eventName` and each unindexed rule's one-field guard read straight
+    /// from its fields.
     pub fn for_each_match_record<'c>(
         &'c self,
         record: &Record<'_>,

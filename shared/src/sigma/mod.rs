@@ -62,9 +62,11 @@
 //! Most records can match no rule. [`SigmaRules::could_match`] says so from
 //! whatever [`Document`] a caller has (a cheap check of the fields the rules
 //! require); [`SigmaRules::matching_record`] makes the same check on the
-//! typed record and evaluates only the rules that pass it, and
-//! [`SigmaRules::matching`] evaluates the rules a record's `eventName` /
-//! `eventSource` can select. How the index is
+//! typed record and evaluates only the rules that pass it,
+//! [`SigmaRules::matching_in_pass`] does the same while remembering, over one
+//! file, which rules records with the same deciding field values could
+//! match ([`PassMemo`]), and [`SigmaRules::matching`] evaluates the rules a
+//! record's `eventName` / `eventSource` can select. How the index is
 //! derived from each rule's condition is described in the private `index`
 //! module; it never leaves out a rule that would match.
 
