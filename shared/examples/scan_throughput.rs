@@ -4,7 +4,8 @@
 //! - `pass`: the shared per-file pass (`scan_file`) with no rules;
 //! - `cis`: the metrics function's work: the CIS rules and aggregation;
 //! - `rules`: every built-in rule (CIS and detections), matches counted;
-//! - `sigma`: every SigmaHQ rule on each typed record, matches counted;
+//! - `sigma`: every SigmaHQ rule on each typed record, as the notifier runs
+//!   them (remembering viable rules over the file), matches counted;
 //! - `notifier`: the notifier's pass as deployed: every built-in and SigmaHQ
 //!   rule in one pass, findings built for what its default flood cap (100
 //!   per rule per file) lets through, the rest summarised;
