@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use super::{Member, Record};
-use crate::document::{Scalar, Segment};
+use crate::document::{Path, Scalar, Segment};
 
 /// A string member of a record, or of its `userIdentity`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,31 +39,60 @@ pub(crate) enum Probe<'r> {
     Unknown,
 }
 
+/// Every key field and its dotted path (the Sigma pre-check's
+/// [`KEY_FIELDS`](crate::sigma::KEY_FIELDS) are these paths).
+pub(crate) const PATHS: [(KeyField, &str); 14] = [
+    (KeyField::EventSource, "eventSource"),
+    (KeyField::EventName, "eventName"),
+    (KeyField::EventType, "eventType"),
+    (KeyField::EventCategory, "eventCategory"),
+    (KeyField::UserAgent, "userAgent"),
+    (KeyField::SourceIpAddress, "sourceIPAddress"),
+    (KeyField::ErrorCode, "errorCode"),
+    (KeyField::ErrorMessage, "errorMessage"),
+    (KeyField::AwsRegion, "awsRegion"),
+    (KeyField::RecipientAccountId, "recipientAccountId"),
+    (KeyField::IdentityType, "userIdentity.type"),
+    (KeyField::IdentityArn, "userIdentity.arn"),
+    (KeyField::IdentityAccountId, "userIdentity.accountId"),
+    (KeyField::IdentityInvokedBy, "userIdentity.invokedBy"),
+];
+
 impl KeyField {
+    /// The field a dotted path names, if it is one of these.
+    pub(crate) fn of_dotted(dotted: &str) -> Option<KeyField> {
+        PATHS
+            .iter()
+            .find(|(_, path)| *path == dotted)
+            .map(|(field, _)| *field)
+    }
+
     /// The field a path of plain keys names, if it is one of these.
     pub(crate) fn of_path(path: &[Segment]) -> Option<KeyField> {
-        let mut keys = path.iter().map(|s| match s {
-            Segment::Key(k) => Some(k.as_str()),
-            Segment::Index(_) | Segment::AnyIndex => None,
-        });
-        let field = match (keys.next()??, keys.next()) {
-            ("eventSource", None) => KeyField::EventSource,
-            ("eventName", None) => KeyField::EventName,
-            ("eventType", None) => KeyField::EventType,
-            ("eventCategory", None) => KeyField::EventCategory,
-            ("userAgent", None) => KeyField::UserAgent,
-            ("sourceIPAddress", None) => KeyField::SourceIpAddress,
-            ("errorCode", None) => KeyField::ErrorCode,
-            ("errorMessage", None) => KeyField::ErrorMessage,
-            ("awsRegion", None) => KeyField::AwsRegion,
-            ("recipientAccountId", None) => KeyField::RecipientAccountId,
-            ("userIdentity", Some(Some("type"))) => KeyField::IdentityType,
-            ("userIdentity", Some(Some("arn"))) => KeyField::IdentityArn,
-            ("userIdentity", Some(Some("accountId"))) => KeyField::IdentityAccountId,
-            ("userIdentity", Some(Some("invokedBy"))) => KeyField::IdentityInvokedBy,
-            _ => return None,
-        };
-        keys.next().is_none().then_some(field)
+        PATHS
+            .iter()
+            .find(|(_, dotted)| {
+                dotted.split('.').count() == path.len()
+                    && dotted
+                        .split('.')
+                        .zip(path)
+                        .all(|(key, segment)| matches!(segment, Segment::Key(k) if k == key))
+            })
+            .map(|(field, _)| *field)
+    }
+
+    /// The field's path.
+    pub(crate) fn path(self) -> Path {
+        let dotted = PATHS
+            .iter()
+            .find(|(field, _)| *field == self)
+            .map_or("", |(_, dotted)| dotted);
+        Path(
+            dotted
+                .split('.')
+                .map(|key| Segment::Key(key.to_owned()))
+                .collect(),
+        )
     }
 
     /// What `record` holds here, as its [`Document`](crate::Document) view
@@ -125,8 +154,14 @@ mod tests {
             .collect()
     }
 
-    /// Every field the Sigma pre-check reads is a key field.
-    const FIELDS: &[&str] = crate::sigma::KEY_FIELDS;
+    #[test]
+    fn each_field_has_one_path_both_ways() {
+        for (field, dotted) in PATHS {
+            assert_eq!(KeyField::of_dotted(dotted), Some(field));
+            assert_eq!(KeyField::of_path(&path(dotted)), Some(field));
+            assert_eq!(field.path(), Path(path(dotted)));
+        }
+    }
 
     fn visited(record: &Record<'_>, path: &[Segment]) -> Vec<String> {
         let mut out = Vec::new();
@@ -148,7 +183,7 @@ mod tests {
         ];
         for text in texts {
             let record = Record::from_json(text).expect("test record parses");
-            for dotted in FIELDS {
+            for (_, dotted) in PATHS {
                 let path = path(dotted);
                 let field = KeyField::of_path(&path).expect("a key field");
                 let expected = visited(&record, &path);

@@ -45,7 +45,7 @@ use serde_json::value::RawValue;
 
 pub use flag::Flag;
 pub use identity::{SessionAttributes, SessionContext, SessionIssuer, UserIdentity};
-pub(crate) use key_field::{KeyField, Probe};
+pub(crate) use key_field::{KeyField, PATHS as KEY_FIELD_PATHS, Probe};
 pub(crate) use lookup::Reach;
 pub(crate) use member::Member;
 

@@ -4,19 +4,19 @@
 //! every record; the guard lets a typed record skip them with one field
 //! access.
 
-use crate::document::{Path, Scalar, Segment};
+use crate::document::Scalar;
 use crate::record::{KeyField, Probe, Record};
 use crate::rules::FilterPattern;
 
 /// Fields a guard may test, most selective in CloudTrail first.
-const FIELDS: &[(KeyField, &[&str])] = &[
-    (KeyField::IdentityType, &["userIdentity", "type"]),
-    (KeyField::EventSource, &["eventSource"]),
-    (KeyField::ErrorCode, &["errorCode"]),
-    (KeyField::EventType, &["eventType"]),
-    (KeyField::UserAgent, &["userAgent"]),
-    (KeyField::IdentityInvokedBy, &["userIdentity", "invokedBy"]),
-    (KeyField::ErrorMessage, &["errorMessage"]),
+const FIELDS: &[KeyField] = &[
+    KeyField::IdentityType,
+    KeyField::EventSource,
+    KeyField::ErrorCode,
+    KeyField::EventType,
+    KeyField::UserAgent,
+    KeyField::IdentityInvokedBy,
+    KeyField::ErrorMessage,
 ];
 
 /// What a record must hold for the rule to be worth evaluating.
@@ -31,19 +31,17 @@ pub(crate) enum Guard {
 impl Guard {
     /// The most selective guard `pattern` implies, if any.
     pub(crate) fn of(pattern: &FilterPattern) -> Option<Guard> {
-        let path =
-            |keys: &[&str]| Path(keys.iter().map(|k| Segment::Key((*k).to_owned())).collect());
         FIELDS
             .iter()
-            .find_map(|(field, keys)| {
-                let values = pattern.required_values(&path(keys))?;
+            .find_map(|field| {
+                let values = pattern.required_values(&field.path())?;
                 Some(Guard::OneOf(*field, values.into_iter().collect()))
             })
             .or_else(|| {
                 FIELDS
                     .iter()
-                    .find(|(_, keys)| pattern.requires_present(&path(keys)))
-                    .map(|(field, _)| Guard::Present(*field))
+                    .find(|field| pattern.requires_present(&field.path()))
+                    .map(|field| Guard::Present(*field))
             })
     }
 

@@ -41,27 +41,22 @@ use rsigma_parser::{ConditionExpr, Quantifier};
 use serde_json::Value;
 
 use crate::document::{Document, Scalar, Segment};
-use crate::record::{KeyField, Probe, Record};
+use crate::record::{KEY_FIELD_PATHS, KeyField, Probe, Record};
 
 /// Fields the needs may use. CloudTrail defines each as a string inside
 /// objects only (never under an array), so a [`Document`] and rsigma resolve
 /// them to the same value.
-pub const KEY_FIELDS: &[&str] = &[
-    "eventSource",
-    "eventName",
-    "eventType",
-    "eventCategory",
-    "userAgent",
-    "sourceIPAddress",
-    "errorCode",
-    "errorMessage",
-    "awsRegion",
-    "recipientAccountId",
-    "userIdentity.type",
-    "userIdentity.arn",
-    "userIdentity.accountId",
-    "userIdentity.invokedBy",
-];
+pub const KEY_FIELDS: &[&str] = &{
+    // The paths of the fields a typed record reads directly, so the two
+    // lists cannot drift apart.
+    let mut paths = [""; KEY_FIELD_PATHS.len()];
+    let mut i = 0;
+    while i < paths.len() {
+        paths[i] = KEY_FIELD_PATHS[i].1;
+        i += 1;
+    }
+    paths
+};
 
 const EVENT_NAME: &str = "eventName";
 const EVENT_SOURCE: &str = "eventSource";
@@ -75,7 +70,7 @@ enum Need {
     Item {
         path: Vec<Segment>,
         /// The same field, read straight from a typed record.
-        key: Option<KeyField>,
+        key: KeyField,
         item: Box<CompiledDetectionItem>,
         /// How a string value is checked.
         check: Check,
@@ -164,21 +159,14 @@ impl Need {
     }
 
     fn of_item(item: &CompiledDetectionItem) -> Need {
-        match &item.field {
-            Some(field)
-                if KEY_FIELDS.contains(&field.as_str()) && self_contained(&item.matcher) =>
-            {
-                let path: Vec<Segment> = field
-                    .split('.')
-                    .map(|k| Segment::Key(k.to_owned()))
-                    .collect();
-                Need::Item {
-                    key: KeyField::of_path(&path),
-                    path,
-                    item: Box::new(item.clone()),
-                    check: Check::of(item),
-                }
-            }
+        let key = item.field.as_deref().and_then(KeyField::of_dotted);
+        match key {
+            Some(key) if self_contained(&item.matcher) => Need::Item {
+                path: key.path().0,
+                key,
+                item: Box::new(item.clone()),
+                check: Check::of(item),
+            },
             _ => Need::Nothing,
         }
     }
@@ -237,16 +225,12 @@ impl Need {
             Need::All(needs) => needs.iter().all(|n| n.holds_in(record)),
             Need::Any(needs) => needs.iter().any(|n| n.holds_in(record)),
             Need::Item {
-                key: Some(key),
-                item,
-                check,
-                ..
+                key, item, check, ..
             } => match key.probe(record) {
                 Probe::Absent => absent_holds(item),
                 Probe::Value(v) => check.holds(item, &v),
                 Probe::Unknown => self.holds(record),
             },
-            Need::Item { key: None, .. } => self.holds(record),
         }
     }
 }
@@ -358,28 +342,24 @@ fn required_literal(pattern: &str) -> Option<Vec<u8>> {
         .filter(|l| l.len() >= 3)
 }
 
-/// `eventName`, `eventSource` and every field a need reads, when each is
-/// a [`KeyField`]: then those fields' values alone decide which rules are
-/// viable (needs are self-contained, see [`self_contained`]).
-fn decisive_fields(needs: &[Need]) -> Option<Vec<KeyField>> {
-    fn collect(need: &Need, out: &mut Vec<KeyField>) -> bool {
+/// `eventName`, `eventSource` and every field a need reads: their values
+/// alone decide which rules are viable (needs are self-contained, see
+/// [`self_contained`]).
+fn decisive_fields(needs: &[Need]) -> Vec<KeyField> {
+    fn collect(need: &Need, out: &mut Vec<KeyField>) {
         match need {
-            Need::Nothing => true,
-            Need::All(needs) | Need::Any(needs) => needs.iter().all(|n| collect(n, out)),
-            Need::Item { key: Some(key), .. } => {
+            Need::Nothing => {}
+            Need::All(needs) | Need::Any(needs) => needs.iter().for_each(|n| collect(n, out)),
+            Need::Item { key, .. } => {
                 if !out.contains(key) {
                     out.push(*key);
                 }
-                true
             }
-            Need::Item { key: None, .. } => false,
         }
     }
     let mut fields = vec![KeyField::EventName, KeyField::EventSource];
-    needs
-        .iter()
-        .all(|need| collect(need, &mut fields))
-        .then_some(fields)
+    needs.iter().for_each(|need| collect(need, &mut fields));
+    fields
 }
 
 /// Whether a matcher decides on the field's value alone (field references
@@ -526,9 +506,9 @@ pub(super) struct Index {
     by_source: Table,
     residual: Vec<usize>,
     needs: Vec<Need>,
-    /// Every field the tables and needs read, when a typed record's values
-    /// there decide which rules are viable (see [`Memo`]).
-    decisive: Option<Vec<KeyField>>,
+    /// Every field the tables and needs read: a typed record's values there
+    /// decide which rules are viable (see [`Memo`]).
+    decisive: Vec<KeyField>,
 }
 
 /// How many distinct combinations of field values a [`Memo`] keeps.
@@ -593,10 +573,7 @@ impl Index {
     /// `memo` when a record with the same deciding values was seen.
     pub(super) fn viable_memo(&self, record: &Record<'_>, memo: &mut Memo, out: &mut Vec<usize>) {
         out.clear();
-        let known = self
-            .decisive
-            .as_deref()
-            .is_some_and(|fields| memo.key_of(record, fields));
+        let known = memo.key_of(record, &self.decisive);
         if known && let Some(hit) = memo.seen.get(memo.key.as_slice()) {
             out.extend_from_slice(hit);
             return;
@@ -641,14 +618,9 @@ impl Index {
     ) -> impl Iterator<Item = usize> + 's {
         let name = doc_slice(record, &self.name_path, &self.by_name);
         let source = doc_slice(record, &self.source_path, &self.by_source);
-        name.iter()
-            .chain(source)
-            .chain(&self.residual)
-            .copied()
-            .filter(|&i| self.needs.get(i).is_some_and(|n| n.holds(record)))
+        self.meeting_needs(name, source, |need| need.holds(record))
     }
 
-    /// The residual rules.
     /// [`Index::viable`] on a typed record, reading its fields directly.
     pub(super) fn viable_record<'s>(
         &'s self,
@@ -661,13 +633,26 @@ impl Index {
         };
         let name = slice(KeyField::EventName, &self.by_name);
         let source = slice(KeyField::EventSource, &self.by_source);
+        self.meeting_needs(name, source, |need| need.holds_in(record))
+    }
+
+    /// The rules filed under a record's `eventName` (`name`) and
+    /// `eventSource` (`source`) values, and the residual ones, whose needs
+    /// `holds` accepts.
+    fn meeting_needs<'s>(
+        &'s self,
+        name: &'s [usize],
+        source: &'s [usize],
+        holds: impl Fn(&Need) -> bool + 's,
+    ) -> impl Iterator<Item = usize> + 's {
         name.iter()
             .chain(source)
             .chain(&self.residual)
             .copied()
-            .filter(|&i| self.needs.get(i).is_some_and(|n| n.holds_in(record)))
+            .filter(move |&i| self.needs.get(i).is_some_and(&holds))
     }
 
+    /// The residual rules.
     #[cfg(test)]
     pub(super) fn residual(&self) -> &[usize] {
         &self.residual

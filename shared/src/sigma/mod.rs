@@ -202,11 +202,7 @@ impl SigmaRules {
         // Each table lists a rule once, and a rule sits in one table.
         let mut viable: Vec<usize> = self.index.viable_record(record).collect();
         viable.sort_unstable();
-        let view = (!viable.is_empty()).then(|| RecordView::new(record));
-        viable
-            .into_iter()
-            .filter_map(move |i| self.rules.get(i))
-            .filter(move |rule| view.as_ref().is_some_and(|v| rule.matches_event(v)))
+        self.evaluate(record, viable)
     }
 
     /// [`SigmaRules::matching_record`] for one record of a pass over a file:
@@ -220,6 +216,15 @@ impl SigmaRules {
     ) -> impl Iterator<Item = &'s SigmaRule> + use<'s, 'r, 'a> {
         let mut viable = Vec::new();
         self.index.viable_memo(record, &mut pass.0, &mut viable);
+        self.evaluate(record, viable)
+    }
+
+    /// The rules of `viable` (ascending indexes) that `record` matches.
+    fn evaluate<'s, 'r, 'a>(
+        &'s self,
+        record: &'r Record<'a>,
+        viable: Vec<usize>,
+    ) -> impl Iterator<Item = &'s SigmaRule> + use<'s, 'r, 'a> {
         let view = (!viable.is_empty()).then(|| RecordView::new(record));
         viable
             .into_iter()
