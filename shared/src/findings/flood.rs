@@ -7,23 +7,31 @@
 //! retry: the summary's id (rule + file) stays the same on redelivery, so
 //! dedup works for summaries too.
 
-use std::collections::BTreeMap;
-
 /// Event ids kept per rule as samples in a summary.
 pub const SAMPLES: usize = 10;
 
 /// Counts findings per rule for one file and decides which are published.
+///
+/// Rules are known by number: the caller's dense numbering of the rules it
+/// runs (e.g. a rule's place in its rule set), so counting a match is an
+/// index, not a look-up by id, on a path taken for every match.
 #[derive(Debug, Clone)]
 pub struct FloodGate {
     cap: usize,
-    per_rule: BTreeMap<String, (usize, Vec<String>)>,
+    per_rule: Vec<Tally>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Tally {
+    matches: usize,
+    samples: Vec<String>,
 }
 
 /// Findings held back for one rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overflow {
-    /// The rule.
-    pub rule_id: String,
+    /// The rule's number, as given to [`FloodGate::admit`].
+    pub rule: usize,
     /// How many matches were not published individually.
     pub held_back: usize,
     /// The first few held-back event ids.
@@ -35,42 +43,40 @@ impl FloodGate {
     pub fn new(cap: usize) -> FloodGate {
         FloodGate {
             cap,
-            per_rule: BTreeMap::new(),
+            per_rule: Vec::new(),
         }
     }
 
-    /// Whether a finding of `rule_id` for `event_id` is published.
-    pub fn admit(&mut self, rule_id: &str, event_id: Option<&str>) -> bool {
-        // Looked up before inserting: admitting must not allocate per match.
-        // One look-up for every match after a rule's first.
-        let entry = match self.per_rule.get_mut(rule_id) {
-            Some(entry) => entry,
-            None => self
-                .per_rule
-                .entry(rule_id.to_owned())
-                .or_insert((0, Vec::new())),
+    /// Whether a finding of rule number `rule` for `event_id` is published.
+    pub fn admit(&mut self, rule: usize, event_id: Option<&str>) -> bool {
+        if rule >= self.per_rule.len() {
+            self.per_rule.resize_with(rule + 1, Tally::default);
+        }
+        let Some(tally) = self.per_rule.get_mut(rule) else {
+            return true;
         };
-        entry.0 += 1;
-        if entry.0 <= self.cap {
+        tally.matches += 1;
+        if tally.matches <= self.cap {
             return true;
         }
-        if entry.1.len() < SAMPLES
+        if tally.samples.len() < SAMPLES
             && let Some(id) = event_id
         {
-            entry.1.push(id.to_owned());
+            tally.samples.push(id.to_owned());
         }
         false
     }
 
-    /// The rules that went over the cap.
+    /// The rules that went over the cap, by number.
     pub fn overflows(&self) -> Vec<Overflow> {
         self.per_rule
             .iter()
-            .filter(|(_, (n, _))| *n > self.cap)
-            .map(|(rule, (n, samples))| Overflow {
-                rule_id: rule.clone(),
-                held_back: n - self.cap,
-                sample_event_ids: samples.clone(),
+            .enumerate()
+            .filter(|(_, tally)| tally.matches > self.cap)
+            .map(|(rule, tally)| Overflow {
+                rule,
+                held_back: tally.matches - self.cap,
+                sample_event_ids: tally.samples.clone(),
             })
             .collect()
     }
@@ -84,14 +90,15 @@ mod tests {
     fn lets_the_cap_through_and_summarises_the_rest() {
         let mut gate = FloodGate::new(2);
         let admitted: Vec<bool> = (0..5)
-            .map(|i| gate.admit("denied", Some(&format!("e{i}"))))
+            .map(|i| gate.admit(3, Some(&format!("e{i}"))))
             .collect();
         assert_eq!(admitted, vec![true, true, false, false, false]);
-        assert!(gate.admit("other", Some("x")));
+        assert!(gate.admit(0, Some("x")));
+        assert!(gate.admit(0, None));
         assert_eq!(
             gate.overflows(),
             vec![Overflow {
-                rule_id: "denied".into(),
+                rule: 3,
                 held_back: 3,
                 sample_event_ids: vec!["e2".into(), "e3".into(), "e4".into()],
             }]

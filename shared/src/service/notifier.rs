@@ -10,11 +10,9 @@
 //! imported into Security Hub; a finding counts as published only once both
 //! accepted it. A file whose findings could not all be published is retried.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use foldhash::fast::RandomState;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use thiserror::Error;
@@ -135,10 +133,10 @@ pub struct Detector {
     min_severity: Severity,
     flood_cap: usize,
     filter: RecordFilter,
-    /// What findings say about each rule, built once: trailguard rules
-    /// and Sigma rules apart, as their ids are separate namespaces.
-    rule_infos: HashMap<String, Arc<RuleInfo>, RandomState>,
-    sigma_infos: HashMap<String, Arc<RuleInfo>, RandomState>,
+    /// What findings say about each rule, built once, in the order of
+    /// the catalogue's rules and then the Sigma rules: a rule's place here
+    /// is also its number at the flood gate.
+    infos: Vec<Arc<RuleInfo>>,
 }
 
 /// What scanning one file produced.
@@ -169,22 +167,23 @@ impl Detector {
                 origin: "suppressions".to_owned(),
                 reason,
             })?;
-        let rule_infos = catalogue
+        let infos = catalogue
             .rules()
             .iter()
-            .map(|r| (r.id().to_owned(), Arc::new(RuleInfo::of_rule(r))))
-            .collect();
-        let sigma_infos = sigma
-            .iter()
-            .flat_map(SigmaRules::rules)
-            .map(|r| (r.id().to_owned(), Arc::new(RuleInfo::of_sigma(r))))
+            .map(RuleInfo::of_rule)
+            .chain(
+                sigma
+                    .iter()
+                    .flat_map(SigmaRules::rules)
+                    .map(RuleInfo::of_sigma),
+            )
+            .map(Arc::new)
             .collect();
         Ok(Detector {
             catalogue,
             suppressions,
             sigma,
-            rule_infos,
-            sigma_infos,
+            infos,
             min_severity,
             flood_cap,
             filter: RecordFilter::default(),
@@ -221,6 +220,7 @@ impl Detector {
         let source = object.to_string();
         let log_file = Arc::new(LogFile::of(object));
         let mut memo = PassMemo::default();
+        let first_sigma = self.catalogue.rules().len();
         let summary = scan_file(
             input,
             &source,
@@ -230,21 +230,27 @@ impl Detector {
                 if let Some((agg, fallback)) = metrics.as_mut() {
                     agg.count_record(record, matched, *fallback);
                 }
+                // Numbered by place: the catalogue's rules, then Sigma's.
+                let rules = self.catalogue.rules();
                 let trailguard = matched
                     .iter()
                     .filter(|r| r.spec().finding)
-                    .filter_map(|r| self.rule_infos.get(r.id()));
-                let sigma = self
-                    .sigma
-                    .iter()
-                    .flat_map(|s| s.matching_in_pass(record, &mut memo))
-                    .filter_map(|r| self.sigma_infos.get(r.id()));
+                    .filter_map(|r| rules.element_offset(r));
+                let sigma = self.sigma.iter().flat_map(|s| {
+                    let rules = s.rules();
+                    s.matching_in_pass(record, &mut memo)
+                        .filter_map(move |r| rules.element_offset(r))
+                        .map(move |i| first_sigma + i)
+                });
                 // Suppressions and the flood cap read the record itself, so
                 // a suppressed or held-back match builds nothing; the facts
                 // are built on the first finding and shared by the others.
                 let mut subject = None;
                 let mut event: Option<Arc<EventFacts>> = None;
-                for info in trailguard.chain(sigma) {
+                for (number, info) in trailguard
+                    .chain(sigma)
+                    .filter_map(|i| Some((i, self.infos.get(i)?)))
+                {
                     if info.severity < self.min_severity {
                         continue;
                     }
@@ -253,7 +259,7 @@ impl Detector {
                         out.suppressed += 1;
                         continue;
                     }
-                    if gate.admit(&info.id, record.event_id.as_deref()) {
+                    if gate.admit(number, record.event_id.as_deref()) {
                         let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
                         out.findings.push(Finding::on(
                             Arc::clone(info),
@@ -268,11 +274,7 @@ impl Detector {
         out.rejected = summary.rejected;
         for overflow in gate.overflows() {
             out.held_back += overflow.held_back as u64;
-            let rule = self
-                .rule_infos
-                .get(&overflow.rule_id)
-                .or_else(|| self.sigma_infos.get(&overflow.rule_id));
-            if let Some(rule) = rule {
+            if let Some(rule) = self.infos.get(overflow.rule) {
                 out.findings
                     .push(flood_summary(RuleInfo::clone(rule), &overflow, object));
             }
