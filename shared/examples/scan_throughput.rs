@@ -25,7 +25,7 @@ use trailguard::metrics::{Aggregator, AggregatorConfig};
 use trailguard::rules::{Catalogue, Severity};
 use trailguard::service::notifier::Detector;
 use trailguard::service::scan::{RecordFilter, scan_file};
-use trailguard::sigma::{PassMemo, SigmaRules};
+use trailguard::sigma::SigmaRules;
 use trailguard::{ObjectRef, RecordReader};
 
 /// CPU time this thread has run, in seconds (0 where unavailable).
@@ -123,7 +123,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let sigma = detector.sigma().ok_or("no sigma")?;
                     let mut reader = RecordReader::new(open()?, &path)?;
                     let (mut n, mut m) = (0, 0);
-                    let mut pass = PassMemo::default();
+                    let mut pass = sigma.pass_memo();
                     while let Some(r) = reader.next_record() {
                         let r = r?;
                         m += sigma.matching_in_pass(&r, &mut pass).count() as u64;

@@ -387,3 +387,63 @@ fn typed_records_match_the_same_rules_as_documents() {
     // The comparison is only worth something if rules do match.
     assert!(matched > 100, "{matched} matches");
 }
+
+/// The notifier's pass remembers, per combination of a few field values,
+/// which rules of both engines are worth evaluating. Over a file holding
+/// every sample record twice (the second copy answered from that memory)
+/// and records shaped to differ from a sample only in such a field, it
+/// raises exactly the findings each record's own evaluation gives.
+#[test]
+fn a_detector_pass_finds_what_each_record_matches_alone() {
+    use trailguard::rules::{Catalogue, Severity};
+    use trailguard::service::notifier::Detector;
+    use trailguard::sigma::SigmaRules;
+
+    let catalogue = Catalogue::builtin().expect("built-in rules load");
+    let (sigma, _) = SigmaRules::builtin();
+    let samples = sample_records();
+    let mut records = samples.clone();
+    for (i, sample) in samples.iter().enumerate().step_by(7) {
+        let mut variant = sample.clone();
+        variant["eventID"] = Value::from(format!("variant-{i}"));
+        match i % 4 {
+            0 => variant["userIdentity"]["type"] = Value::from("Root"),
+            1 => variant["errorCode"] = Value::from("AccessDenied"),
+            2 => variant["userAgent"] = Value::from("TruffleHog"),
+            _ => variant["userIdentity"]["arn"] = Value::Null,
+        }
+        records.push(variant);
+    }
+    records.extend(samples);
+
+    let mut expected: Vec<(String, String)> = Vec::new();
+    for value in &records {
+        let event_id = value["eventID"].as_str().unwrap_or_default().to_owned();
+        let ids = catalogue
+            .matches(value)
+            .into_iter()
+            .filter(|rule| rule.spec().finding)
+            .map(|rule| rule.id().to_owned())
+            .chain(sigma.matching(value).map(|rule| rule.id().to_owned()));
+        expected.extend(ids.map(|id| (id, event_id.clone())));
+    }
+    expected.sort();
+
+    let log = serde_json::to_vec(&serde_json::json!({ "Records": records })).expect("serialises");
+    let detector = Detector::new(catalogue, Some(sigma), Severity::Informational, usize::MAX)
+        .expect("detector builds");
+    let object = trailguard::ObjectRef::new("bucket", "AWSLogs/samples.json");
+    let found = detector.scan(log.as_slice(), &object, None).expect("scans");
+    let mut raised: Vec<(String, String)> = found
+        .findings
+        .iter()
+        .map(|f| {
+            let event_id = f.event.event_id.clone().unwrap_or_default();
+            (f.rule.id.clone(), event_id)
+        })
+        .collect();
+    raised.sort();
+    assert_eq!(found.records, records.len() as u64);
+    assert_eq!(raised, expected);
+    assert!(expected.len() > 400, "{} findings", expected.len());
+}

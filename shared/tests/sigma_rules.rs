@@ -236,7 +236,7 @@ fn indexed_matching_equals_evaluating_every_rule() {
 fn typed_records_match_as_their_values_do() {
     let rules = builtin();
     let mut compared = 0;
-    let mut pass = trailguard::sigma::PassMemo::default();
+    let mut pass = rules.pass_memo();
     let samples = sample_records();
     for value in samples.iter().chain(&samples) {
         let text = value.to_string();

@@ -33,6 +33,7 @@
 mod flag;
 mod identity;
 mod key_field;
+mod key_memo;
 mod lookup;
 mod member;
 pub(crate) mod raw_json;
@@ -46,6 +47,7 @@ use serde_json::value::RawValue;
 pub use flag::Flag;
 pub use identity::{SessionAttributes, SessionContext, SessionIssuer, UserIdentity};
 pub(crate) use key_field::{KeyField, PATHS as KEY_FIELD_PATHS, Probe};
+pub(crate) use key_memo::KeyMemo;
 pub(crate) use lookup::Reach;
 pub(crate) use member::Member;
 

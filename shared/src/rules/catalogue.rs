@@ -16,7 +16,7 @@ use super::guard::Guard;
 use super::rule::{Rule, RuleFile};
 use crate::document::{Document, Path, Scalar, Segment};
 use crate::findings::{Suppression, Suppressions};
-use crate::record::Record;
+use crate::record::{KeyField, Record};
 
 /// The built-in rule files: the CIS AWS Foundations monitoring controls and
 /// trailguard's curated detections.
@@ -216,14 +216,62 @@ impl Catalogue {
         record: &Record<'_>,
         mut on_match: impl FnMut(&'c Rule),
     ) {
+        self.each_admitted(record, |_, rule| {
+            if rule.pattern().matches_record(record) {
+                on_match(rule);
+            }
+        });
+    }
+
+    /// The fields whose values alone decide a typed record's
+    /// [`Catalogue::candidates`]: `eventName` and the guards' fields.
+    pub(crate) fn key_fields(&self) -> Vec<KeyField> {
+        let mut fields = vec![KeyField::EventName];
+        for field in self.guards.iter().flatten().map(Guard::field) {
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+        }
+        fields
+    }
+
+    /// The rules worth evaluating on a typed record, by index, in load
+    /// order: every rule it can match ([`Catalogue::for_each_match_record`]
+    /// evaluates exactly these).
+    pub(crate) fn candidates(&self, record: &Record<'_>) -> Box<[usize]> {
+        let mut out = Vec::new();
+        self.each_admitted(record, |i, _| out.push(i));
+        out.into()
+    }
+
+    /// Calls `on_match` with each rule of `candidates` (from
+    /// [`Catalogue::candidates`]) that `record` matches, and its index.
+    pub(crate) fn matching_among<'c>(
+        &'c self,
+        record: &Record<'_>,
+        candidates: &[usize],
+        mut on_match: impl FnMut(usize, &'c Rule),
+    ) {
+        for &i in candidates {
+            if let Some(rule) = self.rules.get(i)
+                && rule.pattern().matches_record(record)
+            {
+                on_match(i, rule);
+            }
+        }
+    }
+
+    /// The rules filed under `record`'s `eventName` and those tried on
+    /// every record whose guard admits it, in load order.
+    fn each_admitted<'c>(&'c self, record: &Record<'_>, mut f: impl FnMut(usize, &'c Rule)) {
         let indexed = record
             .event_name
             .as_deref()
             .map_or(&[][..], |n| self.indexed(n));
         self.each_candidate(indexed, |i, rule| {
             let guarded = self.guards.get(i).and_then(Option::as_ref);
-            if guarded.is_none_or(|g| g.admits(record)) && rule.pattern().matches_record(record) {
-                on_match(rule);
+            if guarded.is_none_or(|g| g.admits(record)) {
+                f(i, rule);
             }
         });
     }

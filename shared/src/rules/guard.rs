@@ -45,6 +45,13 @@ impl Guard {
             })
     }
 
+    /// The field the guard reads.
+    pub(crate) fn field(&self) -> KeyField {
+        match self {
+            Guard::OneOf(field, _) | Guard::Present(field) => *field,
+        }
+    }
+
     /// Whether `record` may match: `false` only when the pattern cannot.
     pub(crate) fn admits(&self, record: &Record<'_>) -> bool {
         match self {

@@ -21,7 +21,7 @@ use tracing::{info, warn};
 use super::config::{self, ConfigError, Lookup};
 use super::dedup;
 use super::delivery::{Admission, DeliveryReport, Failure, HandlerError, admit, first_failure};
-use super::scan::{RecordFilter, scan_file};
+use super::scan::{RecordFilter, scan_records};
 use crate::aws::rule_sources::{self, RuleSource, RuleSourceError};
 use crate::aws::{Ledger, open_object, s3_client};
 use crate::envelope::{self, Message, ObjectRef};
@@ -31,8 +31,9 @@ use crate::findings::finding::{EventFacts, LogFile};
 use crate::findings::sns::{self, Outgoing};
 use crate::findings::{Finding, FloodGate, RuleInfo, Subject, Suppressions};
 use crate::metrics::Aggregator;
+use crate::record::{KeyField, KeyMemo, Record};
 use crate::rules::{Catalogue, CatalogueError, Severity};
-use crate::sigma::{PassMemo, SigmaRules};
+use crate::sigma::SigmaRules;
 
 /// The `notifier` function's settings, from `TRAILGUARD_*` variables.
 #[derive(Debug, Clone)]
@@ -137,6 +138,15 @@ pub struct Detector {
     /// the catalogue's rules and then the Sigma rules: a rule's place here
     /// is also its number at the flood gate.
     infos: Vec<Arc<RuleInfo>>,
+    /// The fields that decide which rules of both engines are viable.
+    key_fields: Vec<KeyField>,
+}
+
+/// The rules of each engine worth evaluating on a record, by index.
+#[derive(Debug, Clone, Default)]
+struct Viable {
+    rules: Box<[usize]>,
+    sigma: Box<[usize]>,
 }
 
 /// What scanning one file produced.
@@ -179,11 +189,18 @@ impl Detector {
             )
             .map(Arc::new)
             .collect();
+        let mut key_fields = catalogue.key_fields();
+        for &field in sigma.iter().flat_map(SigmaRules::key_fields) {
+            if !key_fields.contains(&field) {
+                key_fields.push(field);
+            }
+        }
         Ok(Detector {
             catalogue,
             suppressions,
             sigma,
             infos,
+            key_fields,
             min_severity,
             flood_cap,
             filter: RecordFilter::default(),
@@ -219,57 +236,61 @@ impl Detector {
         let mut gate = FloodGate::new(self.flood_cap);
         let source = object.to_string();
         let log_file = Arc::new(LogFile::of(object));
-        let mut memo = PassMemo::default();
+        // Which rules are viable is decided by a few fields whose values
+        // repeat within a file: worked out once per combination.
+        let mut memo = KeyMemo::new(self.key_fields.clone());
+        let mut matched = Vec::new();
+        let mut numbers = Vec::new();
         let first_sigma = self.catalogue.rules().len();
-        let summary = scan_file(
-            input,
-            &source,
-            &self.catalogue,
-            &self.filter,
-            |record, matched| {
-                if let Some((agg, fallback)) = metrics.as_mut() {
-                    agg.count_record(record, matched, *fallback);
-                }
-                // Numbered by place: the catalogue's rules, then Sigma's.
-                let rules = self.catalogue.rules();
-                let trailguard = matched
-                    .iter()
-                    .filter(|r| r.spec().finding)
-                    .filter_map(|r| rules.element_offset(r));
-                let sigma = self.sigma.iter().flat_map(|s| {
-                    let rules = s.rules();
-                    s.matching_in_pass(record, &mut memo)
-                        .filter_map(move |r| rules.element_offset(r))
-                        .map(move |i| first_sigma + i)
+        let summary = scan_records(input, &source, &self.filter, |record| {
+            let viable = memo.recall(record, || self.viable(record));
+            // Numbered by place: the catalogue's rules, then Sigma's.
+            matched.clear();
+            numbers.clear();
+            self.catalogue
+                .matching_among(record, &viable.rules, |i, rule| {
+                    matched.push(rule);
+                    if rule.spec().finding {
+                        numbers.push(i);
+                    }
                 });
-                // Suppressions and the flood cap read the record itself, so
-                // a suppressed or held-back match builds nothing; the facts
-                // are built on the first finding and shared by the others.
-                let mut subject = None;
-                let mut event: Option<Arc<EventFacts>> = None;
-                for (number, info) in trailguard
-                    .chain(sigma)
-                    .filter_map(|i| Some((i, self.infos.get(i)?)))
-                {
-                    if info.severity < self.min_severity {
-                        continue;
-                    }
-                    let subject = *subject.get_or_insert_with(|| Subject::of_record(record));
-                    if self.suppressions.suppressing(&info.id, subject).is_some() {
-                        out.suppressed += 1;
-                        continue;
-                    }
-                    if gate.admit(number, record.event_id.as_deref()) {
-                        let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
-                        out.findings.push(Finding::on(
-                            Arc::clone(info),
-                            Arc::clone(event),
-                            Some(Arc::clone(&log_file)),
-                        ));
-                    }
+            if let Some((agg, fallback)) = metrics.as_mut() {
+                agg.count_record(record, &matched, *fallback);
+            }
+            if let Some(sigma) = &self.sigma {
+                numbers.extend(
+                    sigma
+                        .matching_among(record, &viable.sigma)
+                        .map(|(i, _)| first_sigma + i),
+                );
+            }
+            // Suppressions and the flood cap read the record itself, so
+            // a suppressed or held-back match builds nothing; the facts
+            // are built on the first finding and shared by the others.
+            let mut subject = None;
+            let mut event: Option<Arc<EventFacts>> = None;
+            for (&number, info) in numbers
+                .iter()
+                .filter_map(|n| Some((n, self.infos.get(*n)?)))
+            {
+                if info.severity < self.min_severity {
+                    continue;
                 }
-            },
-        )?;
+                let subject = *subject.get_or_insert_with(|| Subject::of_record(record));
+                if self.suppressions.suppressing(&info.id, subject).is_some() {
+                    out.suppressed += 1;
+                    continue;
+                }
+                if gate.admit(number, record.event_id.as_deref()) {
+                    let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
+                    out.findings.push(Finding::on(
+                        Arc::clone(info),
+                        Arc::clone(event),
+                        Some(Arc::clone(&log_file)),
+                    ));
+                }
+            }
+        })?;
         out.records = summary.records;
         out.rejected = summary.rejected;
         for overflow in gate.overflows() {
@@ -280,6 +301,19 @@ impl Detector {
             }
         }
         Ok(out)
+    }
+}
+
+impl Detector {
+    /// The rules of each engine `record` can match.
+    fn viable(&self, record: &Record<'_>) -> Viable {
+        Viable {
+            rules: self.catalogue.candidates(record),
+            sigma: self
+                .sigma
+                .as_ref()
+                .map_or_else(Box::default, |sigma| sigma.viable(record)),
+        }
     }
 }
 

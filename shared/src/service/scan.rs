@@ -74,9 +74,9 @@ pub struct FileSummary {
 }
 
 /// Reads every record of `input` (named `source` in errors) that `filter`
-/// accepts, evaluates the catalogue and calls `visit` with each usable record and the rules it
-/// matched (possibly none). A fatal read error ends the pass; a rejected
-/// record is counted and the pass goes on.
+/// accepts, evaluates the catalogue and calls `visit` with each usable
+/// record and the rules it matched (possibly none). A fatal read error ends
+/// the pass; a rejected record is counted and the pass goes on.
 pub fn scan_file<R: Read>(
     input: R,
     source: &str,
@@ -84,9 +84,29 @@ pub fn scan_file<R: Read>(
     filter: &RecordFilter,
     mut visit: impl FnMut(&Record<'_>, &[&Rule]),
 ) -> Result<FileSummary, ReadError> {
+    let mut matched: Vec<&Rule> = Vec::new();
+    let mut matches = 0;
+    let mut summary = scan_records(input, source, filter, |record| {
+        matched.clear();
+        catalogue.for_each_match_record(record, |rule| matched.push(rule));
+        matches += matched.len() as u64;
+        visit(record, &matched);
+    })?;
+    summary.matches = matches;
+    Ok(summary)
+}
+
+/// The pass [`scan_file`] makes, for a caller that runs rules its own
+/// way: `visit` gets each usable record `filter` accepts; the summary
+/// counts no matches.
+pub fn scan_records<R: Read>(
+    input: R,
+    source: &str,
+    filter: &RecordFilter,
+    mut visit: impl FnMut(&Record<'_>),
+) -> Result<FileSummary, ReadError> {
     let mut reader = RecordReader::new(input, source)?;
     let mut summary = FileSummary::default();
-    let mut matched: Vec<&Rule> = Vec::new();
     while let Some(next) = reader.next_record() {
         summary.records += 1;
         // Borrowed in place: a record is a large struct, and this loop
@@ -112,10 +132,7 @@ pub fn scan_file<R: Read>(
             }
             None => summary.without_event_time += 1,
         }
-        matched.clear();
-        catalogue.for_each_match_record(record, |rule| matched.push(rule));
-        summary.matches += matched.len() as u64;
-        visit(record, &matched);
+        visit(record);
     }
     Ok(summary)
 }

@@ -507,43 +507,8 @@ pub(super) struct Index {
     residual: Vec<usize>,
     needs: Vec<Need>,
     /// Every field the tables and needs read: a typed record's values there
-    /// decide which rules are viable (see [`Memo`]).
+    /// decide which rules are viable.
     decisive: Vec<KeyField>,
-}
-
-/// How many distinct combinations of field values a [`Memo`] keeps.
-const MEMO_CAPACITY: usize = 4096;
-
-/// The viable rules of records already seen in one pass, by the values of
-/// the fields that decide them. Within a file the same principals call the
-/// same APIs with the same clients, so most records repeat a combination
-/// and cost one look-up instead of a check per candidate rule.
-#[derive(Debug, Default)]
-pub(super) struct Memo {
-    key: Vec<u8>,
-    seen: HashMap<Box<[u8]>, Box<[usize]>, RandomState>,
-}
-
-impl Memo {
-    /// Writes `record`'s values at `fields` as the key; `false` when one
-    /// of them only the record's text can tell.
-    fn key_of(&mut self, record: &Record<'_>, fields: &[KeyField]) -> bool {
-        self.key.clear();
-        for field in fields {
-            // A tag, then the text and a byte UTF-8 never holds.
-            match field.probe(record) {
-                Probe::Absent => self.key.push(0),
-                Probe::Value(Scalar::String(text)) => {
-                    self.key.push(1);
-                    self.key.extend_from_slice(text.as_bytes());
-                    self.key.push(0xff);
-                }
-                Probe::Value(Scalar::Null) => self.key.push(2),
-                Probe::Value(_) | Probe::Unknown => return false,
-            }
-        }
-        true
-    }
 }
 
 impl Index {
@@ -569,21 +534,17 @@ impl Index {
         index
     }
 
-    /// [`Index::viable_record`] in load order into `out`, answered from
-    /// `memo` when a record with the same deciding values was seen.
-    pub(super) fn viable_memo(&self, record: &Record<'_>, memo: &mut Memo, out: &mut Vec<usize>) {
-        out.clear();
-        let known = memo.key_of(record, &self.decisive);
-        if known && let Some(hit) = memo.seen.get(memo.key.as_slice()) {
-            out.extend_from_slice(hit);
-            return;
-        }
-        out.extend(self.viable_record(record));
-        out.sort_unstable();
-        if known && memo.seen.len() < MEMO_CAPACITY {
-            memo.seen
-                .insert(memo.key.as_slice().into(), out.as_slice().into());
-        }
+    /// The fields whose values decide which rules are viable for a typed
+    /// record ([`Index::viable_sorted`] depends on nothing else).
+    pub(super) fn decisive(&self) -> &[KeyField] {
+        &self.decisive
+    }
+
+    /// [`Index::viable_record`] in load order.
+    pub(super) fn viable_sorted(&self, record: &Record<'_>) -> Box<[usize]> {
+        let mut viable: Vec<usize> = self.viable_record(record).collect();
+        viable.sort_unstable();
+        viable.into()
     }
 
     /// Every rule that could match a record with these `eventName` and
@@ -672,6 +633,7 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::KeyMemo;
     use serde_json::json;
 
     fn compiled(detection: &str) -> CompiledRule {
@@ -704,20 +666,28 @@ mod tests {
             r#"{"eventName":"GetObject","userIdentity":{"type":null}}"#,
             "{}",
         ];
-        let mut memo = Memo::default();
-        let mut out = Vec::new();
+        let mut memo = KeyMemo::new(index.decisive().to_vec());
+        let mut worked = 0;
         for round in 0..2 {
             for text in texts {
                 let record = Record::from_json(text).expect("test record parses");
-                index.viable_memo(&record, &mut memo, &mut out);
+                let viable = memo.recall(&record, || {
+                    worked += 1;
+                    index.viable_sorted(&record)
+                });
                 let mut expected: Vec<usize> = index.viable_record(&record).collect();
                 expected.sort_unstable();
-                assert_eq!(out, expected, "round {round}: {text}");
+                assert_eq!(
+                    viable.as_ref(),
+                    expected.as_slice(),
+                    "round {round}: {text}"
+                );
             }
         }
-        // The two GetObject calls by the same client share an entry; the
-        // record with a nested `null` has none.
-        assert_eq!(memo.seen.len(), texts.len() - 2);
+        // Six combinations in the first round (the two GetObject calls by
+        // the same client share one); in the second, only the record with a
+        // nested `null` is worked out again.
+        assert_eq!(worked, 7);
     }
 
     #[test]

@@ -68,7 +68,9 @@
 //! match ([`PassMemo`]), and [`SigmaRules::matching`] evaluates the rules a
 //! record's `eventName` / `eventSource` can select. How the index is
 //! derived from each rule's condition is described in the private `index`
-//! module; it never leaves out a rule that would match.
+//! module; it never leaves out a rule that would match. The notifier keeps
+//! one such memory for both engines, keyed on the fields either one's
+//! choice of rules depends on.
 
 mod builtin;
 mod event;
@@ -82,7 +84,7 @@ use rsigma_eval::event::{Event, EventValue};
 use serde_json::Value;
 
 use crate::document::Document;
-use crate::record::Record;
+use crate::record::{KeyField, KeyMemo, Record};
 
 pub use builtin::BUILTIN_FILES;
 pub use index::KEY_FIELDS;
@@ -94,9 +96,9 @@ use index::{Index, Key};
 
 /// What [`SigmaRules::matching_in_pass`] remembers during one pass over a
 /// file (bounded: a few thousand combinations of field values). Start a
-/// new one for each file, and for each set of rules.
-#[derive(Debug, Default)]
-pub struct PassMemo(index::Memo);
+/// new one ([`SigmaRules::pass_memo`]) for each file.
+#[derive(Debug)]
+pub struct PassMemo(KeyMemo<Box<[usize]>>);
 
 /// Compiled, indexed Sigma rules.
 #[derive(Debug, Clone, Default)]
@@ -199,37 +201,58 @@ impl SigmaRules {
         &'s self,
         record: &Record<'_>,
     ) -> impl Iterator<Item = &'s SigmaRule> {
-        // Each table lists a rule once, and a rule sits in one table.
-        let mut viable: Vec<usize> = self.index.viable_record(record).collect();
-        viable.sort_unstable();
-        self.evaluate(record, viable)
+        let viable = self.index.viable_sorted(record);
+        self.matching_among(record, &viable)
+            .map(|(_, rule)| rule)
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    /// A memo for one pass over a file with these rules.
+    pub fn pass_memo(&self) -> PassMemo {
+        PassMemo(KeyMemo::new(self.key_fields().to_vec()))
     }
 
     /// [`SigmaRules::matching_record`] for one record of a pass over a file:
     /// `pass` remembers which rules records with the same values in the
     /// fields the rules are indexed and pre-checked by could match, so a
     /// repeat costs one look-up. Same answer, in load order.
-    pub fn matching_in_pass<'s, 'r, 'a>(
+    pub fn matching_in_pass<'s>(
         &'s self,
-        record: &'r Record<'a>,
+        record: &Record<'_>,
         pass: &mut PassMemo,
-    ) -> impl Iterator<Item = &'s SigmaRule> + use<'s, 'r, 'a> {
-        let mut viable = Vec::new();
-        self.index.viable_memo(record, &mut pass.0, &mut viable);
-        self.evaluate(record, viable)
+    ) -> impl Iterator<Item = &'s SigmaRule> + use<'s> {
+        let viable = pass.0.recall(record, || self.viable(record));
+        self.matching_among(record, &viable)
+            .map(|(_, rule)| rule)
+            .collect::<Vec<_>>()
+            .into_iter()
     }
 
-    /// The rules of `viable` (ascending indexes) that `record` matches.
-    fn evaluate<'s, 'r, 'a>(
+    /// The fields whose values alone decide which rules are viable for a
+    /// typed record ([`SigmaRules::viable`] reads nothing else).
+    pub(crate) fn key_fields(&self) -> &[KeyField] {
+        self.index.decisive()
+    }
+
+    /// The rules worth evaluating on `record`, by index, ascending: every
+    /// rule it can match.
+    pub(crate) fn viable(&self, record: &Record<'_>) -> Box<[usize]> {
+        self.index.viable_sorted(record)
+    }
+
+    /// The rules of `viable` (ascending indexes, from
+    /// [`SigmaRules::viable`]) that `record` matches, with their indexes.
+    pub(crate) fn matching_among<'s, 'v, 'r, 'a>(
         &'s self,
         record: &'r Record<'a>,
-        viable: Vec<usize>,
-    ) -> impl Iterator<Item = &'s SigmaRule> + use<'s, 'r, 'a> {
+        viable: &'v [usize],
+    ) -> impl Iterator<Item = (usize, &'s SigmaRule)> + use<'s, 'v, 'r, 'a> {
         let view = (!viable.is_empty()).then(|| RecordView::new(record));
         viable
-            .into_iter()
-            .filter_map(move |i| self.rules.get(i))
-            .filter(move |rule| view.as_ref().is_some_and(|v| rule.matches_event(v)))
+            .iter()
+            .filter_map(move |&i| Some((i, self.rules.get(i)?)))
+            .filter(move |(_, rule)| view.as_ref().is_some_and(|v| rule.matches_event(v)))
     }
 
     fn matching_event<E: Event>(&self, event: E) -> impl Iterator<Item = &SigmaRule> {
