@@ -13,6 +13,9 @@ use super::wildcard::TextPattern;
 use crate::document::{Document, Scalar};
 use crate::record::{Probe, Record};
 
+// Matching goes through the pattern's `Plan`; evaluating the expression
+// as written is the reference the plan is tested against.
+#[cfg(test)]
 impl Expr {
     /// Whether the event matches, stopping at the first deciding branch.
     pub(crate) fn matches<D: Document + ?Sized>(&self, doc: &D) -> bool {
@@ -31,7 +34,9 @@ impl Expr {
             Expr::Condition(condition) => condition.holds_in(record),
         }
     }
+}
 
+impl Expr {
     /// Evaluates every branch (no short cut) so each condition's result is
     /// reported.
     pub(crate) fn explain<D: Document + ?Sized>(&self, doc: &D) -> Explanation {
@@ -57,7 +62,7 @@ impl Expr {
 impl Condition {
     /// Whether the condition holds; through `[*]`, whether it holds for at
     /// least one element.
-    fn holds<D: Document + ?Sized>(&self, doc: &D) -> bool {
+    pub(super) fn holds<D: Document + ?Sized>(&self, doc: &D) -> bool {
         let path = self.selector.segments();
         match &self.test {
             Test::NotExists => !doc.exists(path),
@@ -66,7 +71,7 @@ impl Condition {
     }
 
     /// [`Condition::holds`] on a typed record, reading a key field directly.
-    fn holds_in(&self, record: &Record<'_>) -> bool {
+    pub(super) fn holds_in(&self, record: &Record<'_>) -> bool {
         match self.key.map(|key| key.probe(record)) {
             None | Some(Probe::Unknown) => self.holds(record),
             Some(Probe::Absent) => matches!(self.test, Test::NotExists),
@@ -78,7 +83,7 @@ impl Condition {
 
     /// Whether one value found at the selector passes the test (every test
     /// but `NOT EXISTS`, which is about there being none).
-    fn accepts(&self, value: &Scalar<'_>) -> bool {
+    pub(super) fn accepts(&self, value: &Scalar<'_>) -> bool {
         match &self.test {
             Test::NotExists => false,
             Test::IsNull => matches!(value, Scalar::Null),

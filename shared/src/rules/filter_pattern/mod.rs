@@ -75,6 +75,7 @@ mod eval;
 mod lexer;
 mod number;
 mod parser;
+mod plan;
 pub(crate) mod wildcard;
 
 use std::collections::BTreeSet;
@@ -91,14 +92,18 @@ use crate::document::{Document, Path};
 pub struct FilterPattern {
     source: String,
     expr: ast::Expr,
+    /// How `expr` is matched.
+    plan: plan::Plan,
 }
 
 impl FilterPattern {
     /// Parses `src`, such as `{ $.eventName = "ConsoleLogin" }`.
     pub fn parse(src: &str) -> Result<Self, FilterPatternError> {
+        let expr = parser::parse(src)?;
         Ok(FilterPattern {
             source: src.to_owned(),
-            expr: parser::parse(src)?,
+            plan: plan::Plan::of(&expr),
+            expr,
         })
     }
 
@@ -109,14 +114,14 @@ impl FilterPattern {
 
     /// Whether `doc` matches the pattern.
     pub fn matches<D: Document + ?Sized>(&self, doc: &D) -> bool {
-        self.expr.matches(doc)
+        self.plan.matches(doc)
     }
 
     /// Whether a typed record matches: the answer [`FilterPattern::matches`]
     /// gives, with the common top-level and `userIdentity` strings read
     /// from the record's fields rather than found by path.
     pub fn matches_record(&self, record: &crate::Record<'_>) -> bool {
-        self.expr.matches_record(record)
+        self.plan.matches_record(record)
     }
 
     /// Evaluates every condition against `doc` and reports each result.
