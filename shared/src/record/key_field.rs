@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::{Member, Record};
+use super::{IdentityMember, Member, Record};
 use crate::document::{Path, Scalar, Segment};
 
 /// A string member of a record, or of its `userIdentity`.
@@ -32,11 +32,8 @@ pub(crate) enum Probe<'r> {
     /// Nothing: [`Document::any_at`](crate::Document::any_at) would visit
     /// no value.
     Absent,
-    /// The one value it would visit.
+    /// The one value it would visit: a string, or `null`.
     Value(Scalar<'r>),
-    /// Only the record's text can tell (a nested member that was `null`
-    /// or not a string): ask [`Document::any_at`](crate::Document::any_at).
-    Unknown,
 }
 
 /// Every key field and its dotted path (the Sigma pre-check's
@@ -128,16 +125,16 @@ impl KeyField {
         let Some(identity) = record.user_identity.as_ref() else {
             return Probe::Absent;
         };
-        let value = match self {
-            KeyField::IdentityType => &identity.identity_type,
-            KeyField::IdentityArn => &identity.arn,
-            KeyField::IdentityAccountId => &identity.account_id,
-            _ => &identity.invoked_by,
+        let (member, value) = match self {
+            KeyField::IdentityType => (IdentityMember::Type, &identity.identity_type),
+            KeyField::IdentityArn => (IdentityMember::Arn, &identity.arn),
+            KeyField::IdentityAccountId => (IdentityMember::AccountId, &identity.account_id),
+            _ => (IdentityMember::InvokedBy, &identity.invoked_by),
         };
         match value {
             Some(text) => Probe::Value(Scalar::String(Cow::Borrowed(text))),
-            // Nested members do not record `null`: the text tells.
-            None => Probe::Unknown,
+            None if identity.is_null(member) => Probe::Value(Scalar::Null),
+            None => Probe::Absent,
         }
     }
 }
@@ -192,8 +189,6 @@ mod tests {
                     Probe::Value(v) => {
                         assert_eq!(expected, vec![format!("{v:?}")], "{dotted} in {text}")
                     }
-                    // The fallback answers; the fast path must only defer.
-                    Probe::Unknown => assert!(dotted.starts_with("userIdentity.")),
                 }
             }
         }

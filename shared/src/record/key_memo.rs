@@ -33,8 +33,8 @@ pub(crate) struct KeyMemo<T> {
 pub(crate) enum Recalled<'m, T> {
     /// Worked out for an earlier record with the same values.
     Kept(&'m T),
-    /// Worked out for this record (and remembered, unless a value only
-    /// the record's text can tell is involved or the memo is full).
+    /// Worked out for this record (and remembered, unless the memo is
+    /// full).
     Fresh(T),
 }
 
@@ -88,7 +88,7 @@ impl<T: Clone> KeyMemo<T> {
     }
 
     /// Writes `record`'s values at the memo's fields as the key; `false`
-    /// when one of them only the record's text can tell.
+    /// when one is neither text nor `null`.
     fn key_of(&mut self, record: &Record<'_>) -> bool {
         self.key.clear();
         for field in &self.fields {
@@ -101,7 +101,9 @@ impl<T: Clone> KeyMemo<T> {
                     self.key.push(0xff);
                 }
                 Probe::Value(Scalar::Null) => self.key.push(2),
-                Probe::Value(_) | Probe::Unknown => return false,
+                // Key fields hold text or `null`; anything else is not
+                // remembered rather than given a tag of its own.
+                Probe::Value(_) => return false,
             }
         }
         true
@@ -158,17 +160,21 @@ mod tests {
     }
 
     #[test]
-    fn values_only_the_text_can_tell_are_never_remembered() {
+    fn nested_nulls_and_absent_members_are_told_apart() {
         let mut memo = KeyMemo::new(vec![KeyField::IdentityArn]);
         let mut work = 0;
         let no_arn = r#"{"userIdentity":{"type":"AWSService"}}"#;
+        let null_arn = r#"{"userIdentity":{"type":"AWSService","arn":null}}"#;
+        let first =
+            [no_arn, null_arn, no_arn, null_arn].map(|text| recall(&mut memo, text, &mut work));
         assert_eq!(
-            recall(&mut memo, no_arn, &mut work),
-            ("answer 1".into(), false)
-        );
-        assert_eq!(
-            recall(&mut memo, no_arn, &mut work),
-            ("answer 2".into(), false)
+            first,
+            [
+                ("answer 1".into(), false),
+                ("answer 2".into(), false),
+                ("answer 1".into(), true),
+                ("answer 2".into(), true),
+            ]
         );
     }
 

@@ -15,7 +15,8 @@ use std::borrow::Cow;
 use serde_json::value::RawValue;
 
 use super::{
-    Flag, Member, Record, SessionAttributes, SessionContext, SessionIssuer, UserIdentity, raw_json,
+    Flag, IdentityMember, Member, Record, SessionAttributes, SessionContext, SessionIssuer,
+    UserIdentity, raw_json,
 };
 use crate::document::{Document, Scalar, Segment};
 
@@ -184,16 +185,24 @@ impl Typed for Record<'_> {
 
 impl Typed for UserIdentity<'_> {
     fn field(&self, key: &str) -> Field<'_> {
-        match key {
-            "type" => text(&self.identity_type),
-            "principalId" => text(&self.principal_id),
-            "arn" => text(&self.arn),
-            "accountId" => text(&self.account_id),
-            "userName" => text(&self.user_name),
-            "invokedBy" => text(&self.invoked_by),
-            "accessKeyId" => text(&self.access_key_id),
-            "sessionContext" => object(&self.session_context),
-            _ => Field::Unmodelled,
+        let Some(member) = IdentityMember::of(key) else {
+            return Field::Unmodelled;
+        };
+        let field = match member {
+            IdentityMember::Type => text(&self.identity_type),
+            IdentityMember::PrincipalId => text(&self.principal_id),
+            IdentityMember::Arn => text(&self.arn),
+            IdentityMember::AccountId => text(&self.account_id),
+            IdentityMember::UserName => text(&self.user_name),
+            IdentityMember::InvokedBy => text(&self.invoked_by),
+            IdentityMember::AccessKeyId => text(&self.access_key_id),
+            IdentityMember::SessionContext => object(&self.session_context),
+        };
+        // As for the record: the identity knows its `null` members.
+        match field {
+            Field::Text(None) | Field::Object(None) if self.is_null(member) => Field::Null,
+            Field::Text(None) | Field::Object(None) => Field::Missing,
+            known => known,
         }
     }
 }

@@ -45,6 +45,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 pub use flag::Flag;
+pub(crate) use identity::IdentityMember;
 pub use identity::{SessionAttributes, SessionContext, SessionIssuer, UserIdentity};
 pub(crate) use key_field::{KeyField, PATHS as KEY_FIELD_PATHS, Probe};
 pub(crate) use key_memo::KeyMemo;

@@ -58,8 +58,8 @@ impl Guard {
             Guard::OneOf(field, values) => match field.probe(record) {
                 Probe::Absent => false,
                 Probe::Value(Scalar::String(text)) => values.iter().any(|v| *v == *text),
-                // Not a string, or only the text can tell: let the pattern decide.
-                Probe::Value(_) | Probe::Unknown => true,
+                // `null`: let the pattern decide.
+                Probe::Value(_) => true,
             },
             Guard::Present(field) => !matches!(field.probe(record), Probe::Absent),
         }

@@ -73,7 +73,7 @@ impl Condition {
     /// [`Condition::holds`] on a typed record, reading a key field directly.
     pub(super) fn holds_in(&self, record: &Record<'_>) -> bool {
         match self.key.map(|key| key.probe(record)) {
-            None | Some(Probe::Unknown) => self.holds(record),
+            None => self.holds(record),
             Some(Probe::Absent) => matches!(self.test, Test::NotExists),
             Some(Probe::Value(value)) => {
                 !matches!(self.test, Test::NotExists) && self.accepts(&value)

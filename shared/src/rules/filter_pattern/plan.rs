@@ -90,7 +90,7 @@ impl Plan {
                     return false;
                 };
                 match first.key.map(|key| key.probe(record)) {
-                    None | Some(Probe::Unknown) => any_test(conditions, record),
+                    None => any_test(conditions, record),
                     Some(Probe::Absent) => false,
                     Some(Probe::Value(value)) => conditions.iter().any(|c| c.accepts(&value)),
                 }
