@@ -142,11 +142,23 @@ pub struct Detector {
     key_fields: Vec<KeyField>,
 }
 
-/// The rules of each engine worth evaluating on a record, by index.
+/// The rules of each engine worth evaluating on a record, by index: the
+/// catalogue's, then Sigma's, in one allocation (this is read for every
+/// record).
 #[derive(Debug, Clone, Default)]
 struct Viable {
-    rules: Box<[usize]>,
-    sigma: Box<[usize]>,
+    indexes: Box<[usize]>,
+    rules: usize,
+}
+
+impl Viable {
+    fn rules(&self) -> &[usize] {
+        self.indexes.get(..self.rules).unwrap_or_default()
+    }
+
+    fn sigma(&self) -> &[usize] {
+        self.indexes.get(self.rules..).unwrap_or_default()
+    }
 }
 
 /// What scanning one file produced.
@@ -248,7 +260,7 @@ impl Detector {
             matched.clear();
             numbers.clear();
             self.catalogue
-                .matching_among(record, &viable.rules, |i, rule| {
+                .matching_among(record, viable.rules(), |i, rule| {
                     matched.push(rule);
                     if rule.spec().finding {
                         numbers.push(i);
@@ -260,7 +272,7 @@ impl Detector {
             if let Some(sigma) = &self.sigma {
                 numbers.extend(
                     sigma
-                        .matching_among(record, &viable.sigma)
+                        .matching_among(record, viable.sigma())
                         .map(|(i, _)| first_sigma + i),
                 );
             }
@@ -307,12 +319,14 @@ impl Detector {
 impl Detector {
     /// The rules of each engine `record` can match.
     fn viable(&self, record: &Record<'_>) -> Viable {
+        let rules = self.catalogue.candidates(record);
+        let sigma = self
+            .sigma
+            .as_ref()
+            .map_or_else(Box::default, |sigma| sigma.viable(record));
         Viable {
-            rules: self.catalogue.candidates(record),
-            sigma: self
-                .sigma
-                .as_ref()
-                .map_or_else(Box::default, |sigma| sigma.viable(record)),
+            rules: rules.len(),
+            indexes: rules.iter().chain(sigma.iter()).copied().collect(),
         }
     }
 }

@@ -85,20 +85,27 @@ pub fn scan_file<R: Read>(
     mut visit: impl FnMut(&Record<'_>, &[&Rule]),
 ) -> Result<FileSummary, ReadError> {
     let mut matched: Vec<&Rule> = Vec::new();
-    let mut matches = 0;
+    let (mut matches, mut newest, mut without_time) = (0, None, 0);
     let mut summary = scan_records(input, source, filter, |record| {
+        match record.event_time_epoch() {
+            Some(t) => newest = Some(newest.map_or(t, |n: i64| n.max(t))),
+            None => without_time += 1,
+        }
         matched.clear();
         catalogue.for_each_match_record(record, |rule| matched.push(rule));
         matches += matched.len() as u64;
         visit(record, &matched);
     })?;
     summary.matches = matches;
+    summary.newest_event_time = newest;
+    summary.without_event_time = without_time;
     Ok(summary)
 }
 
 /// The pass [`scan_file`] makes, for a caller that runs rules its own
 /// way: `visit` gets each usable record `filter` accepts; the summary
-/// counts no matches.
+/// counts records, rejections and filtered records, not matches or event
+/// times.
 pub fn scan_records<R: Read>(
     input: R,
     source: &str,
@@ -107,6 +114,7 @@ pub fn scan_records<R: Read>(
 ) -> Result<FileSummary, ReadError> {
     let mut reader = RecordReader::new(input, source)?;
     let mut summary = FileSummary::default();
+    let open = filter.is_open();
     while let Some(next) = reader.next_record() {
         summary.records += 1;
         // Borrowed in place: a record is a large struct, and this loop
@@ -122,15 +130,9 @@ pub fn scan_records<R: Read>(
                 continue;
             }
         };
-        if !filter.accepts(record) {
+        if !open && !filter.accepts(record) {
             summary.filtered += 1;
             continue;
-        }
-        match record.event_time_epoch() {
-            Some(t) => {
-                summary.newest_event_time = Some(summary.newest_event_time.map_or(t, |n| n.max(t)))
-            }
-            None => summary.without_event_time += 1,
         }
         visit(record);
     }
