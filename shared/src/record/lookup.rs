@@ -41,8 +41,8 @@ pub(crate) enum Reach<'r, 'k> {
     Raw(&'r RawValue, &'k [&'k str]),
     /// Certainly not there.
     Absent,
-    /// Only the record's text can tell (unmodelled members, nested
-    /// `null`-or-absent ones, or a whole typed object): follow the keys
+    /// Only the record's text can tell (unmodelled members, `null`-or-absent
+    /// ones below `userIdentity`, or a whole typed object): follow the keys
     /// from its root.
     Text,
 }
