@@ -12,8 +12,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use super::raw_json::Text;
-use super::{Flag, text};
+use super::{Flag, member, text};
 
 /// `userIdentity`: the principal that made the request.
 ///
@@ -152,24 +151,20 @@ impl<'de> Visitor<'de> for IdentityVisitor {
                 )));
             }
             seen |= member.bit();
-            let slot = match member {
-                IdentityMember::Type => &mut identity.identity_type,
-                IdentityMember::PrincipalId => &mut identity.principal_id,
-                IdentityMember::Arn => &mut identity.arn,
-                IdentityMember::AccountId => &mut identity.account_id,
-                IdentityMember::UserName => &mut identity.user_name,
-                IdentityMember::InvokedBy => &mut identity.invoked_by,
-                IdentityMember::AccessKeyId => &mut identity.access_key_id,
+            let is_null = match member {
+                IdentityMember::Type => member::text(&mut map, &mut identity.identity_type)?,
+                IdentityMember::PrincipalId => member::text(&mut map, &mut identity.principal_id)?,
+                IdentityMember::Arn => member::text(&mut map, &mut identity.arn)?,
+                IdentityMember::AccountId => member::text(&mut map, &mut identity.account_id)?,
+                IdentityMember::UserName => member::text(&mut map, &mut identity.user_name)?,
+                IdentityMember::InvokedBy => member::text(&mut map, &mut identity.invoked_by)?,
+                IdentityMember::AccessKeyId => member::text(&mut map, &mut identity.access_key_id)?,
                 IdentityMember::SessionContext => {
                     identity.session_context = map.next_value()?;
-                    if identity.session_context.is_none() {
-                        identity.nulls |= member.bit();
-                    }
-                    continue;
+                    identity.session_context.is_none()
                 }
             };
-            *slot = map.next_value::<Option<Text<'de>>>()?.map(|text| text.0);
-            if slot.is_none() {
+            if is_null {
                 identity.nulls |= member.bit();
             }
         }

@@ -93,6 +93,24 @@ enum Field<'r> {
     Unmodelled,
 }
 
+impl Field<'_> {
+    /// Settles a `None` text, flag or object field of a struct that knows
+    /// which of its members were `null` (`is_null`): `null` or missing,
+    /// without the text.
+    fn settled(self, is_null: impl FnOnce() -> bool) -> Self {
+        match self {
+            Field::Text(None) | Field::Flag(None) | Field::Object(None) => {
+                if is_null() {
+                    Field::Null
+                } else {
+                    Field::Missing
+                }
+            }
+            known => known,
+        }
+    }
+}
+
 /// A struct whose JSON members can be looked up by name.
 trait Typed {
     fn field(&self, key: &str) -> Field<'_>;
@@ -168,18 +186,7 @@ impl Typed for Record<'_> {
             Member::Addendum => Field::Raw(self.addendum),
             Member::ServiceEventDetails => Field::Raw(self.service_event_details),
         };
-        // The record knows which of its members were `null`: a `None` here
-        // is settled without the text.
-        match field {
-            Field::Text(None) | Field::Flag(None) | Field::Object(None) => {
-                if self.is_null(member) {
-                    Field::Null
-                } else {
-                    Field::Missing
-                }
-            }
-            known => known,
-        }
+        field.settled(|| self.is_null(member))
     }
 }
 
@@ -198,12 +205,7 @@ impl Typed for UserIdentity<'_> {
             IdentityMember::AccessKeyId => text(&self.access_key_id),
             IdentityMember::SessionContext => object(&self.session_context),
         };
-        // As for the record: the identity knows its `null` members.
-        match field {
-            Field::Text(None) | Field::Object(None) if self.is_null(member) => Field::Null,
-            Field::Text(None) | Field::Object(None) => Field::Missing,
-            known => known,
-        }
+        field.settled(|| self.is_null(member))
     }
 }
 

@@ -241,7 +241,7 @@ impl<'de> Visitor<'de> for RecordVisitor {
 }
 
 /// Reads a string member (borrowed unless escaped); true if it was `null`.
-fn text<'de, A: MapAccess<'de>>(
+pub(super) fn text<'de, A: MapAccess<'de>>(
     map: &mut A,
     slot: &mut Option<std::borrow::Cow<'de, str>>,
 ) -> Result<bool, A::Error> {

@@ -57,15 +57,15 @@ impl Plan {
         }
         let mut plans: Vec<Plan> = groups
             .into_iter()
-            .map(|mut group| match group.len() {
-                1 => group.pop().map_or(Plan::Any(Vec::new()), Plan::Condition),
-                _ => Plan::AnyTest(group),
+            .map(|group| match <[Condition; 1]>::try_from(group) {
+                Ok([single]) => Plan::Condition(single),
+                Err(group) => Plan::AnyTest(group),
             })
             .collect();
         plans.extend(others);
-        match plans.len() {
-            1 => plans.pop().unwrap_or(Plan::Any(Vec::new())),
-            _ => Plan::Any(plans),
+        match <[Plan; 1]>::try_from(plans) {
+            Ok([single]) => single,
+            Err(plans) => Plan::Any(plans),
         }
     }
 
