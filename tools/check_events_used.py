@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Checks that every sample under events/ (*.json, recursively) is used by a
-test or by the demo, so no sample drifts out of date unnoticed.
+test or by the demo, so no sample drifts out of date unnoticed, and that no
+sample of trailguard's own output (a finding, an audit record) is hand-made:
+each must be listed in events/generated.txt, whose files a test regenerates
+from the producing component and compares.
 
 A sample counts as used when its file name (or, if two samples share a file
 name, its path relative to events/) appears in a Rust source file of the
@@ -15,6 +18,7 @@ Usage:
 import argparse
 import contextlib
 import io
+import json
 import re
 import sys
 import tempfile
@@ -76,6 +80,51 @@ def unused_samples(root):
     return unused
 
 
+GENERATED = Path(EVENTS) / "generated.txt"
+
+
+def carries_own_output(value):
+    """Whether a JSON value holds trailguard output at any depth, including
+    inside JSON text (SNS `Message`, SQS `body`): a finding (`rule` with
+    `rawEvent` or `event`) or a remediation audit record (`outcome`, `dryRun`)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                return carries_own_output(json.loads(text))
+            except ValueError:
+                return False
+        return False
+    if isinstance(value, list):
+        return any(carries_own_output(v) for v in value)
+    if isinstance(value, dict):
+        if "rule" in value and ("rawEvent" in value or "event" in value):
+            return True
+        if "outcome" in value and "dryRun" in value:
+            return True
+        return any(carries_own_output(v) for v in value.values())
+    return False
+
+
+def hand_made_outputs(root):
+    """Samples holding trailguard output that events/generated.txt does not list."""
+    manifest = root / GENERATED
+    listed = set()
+    if manifest.is_file():
+        listed = {line.strip() for line in manifest.read_text(encoding="utf-8").splitlines()
+                  if line.strip() and not line.lstrip().startswith("#")}
+    found = []
+    for sample in samples(root):
+        path = f"{EVENTS}/{sample}"
+        try:
+            value = json.loads((root / path).read_text(encoding="utf-8"))
+        except ValueError:
+            continue
+        if carries_own_output(value) and path not in listed:
+            found.append(path)
+    return found
+
+
 def check(root):
     if not (root / EVENTS).is_dir():
         print(f"no {EVENTS}/ directory under {root}", file=sys.stderr)
@@ -86,7 +135,12 @@ def check(root):
     for sample in unused:
         print(f"{EVENTS}/{sample} is used by no test and not by {DEMO.as_posix()}: "
               "load it in a test (or the demo), or delete it", file=sys.stderr)
-    return 1 if unused or total == 0 else 0
+    hand_made = hand_made_outputs(root)
+    for path in hand_made:
+        print(f"{path} holds trailguard output but is not in {GENERATED.as_posix()}: "
+              "generate it from the producing component in a test, and list it there",
+              file=sys.stderr)
+    return 1 if unused or hand_made or total == 0 else 0
 
 
 def quiet_check(root):
@@ -133,6 +187,27 @@ def self_test():
         ]))
         assert unused_samples(root) == [], unused_samples(root)
         assert quiet_check(root) == 0, "check failed with every sample used"
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # Trailguard output in a sample must be listed as generated.
+        root = Path(tmp)
+        finding = {"schemaVersion": "1.1", "rule": {"id": "r"}, "rawEvent": {}}
+        audit = {"id": "a", "outcome": {"kind": "acted"}, "dryRun": False}
+        sns = {"Records": [{"Sns": {"Message": json.dumps(finding)}}]}
+        for name, value in [("sns.json", sns), ("audit.json", audit),
+                            ("old.json", {"rule": {"id": "r"}, "event": {}}),
+                            ("aws.json", {"Records": [{"s3": {"object": {"key": "k"}}}]})]:
+            (root / EVENTS).mkdir(exist_ok=True)
+            (root / EVENTS / name).write_text(json.dumps(value), encoding="utf-8")
+            (root / "t.rs").write_text(" ".join(f'"{n}"' for n in
+                                                ["sns.json", "audit.json", "old.json", "aws.json"]))
+        got = hand_made_outputs(root)
+        want = ["events/audit.json", "events/old.json", "events/sns.json"]
+        assert got == want, f"hand-made outputs {got}, expected {want}"
+        assert quiet_check(root) == 1, "check passed with hand-made outputs"
+        (root / GENERATED).write_text("# generated\nevents/audit.json\nevents/old.json\n"
+                                      "events/sns.json\n", encoding="utf-8")
+        assert hand_made_outputs(root) == [] and quiet_check(root) == 0
 
     with tempfile.TemporaryDirectory() as tmp:
         # An empty events/ is a misconfiguration, not a pass.

@@ -7,11 +7,17 @@ a trail), uploads the bundled real CloudTrail logs under the real key layout,
 then drives each function through the real Lambda runtime path
 (`cargo lambda watch` + `cargo lambda invoke`) and prints what happened:
 CIS metrics read back from CloudWatch, findings received through SQS, and the
-remediation of the security group, first in dry run, then enabled.
+remediation of the security group through the stack's real chain: a log file
+with the AuthorizeSecurityGroupIngress call goes to the notifier, its finding
+is published on the findings topic, the remediator's subscription (with the
+filter policy read from template.yaml) delivers it, and the remediator acts,
+first in dry run, then enabled. The EventBridge path follows as a shorter
+stage.
 
 Exits non-zero if any stage failed; stops every process it started.
 """
 import atexit
+import gzip
 import json
 import os
 import signal
@@ -290,28 +296,74 @@ def main():
     elif not failures:
         fail("notifier", "no findings received")
 
-    trigger = {
-        "version": "0", "id": "demo-trigger", "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2",
-        "account": ACCOUNT, "time": "2026-01-01T00:00:00Z", "region": REGION, "resources": [],
-        "detail": {
-            "eventVersion": "1.08", "eventTime": "2026-01-01T00:00:00Z", "eventSource": "ec2.amazonaws.com",
-            "eventName": "AuthorizeSecurityGroupIngress", "awsRegion": REGION, "sourceIPAddress": "203.0.113.7",
-            "userAgent": "aws-cli/2.15.0", "eventID": "5f0c9a52-demo-4e7b-9d1c-2b7e6a1f0001", "eventType": "AwsApiCall",
-            "recipientAccountId": ACCOUNT,
-            "userIdentity": {"type": "IAMUser", "arn": f"arn:aws:iam::{ACCOUNT}:user/intern", "accountId": ACCOUNT, "userName": "intern"},
-            "requestParameters": {"groupId": group, "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
-                                  "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}},
-            "responseElements": {"_return": True, "securityGroupRuleSet": {"items": [
-                {"groupId": group, "securityGroupRuleId": r["SecurityGroupRuleId"]} for r in opened["SecurityGroupRules"]]}},
-        },
-    }
+    remediation_stages(functions, common, s3, sns, sqs, ec2, findings_topic, queues, group, opened)
 
-    def remediate(fns, label):
+
+def remediator_filter_policy():
+    """The FilterPolicy of the remediator's findings subscription, as written
+    in template.yaml (cfn-lint's loader understands the !Ref/!GetAtt tags)."""
+    from cfnlint.decode import cfn_yaml
+    template = cfn_yaml.load(str(ROOT / "template.yaml"))
+    events = template["Resources"]["RemediatorFunction"]["Properties"]["Events"]
+    return json.loads(json.dumps(events["Findings"]["Properties"]["FilterPolicy"]))
+
+
+def sg_record(group, opened, event_id):
+    """The AuthorizeSecurityGroupIngress record of the AWS-shaped sample
+    events/remediator/eventbridge-authorize-security-group-ingress.json,
+    pointed at the demo's group and rules, under a fresh event id."""
+    sample = json.loads((ROOT / "events/remediator/eventbridge-authorize-security-group-ingress.json").read_text())
+    record = sample["detail"]
+    record.update({"eventID": event_id, "recipientAccountId": ACCOUNT, "awsRegion": REGION})
+    record["userIdentity"]["accountId"] = ACCOUNT
+    record["requestParameters"]["groupId"] = group
+    record["responseElements"]["securityGroupRuleSet"]["items"] = [
+        {"groupId": group, "securityGroupRuleId": r["SecurityGroupRuleId"], "isEgress": False,
+         "ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "cidrIpv4": "0.0.0.0/0"}
+        for r in opened["SecurityGroupRules"] if r.get("CidrIpv4") == "0.0.0.0/0"]
+    return record
+
+
+def sns_lambda_event(notification, subscription_arn):
+    """The Lambda SNS event for a notification received by a (non-raw) queue."""
+    keys = {"SigningCertURL": "SigningCertUrl", "UnsubscribeURL": "UnsubscribeUrl"}
+    sns = {keys.get(k, k): notification.get(k) for k in
+           ("Type", "MessageId", "TopicArn", "Subject", "Message", "Timestamp",
+            "SignatureVersion", "Signature", "SigningCertURL", "UnsubscribeURL")}
+    sns["MessageAttributes"] = notification.get("MessageAttributes", {})
+    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0",
+                         "EventSubscriptionArn": subscription_arn, "Sns": sns}]}
+
+
+def remediation_stages(functions, common, s3, sns, sqs, ec2, findings_topic, queues, group, opened):
+    # The remediator's subscription, as the template writes it.
+    url = sqs.create_queue(QueueName="remediator-inbox")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = remediator_filter_policy()
+    subscription = sns.subscribe(TopicArn=findings_topic, Protocol="sqs", Endpoint=arn,
+                                 Attributes={"FilterPolicy": json.dumps(policy)})["SubscriptionArn"]
+
+    def through_the_chain(fns, label):
+        """log file -> notifier -> findings topic -> remediator subscription -> remediator."""
+        record = sg_record(group, opened, f"5f0c9a52-demo-4e7b-9d1c-{label}")
+        key = f"{PREFIX}{ACCOUNT}_CloudTrail_{REGION}_20230710T1300Z_demo{label.replace('-', '')}.json.gz"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=gzip.compress(json.dumps({"Records": [record]}).encode()))
+        response = fns.invoke("notifier", sqs_batch([key]), f"notifier-{label}")
+        if (response or {}).get("batchItemFailures"):
+            raise RuntimeError(f"notifier failed: {response}")
+        drain(sqs, queues["findings-inbox"])
+        delivered = drain(sqs, url, want=1)
+        if not delivered:
+            raise RuntimeError("no finding reached the remediator's subscription")
         before = sg_rules(ec2, group)
-        # A new event: the same event again would be a redelivery, which the
-        # remediator answers from its audit instead of deciding again.
-        trigger["detail"]["eventID"] = f"5f0c9a52-demo-4e7b-9d1c-{label}"
-        fns.invoke("remediator", trigger, f"remediator-{label}")
+        for m in delivered:
+            notification = json.loads(m["Body"])
+            finding = json.loads(notification["Message"])
+            attribute = notification.get("MessageAttributes", {}).get("remediation", {}).get("Value")
+            print(f"{BOLD}finding{RESET} {finding['rule']['severity']} {finding['rule']['title']} "
+                  f"({finding['id']}): remediation={attribute} on "
+                  f"{finding.get('remediation', {}).get('resource')}")
+            fns.invoke("remediator", sns_lambda_event(notification, subscription), f"remediator-{label}")
         after = sg_rules(ec2, group)
         print(f"{BOLD}security group {group} ingress before{RESET}")
         table(("rule id", "proto", "from", "to", "cidr"), before)
@@ -319,32 +371,52 @@ def main():
         table(("rule id", "proto", "from", "to", "cidr"), after)
         audits = [json.loads(m["Body"]) for m in drain(sqs, queues["audit-inbox"], want=1)]
         for a in audits:
-            print(f"{BOLD}audit{RESET} " + json.dumps({k: a.get(k) for k in ("id", "action", "outcome", "dryRun", "resource")}, default=str))
-        return before, after, audits
+            print(f"{BOLD}audit{RESET} " + json.dumps({k: a.get(k) for k in
+                  ("id", "action", "outcome", "dryRun", "resource", "ruleId", "findingId")}, default=str))
+        return before, after, audits, len(delivered)
 
-    stage("remediator, dry run (the default): decides, audits, changes nothing")
+    stage(f"remediator via the findings topic, dry run (the default); filter policy {json.dumps(policy)}")
     try:
-        before, after, audits = remediate(functions, "dry-run")
-        if before == after and audits:
-            ok("remediation dry run", "rule kept, audited as would-act")
+        before, after, audits, n = through_the_chain(functions, "dry-run")
+        if before == after and audits and all(a.get("findingId") for a in audits):
+            ok("remediation dry run", f"{n} remediable finding(s) delivered; rule kept, audited as would-act")
         else:
-            fail("remediation dry run", "security group changed or no audit record")
+            fail("remediation dry run", "security group changed, or no audit record naming the finding")
     except Exception as e:
         fail("remediation dry run", str(e))
     functions.close()
 
-    stage("remediator, enabled: revokes exactly the world-open SSH rule")
+    enabled = None
+    stage("remediator via the findings topic, enabled: revokes exactly the world-open SSH rule")
     try:
         enabled = Functions({**common, "TRAILGUARD_DRY_RUN": "false"}, "enabled")
-        before, after, audits = remediate(enabled, "enabled")
+        before, after, audits, _ = through_the_chain(enabled, "enabled")
         gone = [r for r in before if r not in after]
-        if len(gone) == 1 and gone[0][4] == "0.0.0.0/0" and audits:
+        if len(gone) == 1 and gone[0][4] == "0.0.0.0/0" and any(a.get("outcome", {}).get("kind") == "acted" for a in audits):
             ok("remediation", f"revoked {gone[0][0]}; the 10.0.0.0/8 rule survives")
         else:
             fail("remediation", f"unexpected change: {gone}")
-        enabled.close()
     except Exception as e:
         fail("remediation", str(e))
+
+    stage("remediator via EventBridge (the same call seen directly): nothing left to do")
+    try:
+        record = sg_record(group, opened, "5f0c9a52-demo-4e7b-9d1c-eventbridge")
+        trigger = {"version": "0", "id": "demo-trigger", "detail-type": "AWS API Call via CloudTrail",
+                   "source": "aws.ec2", "account": ACCOUNT, "time": record["eventTime"], "region": REGION,
+                   "resources": [], "detail": record}
+        enabled.invoke("remediator", trigger, "remediator-eventbridge")
+        audits = [json.loads(m["Body"]) for m in drain(sqs, queues["audit-inbox"], want=1)]
+        kinds = [a.get("outcome", {}).get("kind") for a in audits]
+        if audits and all(k == "skippedAlreadyCompliant" for k in kinds):
+            ok("eventbridge path", "audited as already compliant")
+        else:
+            fail("eventbridge path", f"outcomes {kinds}")
+    except Exception as e:
+        fail("eventbridge path", str(e))
+    finally:
+        if enabled:
+            enabled.close()
 
 
 if __name__ == "__main__":

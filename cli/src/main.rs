@@ -15,6 +15,7 @@ mod integrity_s3;
 mod ordered;
 mod outcome;
 mod progress;
+mod remediate;
 mod rules;
 mod ruleset;
 mod runner;
@@ -33,9 +34,11 @@ use outcome::Outcome;
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success: no findings (scan), a match (search), all cases passed (rules test),
-     the rule matched (explain), every file valid (validate)
+     the rule matched (explain), every file valid (validate), every trigger maps
+     to an action (remediate plan)
   1  something to look at: findings (scan), no match (search), a failed case
-     (rules test), the rule did not match (explain), an integrity failure (validate)
+     (rules test), the rule did not match (explain), an integrity failure
+     (validate), a trigger no action handles (remediate plan)
   2  error: bad arguments, unreadable rule or log files, AWS failures; whatever
      could be processed still was, and is printed";
 
@@ -69,6 +72,9 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Check CloudTrail log-file integrity (digest chains), like `aws cloudtrail validate-logs`.
     Validate(validate::ValidateArgs),
+    /// What the remediator would do with a trigger (offline).
+    #[command(subcommand)]
+    Remediate(remediate::RemediateCommand),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +89,7 @@ fn main() -> ExitCode {
         Command::Rules(command) => rules::run(command),
         Command::Explain(args) => explain::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Remediate(command) => remediate::run(command),
     };
     match result {
         Ok(outcome) => outcome.exit_code(),

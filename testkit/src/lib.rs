@@ -54,6 +54,56 @@ pub fn assert_schema_valid(schema: &str, documents: &[serde_json::Value]) {
     );
 }
 
+/// The Lambda SNS event SNS delivers for `notification`, an SNS envelope
+/// as a queue subscribed without raw delivery receives it (`Type`,
+/// `MessageId`, `TopicArn`, `Subject`, `Message`, `Timestamp`,
+/// `MessageAttributes`, signature fields), through the subscription
+/// `subscription_arn`. moto cannot invoke Lambda, so tests read what a
+/// topic delivered from such a queue and hand the function this event.
+pub fn sns_lambda_event(
+    notification: &serde_json::Value,
+    subscription_arn: &str,
+) -> serde_json::Value {
+    let mut sns = serde_json::Map::new();
+    for key in [
+        "Type",
+        "MessageId",
+        "TopicArn",
+        "Subject",
+        "Message",
+        "Timestamp",
+        "SignatureVersion",
+        "Signature",
+        "SigningCertURL",
+        "UnsubscribeURL",
+    ] {
+        // Lambda spells two of the envelope's keys differently.
+        let lambda_key = match key {
+            "SigningCertURL" => "SigningCertUrl",
+            "UnsubscribeURL" => "UnsubscribeUrl",
+            other => other,
+        };
+        let value = notification
+            .get(key)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        sns.insert(lambda_key.to_owned(), value);
+    }
+    let attributes = notification
+        .get("MessageAttributes")
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({}));
+    sns.insert("MessageAttributes".to_owned(), attributes);
+    serde_json::json!({
+        "Records": [{
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": subscription_arn,
+            "Sns": sns,
+        }]
+    })
+}
+
 /// An SQS batch announcing `keys` in `bucket`, one message each (ids
 /// `msg-0`, `msg-1`, ...), made from the first message of `template` (an
 /// `events/` sample whose body is an S3 notification): only the body's
@@ -201,6 +251,35 @@ impl Moto {
     /// returning its URL. `raw` delivers each message as published; without
     /// it the queue gets SNS envelopes (`Message`, `MessageAttributes`).
     pub async fn queue_on_topic(&self, topic_arn: &str, queue_name: &str, raw: bool) -> String {
+        let attributes: &[(&str, &str)] = if raw {
+            &[("RawMessageDelivery", "true")]
+        } else {
+            &[]
+        };
+        self.queue_subscribed(topic_arn, queue_name, attributes)
+            .await
+    }
+
+    /// Like [`Moto::queue_on_topic`] without raw delivery, the subscription
+    /// filtering message attributes with `filter_policy` (JSON text).
+    pub async fn queue_on_topic_filtered(
+        &self,
+        topic_arn: &str,
+        queue_name: &str,
+        filter_policy: &str,
+    ) -> String {
+        self.queue_subscribed(topic_arn, queue_name, &[("FilterPolicy", filter_policy)])
+            .await
+    }
+
+    /// A new queue subscribed to `topic_arn` with the given subscription
+    /// attributes (`RawMessageDelivery`, `FilterPolicy`, ...).
+    pub async fn queue_subscribed(
+        &self,
+        topic_arn: &str,
+        queue_name: &str,
+        attributes: &[(&str, &str)],
+    ) -> String {
         use aws_sdk_sqs::types::QueueAttributeName;
         let sdk = self.sdk_config().await;
         let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -227,8 +306,8 @@ impl Moto {
             .topic_arn(topic_arn)
             .protocol("sqs")
             .endpoint(queue_arn);
-        if raw {
-            subscribe = subscribe.attributes("RawMessageDelivery", "true");
+        for (name, value) in attributes {
+            subscribe = subscribe.attributes(*name, *value);
         }
         subscribe.send().await.expect("Subscribe");
         queue_url

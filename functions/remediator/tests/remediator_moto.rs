@@ -16,6 +16,9 @@ use aws_sdk_ec2::types::{
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use testkit::{Moto, repo_root};
+use trailguard::ObjectRef;
+use trailguard::findings::finding::MAX_MESSAGE_BYTES;
+use trailguard::findings::{Finding, FindingMessage};
 use trailguard::remediation::{
     ActionKind, RemediatorConfig, RemediatorService, ResourceRef, audit_id,
 };
@@ -210,6 +213,8 @@ fn sample(name: &str) -> Value {
 
 /// The trigger in `events/remediator/<name>` with its CloudTrail record
 /// edited by `edit`, whichever envelope (EventBridge or SNS finding) holds it.
+/// A finding is published anew by the notifier's own code for the edited
+/// record (same rule, same log file), never patched by hand.
 fn trigger(name: &str, edit: impl FnOnce(&mut Value)) -> Value {
     let mut payload = sample(name);
     if payload.get("detail").is_some() {
@@ -217,9 +222,15 @@ fn trigger(name: &str, edit: impl FnOnce(&mut Value)) -> Value {
         return payload;
     }
     let message = payload["Records"][0]["Sns"]["Message"].as_str().unwrap();
-    let mut finding: Value = serde_json::from_str(message).unwrap();
-    edit(&mut finding["event"]);
-    payload["Records"][0]["Sns"]["Message"] = json!(finding.to_string());
+    let finding = FindingMessage::parse(message).unwrap();
+    let mut record: Value = serde_json::from_str(finding.whole_raw_event().unwrap()).unwrap();
+    edit(&mut record);
+    let object = finding
+        .log_file
+        .as_ref()
+        .map(|f| ObjectRef::new(f.bucket.clone(), f.key.clone()));
+    let republished = Finding::new(finding.rule.into_owned(), &record, object.as_ref());
+    payload["Records"][0]["Sns"]["Message"] = json!(republished.to_message(MAX_MESSAGE_BYTES));
     payload
 }
 
@@ -576,9 +587,22 @@ async fn stopped_trail_is_restarted() {
         fixed,
     )
     .await;
+    let published = sample("sns-finding-stop-logging.json");
+    let finding: Value =
+        serde_json::from_str(published["Records"][0]["Sns"]["Message"].as_str().unwrap()).unwrap();
     assert_eq!(
-        acted["ruleId"], "cis-cloudtrail-changes",
+        acted["ruleId"], finding["rule"]["id"],
         "the finding's rule is recorded"
+    );
+    // The matrix re-published the finding for its own event id.
+    let republished = trailguard::findings::finding::finding_id(
+        finding["rule"]["id"].as_str().unwrap(),
+        acted["triggerEventId"].as_str().unwrap(),
+    );
+    assert_eq!(
+        acted["findingId"],
+        json!(republished),
+        "and the finding itself"
     );
     assert_eq!(acted["before"]["isLogging"], false);
     assert_eq!(acted["after"]["isLogging"], true);
@@ -1397,7 +1421,7 @@ async fn malformed_trigger_is_rejected_audited_and_changes_nothing() {
     // An SNS record whose finding is not JSON names the record.
     let mut sns = sample("sns-finding-authorize-security-group-ingress.json");
     sns["Records"][0]["Sns"]["Message"] =
-        json!("{\"rule\": {\"id\": \"cis-security-group-changes\"");
+        json!("{\"schemaVersion\": \"1.1\", \"rule\": {\"id\": \"cis-security-group-changes\"");
     let err = h.invoke(&live, sns).await.unwrap_err();
     assert!(
         err.error_message
@@ -1413,7 +1437,7 @@ async fn malformed_trigger_is_rejected_audited_and_changes_nothing() {
     let err = h.invoke(&live, finding).await.unwrap_err();
     assert!(
         err.error_message
-            .contains("Records[0].Sns.Message.event.requestParameters.groupId invalid"),
+            .contains("Records[0].Sns.Message.rawEvent.requestParameters.groupId invalid"),
         "{}",
         err.error_message
     );

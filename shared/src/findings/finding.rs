@@ -1,4 +1,4 @@
-//! The finding format (schema version [`SCHEMA_VERSION`]).
+//! Findings and the facts they carry; [`super::message`] is their wire form.
 //!
 //! Field by field it answers the seven questions about an event: who
 //! (`who`), when (`time`), from where (`sourceIp`), how (`userAgent`), what
@@ -11,18 +11,16 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
+use super::message::{self, FindingMessage, WhatMessage};
 use crate::envelope::ObjectRef;
 use crate::record::{Flag, Record};
+use crate::remediation::request::Remediation;
 use crate::rules::Severity;
-
-/// Version of the finding format; bumped on any incompatible change.
-pub const SCHEMA_VERSION: &str = "1.0";
 
 /// SNS's message size limit (256 KiB), minus room for attributes and the
 /// subject so a published finding always fits.
@@ -37,7 +35,7 @@ pub struct RuleInfo {
     /// One-line title.
     pub title: String,
     /// What it detects.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
     /// Severity.
     pub severity: Severity,
@@ -77,7 +75,7 @@ impl RuleInfo {
 }
 
 /// Who acted: `userIdentity`, flattened.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Who {
     /// `userIdentity.type`.
@@ -125,7 +123,7 @@ pub struct What {
 }
 
 /// Where it happened.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Where {
     /// `recipientAccountId`, else `userIdentity.accountId`.
@@ -140,7 +138,7 @@ pub struct Where {
 }
 
 /// How it ended.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
     /// `false` when `errorCode` is set.
@@ -154,7 +152,7 @@ pub struct Outcome {
 }
 
 /// The log file a finding's event came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogFile {
     /// The bucket.
     pub bucket: String,
@@ -199,6 +197,8 @@ pub struct EventFacts {
     pub where_: Where,
     /// Success, or the error.
     pub outcome: Outcome,
+    /// The remediation the event calls for, if an action handles it.
+    pub remediation: Option<Remediation>,
     /// The record's JSON text, as delivered.
     raw_event: String,
 }
@@ -263,6 +263,7 @@ impl EventFacts {
                 error_message: owned(&record.error_message),
             },
             who,
+            remediation: remediation_of(record),
             raw_event: record.raw().to_owned(),
         }
     }
@@ -289,6 +290,7 @@ impl EventFacts {
                     success: true,
                     ..Outcome::default()
                 },
+                remediation: None,
                 raw_event: text,
             },
         }
@@ -298,6 +300,21 @@ impl EventFacts {
     pub fn raw_event(&self) -> &str {
         &self.raw_event
     }
+}
+
+fn borrowed(text: &Option<String>) -> Option<Cow<'_, str>> {
+    text.as_deref().map(Cow::Borrowed)
+}
+
+/// The remediation a record calls for. Only the few event names an action
+/// handles are looked at further, so the cost falls on those records alone.
+fn remediation_of(record: &Record<'_>) -> Option<Remediation> {
+    let name = record.event_name.as_deref()?;
+    if !Remediation::handles_event_name(name) {
+        return None;
+    }
+    let event: Value = serde_json::from_str(record.raw()).ok()?;
+    Remediation::of_event(&event).ok().flatten()
 }
 
 /// One finding: a rule that matched an event. Rule facts and event facets
@@ -395,174 +412,83 @@ impl Finding {
     /// The JSON message, at most `max_bytes` long: when too large, the raw
     /// event is replaced by a marked excerpt, then request parameters too.
     pub fn to_message(&self, max_bytes: usize) -> String {
-        let full = self.wire(self.whole_event(), false).to_json();
+        let full = self.message(None, false).to_json();
         if full.len() <= max_bytes {
             return full;
         }
         let raw = self.event.raw_event();
         let overflow = full.len().saturating_sub(max_bytes);
         let keep = raw.len().saturating_sub(overflow + 1024);
-        let message = self.wire(RawEvent::excerpt(raw, keep), false).to_json();
-        if message.len() <= max_bytes {
-            return message;
+        let excerpt =
+            |keep: usize| message::raw_event_excerpt(Some(&truncate_bytes(raw, keep)), raw.len());
+        let text = self.message(Some(excerpt(keep)), false).to_json();
+        if text.len() <= max_bytes {
+            return text;
         }
         // Request parameters alone were too large (e.g. a huge policy).
-        let message = self
-            .wire(RawEvent::excerpt(raw, max_bytes / 4), true)
-            .to_json();
-        if message.len() <= max_bytes {
-            message
+        let text = self.message(Some(excerpt(max_bytes / 4)), true).to_json();
+        if text.len() <= max_bytes {
+            text
         } else {
-            self.wire(
-                RawEvent::Excerpt {
-                    excerpt: None,
-                    original_bytes: raw.len(),
-                },
-                true,
-            )
-            .to_json()
+            self.message(Some(message::raw_event_excerpt(None, raw.len())), true)
+                .to_json()
         }
     }
 
-    fn whole_event(&self) -> RawEvent<'_> {
-        RawEvent::Text(self.event.raw_event())
-    }
-
-    fn wire<'a>(&'a self, raw_event: RawEvent<'a>, drop_request_parameters: bool) -> Wire<'a> {
+    /// The wire form, borrowing from the finding: with the whole raw event,
+    /// or with `excerpt` in its place.
+    pub fn message(
+        &self,
+        excerpt: Option<Box<RawValue>>,
+        drop_request_parameters: bool,
+    ) -> FindingMessage<'_> {
         let event = &*self.event;
         let what = &event.what;
-        Wire {
-            schema_version: SCHEMA_VERSION,
-            id: &self.id,
-            rule: &self.rule,
-            time: event.time.as_deref(),
-            event_id: event.event_id.as_deref(),
-            who: &event.who,
-            source_ip: event.source_ip.as_deref(),
-            user_agent: event.user_agent.as_deref(),
-            what: WhatWire {
-                event_source: what.event_source.as_deref(),
-                event_name: what.event_name.as_deref(),
-                event_type: what.event_type.as_deref(),
+        // The text was parsed as a record already; a text that is somehow
+        // not JSON is written as an excerpt rather than as invalid JSON.
+        let (raw_event, truncated) = match excerpt {
+            Some(excerpt) => (Cow::Owned(excerpt), true),
+            None => match serde_json::from_str::<&RawValue>(event.raw_event()) {
+                Ok(raw) => (Cow::Borrowed(raw), false),
+                Err(_) => (
+                    Cow::Owned(message::raw_event_excerpt(None, event.raw_event().len())),
+                    true,
+                ),
+            },
+        };
+        FindingMessage {
+            schema_version: Cow::Borrowed(message::SCHEMA_VERSION),
+            id: Cow::Borrowed(&self.id),
+            rule: Cow::Borrowed(&self.rule),
+            time: event.time.as_deref().map(Cow::Borrowed),
+            event_id: event.event_id.as_deref().map(Cow::Borrowed),
+            who: Cow::Borrowed(&event.who),
+            source_ip: event.source_ip.as_deref().map(Cow::Borrowed),
+            user_agent: event.user_agent.as_deref().map(Cow::Borrowed),
+            what: WhatMessage {
+                event_source: borrowed(&what.event_source),
+                event_name: borrowed(&what.event_name),
+                event_type: borrowed(&what.event_type),
                 request_parameters: match (&what.request_parameters, drop_request_parameters) {
                     (None, _) => None,
-                    (Some(raw), false) => Some(Parameters::Raw(raw)),
-                    (Some(_), true) => Some(Parameters::Truncated { truncated: true }),
+                    (Some(raw), false) => Some(Cow::Borrowed(&**raw)),
+                    (Some(_), true) => Some(Cow::Owned(message::truncated_parameters())),
                 },
-                resources: what.resources.as_deref(),
+                resources: what.resources.as_deref().map(Cow::Borrowed),
             },
-            where_: &event.where_,
-            outcome: &event.outcome,
-            log_file: self.log_file.as_deref(),
-            raw_event_truncated: matches!(raw_event, RawEvent::Excerpt { .. }),
+            where_: Cow::Borrowed(&event.where_),
+            outcome: Cow::Borrowed(&event.outcome),
+            log_file: self.log_file.as_deref().map(Cow::Borrowed),
+            remediation: event.remediation.as_ref().map(Cow::Borrowed),
             raw_event,
+            raw_event_truncated: truncated,
         }
     }
 }
 
 impl Serialize for Finding {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.wire(self.whole_event(), false).serialize(serializer)
-    }
-}
-
-/// A finding as written (schema version [`SCHEMA_VERSION`]), borrowing
-/// from the finding; the raw event and request parameters may be cut.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Wire<'a> {
-    schema_version: &'static str,
-    id: &'a str,
-    rule: &'a RuleInfo,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    time: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event_id: Option<&'a str>,
-    who: &'a Who,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source_ip: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_agent: Option<&'a str>,
-    what: WhatWire<'a>,
-    #[serde(rename = "where")]
-    where_: &'a Where,
-    outcome: &'a Outcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    log_file: Option<&'a LogFile>,
-    raw_event: RawEvent<'a>,
-    raw_event_truncated: bool,
-}
-
-impl Wire<'_> {
-    fn to_json(&self) -> String {
-        // Only a raw event that is not JSON could fail, and raw events come
-        // from parsed records or serialised values.
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WhatWire<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event_source: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event_type: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_parameters: Option<Parameters<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resources: Option<&'a RawValue>,
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Parameters<'a> {
-    Raw(&'a RawValue),
-    Truncated { truncated: bool },
-}
-
-/// The `rawEvent` member: the event's text, or a marked excerpt of it.
-enum RawEvent<'a> {
-    /// The event's JSON text.
-    Text(&'a str),
-    /// `{"excerpt": ..., "originalBytes": ...}`.
-    Excerpt {
-        excerpt: Option<String>,
-        original_bytes: usize,
-    },
-}
-
-impl RawEvent<'_> {
-    fn excerpt(raw: &str, keep: usize) -> RawEvent<'static> {
-        RawEvent::Excerpt {
-            excerpt: Some(truncate_bytes(raw, keep)),
-            original_bytes: raw.len(),
-        }
-    }
-}
-
-impl Serialize for RawEvent<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            // The text parsed as a record already; checking it again here
-            // costs one scan, paid only by findings that are written out.
-            RawEvent::Text(text) => serde_json::from_str::<&RawValue>(text)
-                .map_err(serde::ser::Error::custom)?
-                .serialize(serializer),
-            RawEvent::Excerpt {
-                excerpt,
-                original_bytes,
-            } => {
-                let mut map = serializer.serialize_map(None)?;
-                if let Some(excerpt) = excerpt {
-                    map.serialize_entry("excerpt", excerpt)?;
-                }
-                map.serialize_entry("originalBytes", original_bytes)?;
-                map.end()
-            }
-        }
+        self.message(None, false).serialize(serializer)
     }
 }
 
@@ -638,7 +564,7 @@ mod tests {
             "[HIGH] CloudTrail logging stopped: StopLogging by alice in 111122223333/us-east-1"
         );
         let v: Value = serde_json::from_str(&f.to_message(MAX_MESSAGE_BYTES)).unwrap();
-        assert_eq!(v["schemaVersion"], "1.0");
+        assert_eq!(v["schemaVersion"], message::SCHEMA_VERSION);
         assert_eq!(v["where"]["region"], "us-east-1");
         assert_eq!(v["who"]["userName"], "alice");
         assert_eq!(v["who"]["mfaAuthenticated"], false);

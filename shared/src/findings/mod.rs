@@ -8,9 +8,11 @@
 pub mod asff;
 pub mod finding;
 pub mod flood;
+pub mod message;
 pub mod sns;
 pub mod suppress;
 
-pub use finding::{Finding, RuleInfo, SCHEMA_VERSION};
+pub use finding::{Finding, RuleInfo};
 pub use flood::FloodGate;
+pub use message::{FindingMessage, MessageError, SCHEMA_VERSION};
 pub use suppress::{Subject, Suppression, Suppressions};

@@ -2,7 +2,9 @@
 //!
 //! Batches hold at most 10 entries and 256 KiB in total (SNS's limits), so
 //! findings are packed by count and size. Message attributes carry
-//! `severity`, `ruleId`, `account` and `region` for SNS filter policies.
+//! `severity`, `ruleId`, `account` and `region` for SNS filter policies,
+//! and `remediation` (the action's name) on findings whose event a
+//! remediation action handles: the remediator's subscription filters on it.
 //! Entries SNS reports as failed are returned to the caller, which retries
 //! the file: dedup keeps the published ones from going out twice.
 
@@ -11,6 +13,9 @@ use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 
 use super::finding::{Finding, MAX_MESSAGE_BYTES};
+
+/// The message attribute naming the remediation action a finding calls for.
+pub const REMEDIATION_ATTRIBUTE: &str = "remediation";
 
 /// Entries per `PublishBatch` call.
 pub const MAX_BATCH_ENTRIES: usize = 10;
@@ -51,6 +56,9 @@ impl Outgoing {
         }
         if let Some(r) = finding.region() {
             attributes.push(("region", r.to_owned()));
+        }
+        if let Some(remediation) = &finding.event.remediation {
+            attributes.push((REMEDIATION_ATTRIBUTE, remediation.action.name().to_owned()));
         }
         Outgoing {
             id: finding.id.clone(),

@@ -166,6 +166,9 @@ pub struct AuditRecord {
     /// The finding rule that triggered it, if a finding did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_id: Option<String>,
+    /// The id of the finding that triggered it, if a finding did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finding_id: Option<String>,
     /// The caller of the triggering event.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
@@ -212,9 +215,12 @@ impl AuditRecord {
     /// A record of `outcome` for `req`, made at `now_epoch` (seconds);
     /// `plan`, `before` and `after` start null.
     pub fn new(req: &RemediationRequest, outcome: Outcome, dry_run: bool, now_epoch: u64) -> Self {
-        let rule_id = match &req.source {
-            TriggerSource::Finding { rule_id } => Some(rule_id.clone()),
-            TriggerSource::EventBridge => None,
+        let (rule_id, finding_id) = match &req.source {
+            TriggerSource::Finding {
+                rule_id,
+                finding_id,
+            } => (Some(rule_id.clone()), Some(finding_id.clone())),
+            TriggerSource::EventBridge => (None, None),
         };
         Self {
             id: audit_id(&req.trigger_event_id, req.action, &req.resource),
@@ -226,6 +232,7 @@ impl AuditRecord {
             event_name: Some(req.event_name.clone()),
             trigger_event_id: Some(req.trigger_event_id.clone()),
             rule_id,
+            finding_id,
             principal: req.principal_arn.clone(),
             outcome,
             dry_run,
@@ -248,6 +255,7 @@ impl AuditRecord {
             event_name: None,
             trigger_event_id: None,
             rule_id: None,
+            finding_id: None,
             principal: None,
             outcome: Outcome::Rejected {
                 error: error.to_owned(),
@@ -293,6 +301,7 @@ impl AuditRecord {
             ("eventName", self.event_name.clone()),
             ("triggerEventId", self.trigger_event_id.clone()),
             ("ruleId", self.rule_id.clone()),
+            ("findingId", self.finding_id.clone()),
             ("principal", self.principal.clone()),
             ("outcomeDetail", self.outcome.detail()),
         ];
@@ -362,8 +371,10 @@ mod tests {
             account: "111122223333".into(),
             region: "us-east-1".into(),
             error_code: None,
+            event_time: Some("2024-05-02T09:14:03Z".into()),
             source: TriggerSource::Finding {
                 rule_id: "cis-4.10".into(),
+                finding_id: "0123456789abcdef0123456789abcdef".into(),
             },
         }
     }

@@ -486,6 +486,7 @@ mod tests {
             },
             event_name: "StopLogging".into(),
             trigger_event_id: "f6e10706-705c-47f2-94d4-112a9527ab8b".into(),
+            event_time: None,
             principal_arn: Some("arn:aws:iam::123837392027:user/bert-jan".into()),
             account: "123837392027".into(),
             region: "us-east-1".into(),

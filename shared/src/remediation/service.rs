@@ -61,7 +61,8 @@ use super::execute::snapshot_public::SnapshotExecutor;
 use super::execute::{ExecuteError, Executor};
 use super::guard::{GuardConfig, GuardConfigError, exempt_by_tags, pre_check};
 use super::rate::{Admission, RateLimit, RateLimitError};
-use super::request::{RemediationRequest, RequestError, requests_from_trigger};
+use super::request::trigger::requests_from_trigger;
+use super::request::{RemediationRequest, RequestError};
 
 /// The DynamoDB table audit records are written to.
 pub const VAR_AUDIT_TABLE: &str = "TRAILGUARD_AUDIT_TABLE";
@@ -296,7 +297,7 @@ impl RemediatorService {
     /// notifications).
     pub async fn handle(&self, payload: &Value, now: u64) -> Result<Value, RemediatorError> {
         let dry_run = self.config.guard.dry_run;
-        let requests = match requests_from_payload(payload) {
+        let requests = match requests_from_trigger(payload) {
             Ok(requests) => requests,
             Err(source) => {
                 let record = AuditRecord::rejected(payload, &source.to_string(), dry_run, now);
@@ -649,69 +650,6 @@ fn subject(record: &AuditRecord) -> String {
     text
 }
 
-/// The requests of any accepted payload: the SQS event is unwrapped here,
-/// everything else by [`requests_from_trigger`].
-fn requests_from_payload(payload: &Value) -> Result<Vec<RemediationRequest>, RequestError> {
-    let Some(records) = sqs_records(payload) else {
-        return requests_from_trigger(payload);
-    };
-    let mut requests = Vec::new();
-    for (i, record) in records.iter().enumerate() {
-        let field = format!("Records[{i}].body");
-        let body = match record.get("body") {
-            Some(Value::String(body)) if !body.is_empty() => body,
-            _ => return Err(RequestError::Missing { field }),
-        };
-        let mut message: Value =
-            serde_json::from_str(body).map_err(|source| RequestError::NotJson {
-                field: field.clone(),
-                source,
-            })?;
-        let mut path = field;
-        // A queue subscribed to SNS without raw delivery gets the SNS
-        // notification, the trigger being its `Message`.
-        if message.get("Type").and_then(Value::as_str) == Some("Notification")
-            && let Some(Value::String(text)) = message.get("Message")
-        {
-            path = format!("{path}.Message");
-            message = serde_json::from_str(text).map_err(|source| RequestError::NotJson {
-                field: path.clone(),
-                source,
-            })?;
-        }
-        requests.extend(requests_from_trigger(&message).map_err(|e| within(e, &path))?);
-    }
-    Ok(requests)
-}
-
-/// The records of a Lambda SQS event, if `payload` is one.
-fn sqs_records(payload: &Value) -> Option<&Vec<Value>> {
-    let records = payload.get("Records")?.as_array()?;
-    let first = records.first()?;
-    (first.get("eventSource").and_then(Value::as_str) == Some("aws:sqs")).then_some(records)
-}
-
-/// `err` with its field path prefixed by `parent`.
-fn within(err: RequestError, parent: &str) -> RequestError {
-    let prefix = |field: String| format!("{parent}.{field}");
-    match err {
-        RequestError::Missing { field } => RequestError::Missing {
-            field: prefix(field),
-        },
-        RequestError::Invalid { field, reason } => RequestError::Invalid {
-            field: prefix(field),
-            reason,
-        },
-        RequestError::NotJson { field, source } => RequestError::NotJson {
-            field: prefix(field),
-            source,
-        },
-        RequestError::UnrecognizedTrigger { field } => RequestError::UnrecognizedTrigger {
-            field: Some(field.map_or_else(|| parent.to_owned(), prefix)),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -758,7 +696,7 @@ mod tests {
     }
 
     fn request_error(payload: &Value) -> String {
-        match requests_from_payload(payload) {
+        match requests_from_trigger(payload) {
             Ok(requests) => panic!("expected an error, got {requests:?}"),
             Err(e) => e.to_string(),
         }
@@ -819,7 +757,7 @@ mod tests {
     fn sqs_bodies_raw_or_sns_wrapped_are_unwrapped() {
         let raw = eventbridge(stop_logging()).to_string();
         let wrapped = json!({"Type": "Notification", "Message": raw}).to_string();
-        let requests = requests_from_payload(&sqs(&[raw, wrapped])).unwrap_or_default();
+        let requests = requests_from_trigger(&sqs(&[raw, wrapped])).unwrap_or_default();
         assert_eq!(requests.len(), 2);
         assert!(requests.iter().all(|r| r.resource
             == ResourceRef::Trail {
@@ -850,7 +788,7 @@ mod tests {
 
     #[test]
     fn other_payloads_go_to_the_trigger_mapping() {
-        let requests = requests_from_payload(&eventbridge(stop_logging())).unwrap_or_default();
+        let requests = requests_from_trigger(&eventbridge(stop_logging())).unwrap_or_default();
         assert_eq!(requests.len(), 1);
         assert!(request_error(&json!({"Records": [{"Sns": {}}]})).contains("Records[0].Sns"));
     }

@@ -192,6 +192,7 @@ pub(crate) fn test_request(
         resource,
         event_name: event_name.into(),
         trigger_event_id: "2aae5c69-4eaf-490d-b022-fd622c12a717".into(),
+        event_time: Some("2024-05-02T09:14:03Z".into()),
         principal_arn: Some("arn:aws:iam::111122223333:user/Alice".into()),
         account: "111122223333".into(),
         region: "us-east-1".into(),

@@ -1,15 +1,16 @@
-//! Turning a trigger (EventBridge event, SNS finding) into remediation requests.
+//! Turning a CloudTrail record into the remediation it calls for.
 //!
-//! Both triggers carry a CloudTrail record: EventBridge's "AWS API Call via
-//! CloudTrail" event holds it in `detail`, a trailguard finding holds it in
-//! `event`. [`requests_from_cloudtrail`] maps that record to at most one
-//! [`RemediationRequest`]; [`requests_from_trigger`] unwraps the envelopes.
+//! [`Remediation::assess`] maps one record to an action and its resource,
+//! or says why no action applies; [`requests_from_cloudtrail`] wraps that
+//! into a [`RemediationRequest`] with the facts the guard needs. The same
+//! mapping runs in the notifier (to mark remediable findings) and in the
+//! remediator ([`trigger`] unwraps the envelopes a record arrives in).
 //!
 //! # CloudTrail fields read
 //!
 //! Every record: `eventName`, `eventSource`, `eventID`, `awsRegion`,
 //! `recipientAccountId` (else `userIdentity.accountId`), and optionally
-//! `userIdentity.arn` and `errorCode`. Per event:
+//! `eventTime`, `userIdentity.arn` and `errorCode`. Per event:
 //!
 //! | event | action | resource from |
 //! |---|---|---|
@@ -34,14 +35,8 @@
 //! field is a [`RequestError`] naming it, with the path through the
 //! envelope (for example `detail.requestParameters.groupId missing`). An
 //! empty string counts as missing.
-//!
-//! # Trigger envelopes
-//!
-//! - EventBridge: `{"detail-type": "AWS API Call via CloudTrail", "detail": {..}}`.
-//! - A trailguard finding: `{"rule": {"id": ".."}, "event": {..}}`; those two
-//!   fields are all that is read. `event` may also be the record as JSON text.
-//! - The Lambda SNS event: `{"Records": [{"Sns": {"Message": ".."}}]}`, each
-//!   message being one of the two above as JSON text.
+
+pub mod trigger;
 
 use std::fmt;
 
@@ -65,6 +60,9 @@ pub struct RemediationRequest {
     pub event_name: String,
     /// The CloudTrail `eventID`, the idempotency key on redelivery.
     pub trigger_event_id: String,
+    /// The CloudTrail `eventTime`, when the record has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<String>,
     /// The caller's `userIdentity.arn`; absent for some service identities.
     pub principal_arn: Option<String>,
     /// The account the resource lives in (`recipientAccountId`).
@@ -89,6 +87,8 @@ pub enum TriggerSource {
     Finding {
         /// The `rule.id` of the rule that produced the finding.
         rule_id: String,
+        /// The finding's `id`.
+        finding_id: String,
     },
     /// An EventBridge "AWS API Call via CloudTrail" event.
     EventBridge,
@@ -220,7 +220,8 @@ pub enum RequestError {
     /// The payload is none of the trigger shapes the remediator accepts.
     #[error(
         "{} is not a trigger: expected an EventBridge event (`detail-type`: \"{CLOUDTRAIL_DETAIL_TYPE}\", `detail`), \
-         a finding (`rule.id`, `event`) or a Lambda SNS event (`Records[].Sns.Message`)",
+         a trailguard finding (`schemaVersion`, `rule`, `rawEvent`), a Lambda SNS event (`Records[].Sns.Message`) \
+         or a Lambda SQS event (`Records[].body`)",
         .field.as_deref().unwrap_or("the payload")
     )]
     UnrecognizedTrigger {
@@ -231,7 +232,7 @@ pub enum RequestError {
 
 impl RequestError {
     /// The same error, with its field path prefixed by `parent`.
-    fn within(self, parent: &str) -> Self {
+    pub(crate) fn within(self, parent: &str) -> Self {
         let prefix = |field: String| format!("{parent}.{field}");
         match self {
             RequestError::Missing { field } => RequestError::Missing {
@@ -252,6 +253,103 @@ impl RequestError {
     }
 }
 
+/// What an event calls for: the action that handles it and the resource
+/// the action looks at. The notifier writes it into findings (schema 1.1),
+/// so a finding whose raw event was cut for SNS still names its resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Remediation {
+    /// The action.
+    pub action: ActionKind,
+    /// The resource.
+    pub resource: ResourceRef,
+}
+
+/// What [`Remediation::assess`] concluded about one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assessment {
+    /// An action handles it.
+    Remediate(Remediation),
+    /// No action handles it, and why.
+    NoAction {
+        /// For people: which check the event did not pass.
+        reason: String,
+    },
+}
+
+impl Remediation {
+    /// Whether some action handles events named `event_name` (the cheap
+    /// first test; [`Remediation::assess`] decides).
+    pub fn handles_event_name(event_name: &str) -> bool {
+        action_for(event_name).is_some()
+    }
+
+    /// The remediation `event` calls for, if any.
+    pub fn of_event(event: &Value) -> Result<Option<Remediation>, RequestError> {
+        Ok(match Remediation::assess(event)? {
+            Assessment::Remediate(remediation) => Some(remediation),
+            Assessment::NoAction { .. } => None,
+        })
+    }
+
+    /// Maps one CloudTrail record to its action and resource, or says why
+    /// none applies (an unmapped event, a mapped name from an unexpected
+    /// `eventSource`, a share that is not public).
+    pub fn assess(event: &Value) -> Result<Assessment, RequestError> {
+        let event_name = required_str(event, &["eventName"])?;
+        let event_source = required_str(event, &["eventSource"])?;
+        let Some((action, expected_source)) = action_for(event_name) else {
+            return Ok(Assessment::NoAction {
+                reason: format!("no remediation action handles `{event_name}`"),
+            });
+        };
+        if event_source != expected_source {
+            return Ok(Assessment::NoAction {
+                reason: format!(
+                    "`{event_name}` from `{event_source}`: {action} answers it from `{expected_source}` only"
+                ),
+            });
+        }
+        let failed = optional_str(event, &["errorCode"])?.is_some();
+        Ok(match resource_for(action, event, failed)? {
+            Some(resource) => Assessment::Remediate(Remediation { action, resource }),
+            None => Assessment::NoAction {
+                reason: format!(
+                    "`{event_name}` does not grant the `{}` group: not a public share",
+                    super::actions::PUBLIC_GROUP
+                ),
+            },
+        })
+    }
+}
+
+impl RemediationRequest {
+    /// The request for `remediation`, with the facts of `event` the guard
+    /// and the audit need.
+    pub fn for_event(
+        remediation: Remediation,
+        event: &Value,
+        source: TriggerSource,
+    ) -> Result<RemediationRequest, RequestError> {
+        let account = match optional_str(event, &["recipientAccountId"])? {
+            Some(account) => account,
+            None => optional_str(event, &["userIdentity", "accountId"])?
+                .ok_or_else(|| missing(&["recipientAccountId"]))?,
+        };
+        Ok(RemediationRequest {
+            action: remediation.action,
+            resource: remediation.resource,
+            event_name: required_str(event, &["eventName"])?.to_owned(),
+            trigger_event_id: required_str(event, &["eventID"])?.to_owned(),
+            event_time: optional_str(event, &["eventTime"])?.map(str::to_owned),
+            principal_arn: optional_str(event, &["userIdentity", "arn"])?.map(str::to_owned),
+            account: account.to_owned(),
+            region: required_str(event, &["awsRegion"])?.to_owned(),
+            error_code: optional_str(event, &["errorCode"])?.map(str::to_owned),
+            source,
+        })
+    }
+}
+
 /// Maps one CloudTrail record to the remediation it calls for.
 ///
 /// Returns an empty list for events no action handles (including a mapped
@@ -260,94 +358,14 @@ pub fn requests_from_cloudtrail(
     event: &Value,
     source: TriggerSource,
 ) -> Result<Vec<RemediationRequest>, RequestError> {
-    let event_name = required_str(event, &["eventName"])?;
-    let event_source = required_str(event, &["eventSource"])?;
-    let Some((action, expected_source)) = action_for(event_name) else {
-        return Ok(Vec::new());
-    };
-    if event_source != expected_source {
-        return Ok(Vec::new());
+    match Remediation::assess(event)? {
+        Assessment::Remediate(remediation) => Ok(vec![RemediationRequest::for_event(
+            remediation,
+            event,
+            source,
+        )?]),
+        Assessment::NoAction { .. } => Ok(Vec::new()),
     }
-    let error_code = optional_str(event, &["errorCode"])?.map(str::to_owned);
-    let Some(resource) = resource_for(action, event, error_code.is_some())? else {
-        return Ok(Vec::new());
-    };
-    let account = match optional_str(event, &["recipientAccountId"])? {
-        Some(account) => account,
-        None => optional_str(event, &["userIdentity", "accountId"])?
-            .ok_or_else(|| missing(&["recipientAccountId"]))?,
-    };
-    Ok(vec![RemediationRequest {
-        action,
-        resource,
-        event_name: event_name.to_owned(),
-        trigger_event_id: required_str(event, &["eventID"])?.to_owned(),
-        principal_arn: optional_str(event, &["userIdentity", "arn"])?.map(str::to_owned),
-        account: account.to_owned(),
-        region: required_str(event, &["awsRegion"])?.to_owned(),
-        error_code,
-        source,
-    }])
-}
-
-/// Maps a remediator trigger (see the module docs for the accepted shapes)
-/// to the requests its CloudTrail records call for.
-pub fn requests_from_trigger(payload: &Value) -> Result<Vec<RemediationRequest>, RequestError> {
-    let Some(records) = payload.get("Records") else {
-        return requests_from_message(payload);
-    };
-    let records = records.as_array().ok_or_else(|| RequestError::Invalid {
-        field: "Records".to_owned(),
-        reason: "expected an array of SNS records".to_owned(),
-    })?;
-    let mut requests = Vec::new();
-    for (i, record) in records.iter().enumerate() {
-        let field = format!("Records[{i}].Sns.Message");
-        let text = required_str(record, &["Sns", "Message"])
-            .map_err(|e| e.within(&format!("Records[{i}]")))?;
-        let message: Value =
-            serde_json::from_str(text).map_err(|source| RequestError::NotJson {
-                field: field.clone(),
-                source,
-            })?;
-        requests.extend(requests_from_message(&message).map_err(|e| e.within(&field))?);
-    }
-    Ok(requests)
-}
-
-/// One unwrapped message: an EventBridge event or a finding.
-fn requests_from_message(message: &Value) -> Result<Vec<RemediationRequest>, RequestError> {
-    if message.get("detail-type").is_some() {
-        let detail_type = required_str(message, &["detail-type"])?;
-        if detail_type != CLOUDTRAIL_DETAIL_TYPE {
-            return Err(RequestError::Invalid {
-                field: "detail-type".to_owned(),
-                reason: format!("expected \"{CLOUDTRAIL_DETAIL_TYPE}\", found \"{detail_type}\""),
-            });
-        }
-        let detail = required_object(message, "detail")?;
-        return requests_from_cloudtrail(detail, TriggerSource::EventBridge)
-            .map_err(|e| e.within("detail"));
-    }
-    if message.get("event").is_some() {
-        let rule_id = required_str(message, &["rule", "id"])?.to_owned();
-        let source = TriggerSource::Finding { rule_id };
-        return match message.get("event") {
-            Some(Value::String(text)) => {
-                let event: Value =
-                    serde_json::from_str(text).map_err(|source| RequestError::NotJson {
-                        field: "event".to_owned(),
-                        source,
-                    })?;
-                requests_from_cloudtrail(&event, source).map_err(|e| e.within("event"))
-            }
-            _ => {
-                let event = required_object(message, "event")?;
-                requests_from_cloudtrail(event, source).map_err(|e| e.within("event"))
-            }
-        };
-    }
-    Err(RequestError::UnrecognizedTrigger { field: None })
 }
 
 /// The action for an event name, and the `eventSource` it must come from.
@@ -533,14 +551,17 @@ fn check_prefix(id: &str, path: &[&str], prefix: &str) -> Result<String, Request
 }
 
 /// The value at `path`, treating JSON `null` as absent.
-fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+pub(crate) fn at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter()
         .try_fold(value, |v, key| v.get(*key))
         .filter(|v| !v.is_null())
 }
 
 /// A string at `path`; absent, null and empty are `None`, other types an error.
-fn optional_str<'a>(value: &'a Value, path: &[&str]) -> Result<Option<&'a str>, RequestError> {
+pub(crate) fn optional_str<'a>(
+    value: &'a Value,
+    path: &[&str],
+) -> Result<Option<&'a str>, RequestError> {
     match at(value, path) {
         None => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
@@ -552,11 +573,11 @@ fn optional_str<'a>(value: &'a Value, path: &[&str]) -> Result<Option<&'a str>, 
     }
 }
 
-fn required_str<'a>(value: &'a Value, path: &[&str]) -> Result<&'a str, RequestError> {
+pub(crate) fn required_str<'a>(value: &'a Value, path: &[&str]) -> Result<&'a str, RequestError> {
     optional_str(value, path)?.ok_or_else(|| missing(path))
 }
 
-fn required_object<'a>(value: &'a Value, key: &str) -> Result<&'a Value, RequestError> {
+pub(crate) fn required_object<'a>(value: &'a Value, key: &str) -> Result<&'a Value, RequestError> {
     match at(value, &[key]) {
         None => Err(missing(&[key])),
         Some(obj @ Value::Object(_)) => Ok(obj),
@@ -567,7 +588,7 @@ fn required_object<'a>(value: &'a Value, key: &str) -> Result<&'a Value, Request
     }
 }
 
-fn missing(path: &[&str]) -> RequestError {
+pub(crate) fn missing(path: &[&str]) -> RequestError {
     RequestError::Missing {
         field: path.join("."),
     }
@@ -585,7 +606,7 @@ fn kind_of(value: &Value) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -625,7 +646,7 @@ mod tests {
         })
     }
 
-    fn authorize_ingress() -> Value {
+    pub(crate) fn authorize_ingress() -> Value {
         json!({
             "eventVersion": "1.08",
             "userIdentity": {
@@ -1142,154 +1163,6 @@ mod tests {
         }
         let text = error_text(requests_from_cloudtrail(&event, TriggerSource::EventBridge));
         assert_eq!(text, "recipientAccountId missing");
-    }
-
-    #[test]
-    fn eventbridge_envelope_is_unwrapped() {
-        let payload = json!({
-            "version": "0",
-            "id": "7400a4bd-d520-3e73-7dd9-beffc1e29501",
-            "detail-type": "AWS API Call via CloudTrail",
-            "source": "aws.ec2",
-            "account": "111122223333",
-            "time": "2024-05-02T09:14:03Z",
-            "region": "us-east-1",
-            "resources": [],
-            "detail": authorize_ingress()
-        });
-        let requests = requests_from_trigger(&payload).unwrap_or_default();
-        assert_eq!(requests.len(), 1);
-        assert_eq!(
-            requests.first().map(|r| r.source.clone()),
-            Some(TriggerSource::EventBridge)
-        );
-    }
-
-    #[test]
-    fn missing_group_id_in_eventbridge_detail_names_the_path() {
-        let mut detail = authorize_ingress();
-        detail["requestParameters"] = json!({"ipPermissions": {"items": []}});
-        detail["responseElements"] = Value::Null;
-        let payload = json!({"detail-type": "AWS API Call via CloudTrail", "detail": detail});
-        assert_eq!(
-            error_text(requests_from_trigger(&payload)),
-            "detail.requestParameters.groupId missing"
-        );
-    }
-
-    #[test]
-    fn other_detail_types_are_rejected() {
-        let payload =
-            json!({"detail-type": "EC2 Instance State-change Notification", "detail": {}});
-        let text = error_text(requests_from_trigger(&payload));
-        assert!(text.starts_with("detail-type invalid"), "{text}");
-    }
-
-    #[test]
-    fn eventbridge_without_detail_names_it() {
-        let payload = json!({"detail-type": "AWS API Call via CloudTrail"});
-        assert_eq!(
-            error_text(requests_from_trigger(&payload)),
-            "detail missing"
-        );
-    }
-
-    #[test]
-    fn finding_carries_its_rule_id() {
-        let finding = json!({
-            "rule": {"id": "cis-4.10-security-group-changes", "title": "Security group changed"},
-            "severity": "high",
-            "event": authorize_ingress()
-        });
-        let requests = requests_from_trigger(&finding).unwrap_or_default();
-        assert_eq!(
-            requests.first().map(|r| r.source.clone()),
-            Some(TriggerSource::Finding {
-                rule_id: "cis-4.10-security-group-changes".into()
-            })
-        );
-    }
-
-    #[test]
-    fn finding_event_may_be_json_text() {
-        let finding = json!({
-            "rule": {"id": "r1"},
-            "event": authorize_ingress().to_string()
-        });
-        assert_eq!(
-            requests_from_trigger(&finding).map(|r| r.len()).ok(),
-            Some(1)
-        );
-        let broken = json!({"rule": {"id": "r1"}, "event": "{not json"});
-        assert!(error_text(requests_from_trigger(&broken)).starts_with("event is not JSON"));
-    }
-
-    #[test]
-    fn finding_without_rule_id_names_it() {
-        let finding = json!({"rule": {}, "event": authorize_ingress()});
-        assert_eq!(
-            error_text(requests_from_trigger(&finding)),
-            "rule.id missing"
-        );
-        let finding = json!({"rule": {"id": "r1"}, "event": 42});
-        assert_eq!(
-            error_text(requests_from_trigger(&finding)),
-            "event invalid: expected an object, found a number"
-        );
-    }
-
-    #[test]
-    fn sns_records_are_unwrapped_and_errors_name_the_record() {
-        let finding = json!({"rule": {"id": "r1"}, "event": authorize_ingress()});
-        let mut bad = authorize_ingress();
-        if let Some(obj) = bad.as_object_mut() {
-            obj.remove("eventID");
-        }
-        let bad_finding = json!({"rule": {"id": "r1"}, "event": bad});
-        let sns = |message: &Value| {
-            json!({
-                "EventSource": "aws:sns",
-                "EventVersion": "1.0",
-                "EventSubscriptionArn": "arn:aws:sns:us-east-1:111122223333:trailguard-findings:0b5c",
-                "Sns": {
-                    "Type": "Notification",
-                    "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
-                    "TopicArn": "arn:aws:sns:us-east-1:111122223333:trailguard-findings",
-                    "Subject": null,
-                    "Message": message.to_string(),
-                    "Timestamp": "2024-05-02T09:14:05.000Z"
-                }
-            })
-        };
-        let good = json!({"Records": [sns(&finding), sns(&finding)]});
-        assert_eq!(requests_from_trigger(&good).map(|r| r.len()).ok(), Some(2));
-        let mixed = json!({"Records": [sns(&finding), sns(&bad_finding)]});
-        assert_eq!(
-            error_text(requests_from_trigger(&mixed)),
-            "Records[1].Sns.Message.event.eventID missing"
-        );
-        let no_message = json!({"Records": [{"Sns": {}}]});
-        assert_eq!(
-            error_text(requests_from_trigger(&no_message)),
-            "Records[0].Sns.Message missing"
-        );
-        let not_json = json!({"Records": [{"Sns": {"Message": "hello"}}]});
-        assert!(
-            error_text(requests_from_trigger(&not_json))
-                .starts_with("Records[0].Sns.Message is not JSON")
-        );
-        let unknown = json!({"Records": [{"Sns": {"Message": "{\"hello\": 1}"}}]});
-        assert!(
-            error_text(requests_from_trigger(&unknown))
-                .starts_with("Records[0].Sns.Message is not a trigger"),
-        );
-    }
-
-    #[test]
-    fn unknown_payload_says_what_is_accepted() {
-        let text = error_text(requests_from_trigger(&json!({"hello": "world"})));
-        assert!(text.starts_with("the payload is not a trigger"), "{text}");
-        assert!(text.contains("Records[].Sns.Message"), "{text}");
     }
 
     #[test]

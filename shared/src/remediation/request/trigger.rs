@@ -1,0 +1,533 @@
+//! Finding the CloudTrail records in a remediator trigger.
+//!
+//! Accepted shapes, each checked for what it is before it is read:
+//!
+//! - EventBridge: `{"detail-type": "AWS API Call via CloudTrail", "detail": {..}}`;
+//! - a trailguard finding (Finding v1, [`FindingMessage`]): the record is
+//!   its `rawEvent`; when that was cut to fit SNS, the finding's
+//!   `remediation` member names the resource and its facets the rest;
+//! - the Lambda SNS event: `{"Records": [{"Sns": {"Message": "..", "TopicArn": ..}}]}`,
+//!   each message one of the above as JSON text;
+//! - the Lambda SQS event: `{"Records": [{"eventSource": "aws:sqs", "body": ".."}]}`,
+//!   each body one of the above, raw or as an SNS notification.
+//!
+//! [`plan`] answers per trigger, for `trailguard remediate plan` and for
+//! the remediator, which runs the same code.
+
+use serde_json::Value;
+
+use super::{
+    Assessment, CLOUDTRAIL_DETAIL_TYPE, Remediation, RemediationRequest, RequestError,
+    TriggerSource, optional_str, required_object, required_str,
+};
+use crate::findings::{FindingMessage, MessageError};
+
+/// One trigger found in a payload, and what it calls for.
+#[derive(Debug)]
+pub struct TriggerPlan {
+    /// Where the trigger sits in the payload (`Records[0].Sns.Message`);
+    /// empty for the payload itself.
+    pub at: String,
+    /// The topic an SNS notification came from, as SNS wrote it.
+    pub sns_topic_arn: Option<String>,
+    /// The request, why there is none, or why the trigger is unreadable.
+    pub outcome: Result<Planned, RequestError>,
+}
+
+/// What a readable trigger calls for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned {
+    /// A remediation request.
+    Request(Box<RemediationRequest>),
+    /// No action applies, and why.
+    NoAction {
+        /// For people.
+        reason: String,
+    },
+}
+
+/// Every trigger in `payload`, in order, with what each calls for.
+pub fn plan(payload: &Value) -> Vec<TriggerPlan> {
+    let Some(records) = payload.get("Records") else {
+        return vec![plan_message(payload, None, String::new(), None)];
+    };
+    let Some(records) = records.as_array() else {
+        return vec![unreadable(
+            "",
+            RequestError::Invalid {
+                field: "Records".to_owned(),
+                reason: "expected an array of SNS or SQS records".to_owned(),
+            },
+        )];
+    };
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, record)| {
+            if record.get("eventSource").and_then(Value::as_str) == Some("aws:sqs") {
+                plan_sqs_body(record, &format!("Records[{i}].body"))
+            } else {
+                plan_sns_record(record, &format!("Records[{i}]"))
+            }
+        })
+        .collect()
+}
+
+/// The requests of every trigger in `payload`; the first unreadable
+/// trigger fails the whole payload (the remediator audits and retries it).
+pub fn requests_from_trigger(payload: &Value) -> Result<Vec<RemediationRequest>, RequestError> {
+    let mut requests = Vec::new();
+    for trigger in plan(payload) {
+        if let Planned::Request(request) = trigger.outcome? {
+            requests.push(*request);
+        }
+    }
+    Ok(requests)
+}
+
+fn unreadable(at: &str, error: RequestError) -> TriggerPlan {
+    TriggerPlan {
+        at: at.to_owned(),
+        sns_topic_arn: None,
+        outcome: Err(error),
+    }
+}
+
+fn plan_sns_record(record: &Value, at: &str) -> TriggerPlan {
+    let field = format!("{at}.Sns.Message");
+    let topic = optional_str(record, &["Sns", "TopicArn"]).ok().flatten();
+    let text = match required_str(record, &["Sns", "Message"]) {
+        Ok(text) => text,
+        Err(e) => return unreadable(&field, e.within(at)),
+    };
+    parse_and_plan(text, field, topic.map(str::to_owned))
+}
+
+fn plan_sqs_body(record: &Value, at: &str) -> TriggerPlan {
+    let body = match record.get("body") {
+        Some(Value::String(body)) if !body.is_empty() => body,
+        _ => {
+            return unreadable(
+                at,
+                RequestError::Missing {
+                    field: at.to_owned(),
+                },
+            );
+        }
+    };
+    let message: Value = match serde_json::from_str(body) {
+        Ok(message) => message,
+        Err(source) => {
+            let field = at.to_owned();
+            return unreadable(at, RequestError::NotJson { field, source });
+        }
+    };
+    // A queue subscribed to SNS without raw delivery gets the SNS
+    // notification, the trigger being its `Message`.
+    if message.get("Type").and_then(Value::as_str) == Some("Notification")
+        && let Some(Value::String(text)) = message.get("Message")
+    {
+        let topic = message.get("TopicArn").and_then(Value::as_str);
+        return parse_and_plan(text, format!("{at}.Message"), topic.map(str::to_owned));
+    }
+    plan_message(&message, Some(body), at.to_owned(), None)
+}
+
+fn parse_and_plan(text: &str, at: String, topic: Option<String>) -> TriggerPlan {
+    match serde_json::from_str::<Value>(text) {
+        Ok(message) => plan_message(&message, Some(text), at, topic),
+        Err(source) => TriggerPlan {
+            outcome: Err(RequestError::NotJson {
+                field: at.clone(),
+                source,
+            }),
+            at,
+            sns_topic_arn: topic,
+        },
+    }
+}
+
+/// One unwrapped message (`text` is its JSON text when there is one).
+fn plan_message(
+    message: &Value,
+    text: Option<&str>,
+    at: String,
+    sns_topic_arn: Option<String>,
+) -> TriggerPlan {
+    let within = |e: RequestError| if at.is_empty() { e } else { e.within(&at) };
+    let outcome = if message.get("detail-type").is_some() {
+        plan_eventbridge(message).map_err(within)
+    } else if message.get("schemaVersion").is_some() && message.get("rule").is_some() {
+        let text = text.map_or_else(|| message.to_string(), str::to_owned);
+        plan_finding(&text).map_err(within)
+    } else {
+        Err(RequestError::UnrecognizedTrigger {
+            field: (!at.is_empty()).then(|| at.clone()),
+        })
+    };
+    TriggerPlan {
+        at,
+        sns_topic_arn,
+        outcome,
+    }
+}
+
+fn plan_eventbridge(message: &Value) -> Result<Planned, RequestError> {
+    let detail_type = required_str(message, &["detail-type"])?;
+    if detail_type != CLOUDTRAIL_DETAIL_TYPE {
+        return Err(RequestError::Invalid {
+            field: "detail-type".to_owned(),
+            reason: format!("expected \"{CLOUDTRAIL_DETAIL_TYPE}\", found \"{detail_type}\""),
+        });
+    }
+    let detail = required_object(message, "detail")?;
+    plan_cloudtrail(detail, TriggerSource::EventBridge).map_err(|e| e.within("detail"))
+}
+
+fn plan_cloudtrail(event: &Value, source: TriggerSource) -> Result<Planned, RequestError> {
+    Ok(match Remediation::assess(event)? {
+        Assessment::Remediate(remediation) => Planned::Request(Box::new(
+            RemediationRequest::for_event(remediation, event, source)?,
+        )),
+        Assessment::NoAction { reason } => Planned::NoAction { reason },
+    })
+}
+
+/// A finding: its whole raw event goes through the same mapping as an
+/// EventBridge `detail`; a raw event cut for SNS is replaced by the
+/// finding's `remediation` and facets.
+fn plan_finding(text: &str) -> Result<Planned, RequestError> {
+    let finding = FindingMessage::parse(text).map_err(|e| match e {
+        MessageError::Shape(source) => RequestError::NotJson {
+            field: "finding".to_owned(),
+            source,
+        },
+        MessageError::Version { found } => RequestError::Invalid {
+            field: "schemaVersion".to_owned(),
+            reason: format!("`{found}` is not a finding version this remediator reads"),
+        },
+    })?;
+    let source = TriggerSource::Finding {
+        rule_id: finding.rule.id.clone(),
+        finding_id: finding.id.clone().into_owned(),
+    };
+    if let Some(raw) = finding.whole_raw_event() {
+        let event: Value = serde_json::from_str(raw).map_err(|source| RequestError::NotJson {
+            field: "rawEvent".to_owned(),
+            source,
+        })?;
+        return plan_cloudtrail(&event, source).map_err(|e| e.within("rawEvent"));
+    }
+    let Some(remediation) = finding.remediation.as_deref() else {
+        return Err(RequestError::Invalid {
+            field: "rawEvent".to_owned(),
+            reason: "cut to fit SNS, and the finding has no `remediation` member naming the \
+                     resource: nothing to act on"
+                .to_owned(),
+        });
+    };
+    request_from_facets(&finding, remediation.clone(), source)
+        .map(|request| Planned::Request(Box::new(request)))
+}
+
+/// A request from a finding's facets, for a finding whose raw event was cut.
+fn request_from_facets(
+    finding: &FindingMessage<'_>,
+    remediation: Remediation,
+    source: TriggerSource,
+) -> Result<RemediationRequest, RequestError> {
+    let needed = |value: Option<&str>, field: &str| {
+        value
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| RequestError::Missing {
+                field: field.to_owned(),
+            })
+    };
+    Ok(RemediationRequest {
+        action: remediation.action,
+        resource: remediation.resource,
+        event_name: needed(finding.what.event_name.as_deref(), "what.eventName")?,
+        trigger_event_id: needed(finding.event_id.as_deref(), "eventId")?,
+        event_time: finding.time.as_deref().map(str::to_owned),
+        principal_arn: finding.who.arn.clone(),
+        account: needed(finding.where_.account.as_deref(), "where.account")?,
+        region: needed(finding.where_.region.as_deref(), "where.region")?,
+        error_code: finding.outcome.error_code.clone(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::authorize_ingress;
+    use super::*;
+    use crate::findings::{Finding, RuleInfo};
+    use crate::remediation::actions::ActionKind;
+    use crate::remediation::request::ResourceRef;
+    use crate::rules::Severity;
+    use serde_json::json;
+
+    fn error_text(result: Result<Vec<RemediationRequest>, RequestError>) -> String {
+        match result {
+            Ok(requests) => panic!("expected an error, got {requests:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn rule() -> RuleInfo {
+        RuleInfo {
+            id: "security-group-open-to-world".into(),
+            title: "Security group opened to the world".into(),
+            description: String::new(),
+            severity: Severity::High,
+            references: vec![],
+            engine: "trailguard",
+        }
+    }
+
+    /// The finding text the notifier publishes for `event`, cut to `max` bytes.
+    fn finding_text(event: &Value, max: usize) -> String {
+        Finding::new(rule(), event, None).to_message(max)
+    }
+
+    fn sns(message: &str) -> Value {
+        json!({
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": "arn:aws:sns:us-east-1:111122223333:trailguard-findings:0b5c",
+            "Sns": {
+                "Type": "Notification",
+                "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+                "TopicArn": "arn:aws:sns:us-east-1:111122223333:trailguard-findings",
+                "Subject": null,
+                "Message": message,
+                "Timestamp": "2024-05-02T09:14:05.000Z"
+            }
+        })
+    }
+
+    #[test]
+    fn eventbridge_envelope_is_unwrapped() {
+        let payload = json!({
+            "version": "0",
+            "id": "7400a4bd-d520-3e73-7dd9-beffc1e29501",
+            "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.ec2",
+            "account": "111122223333",
+            "time": "2024-05-02T09:14:03Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": authorize_ingress()
+        });
+        let requests = requests_from_trigger(&payload).unwrap_or_default();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(
+            requests.first().map(|r| r.source.clone()),
+            Some(TriggerSource::EventBridge)
+        );
+    }
+
+    #[test]
+    fn missing_group_id_in_eventbridge_detail_names_the_path() {
+        let mut detail = authorize_ingress();
+        detail["requestParameters"] = json!({"ipPermissions": {"items": []}});
+        detail["responseElements"] = Value::Null;
+        let payload = json!({"detail-type": "AWS API Call via CloudTrail", "detail": detail});
+        assert_eq!(
+            error_text(requests_from_trigger(&payload)),
+            "detail.requestParameters.groupId missing"
+        );
+    }
+
+    #[test]
+    fn other_detail_types_are_rejected() {
+        let payload =
+            json!({"detail-type": "EC2 Instance State-change Notification", "detail": {}});
+        let text = error_text(requests_from_trigger(&payload));
+        assert!(text.starts_with("detail-type invalid"), "{text}");
+    }
+
+    #[test]
+    fn eventbridge_without_detail_names_it() {
+        let payload = json!({"detail-type": "AWS API Call via CloudTrail"});
+        assert_eq!(
+            error_text(requests_from_trigger(&payload)),
+            "detail missing"
+        );
+    }
+
+    #[test]
+    fn a_published_finding_maps_through_its_raw_event() {
+        let text = finding_text(&authorize_ingress(), usize::MAX);
+        let finding: Value = serde_json::from_str(&text).unwrap_or_default();
+        let requests = requests_from_trigger(&finding).unwrap_or_default();
+        assert_eq!(requests.len(), 1, "{requests:?}");
+        let request = &requests[0];
+        assert_eq!(request.action, ActionKind::SecurityGroupOpenIngress);
+        assert_eq!(
+            request.resource,
+            ResourceRef::SecurityGroup {
+                group_id: "sg-0632fa4ee8a8468a4".into()
+            }
+        );
+        assert_eq!(
+            request.source,
+            TriggerSource::Finding {
+                rule_id: "security-group-open-to-world".into(),
+                finding_id: finding["id"].as_str().unwrap_or_default().into(),
+            }
+        );
+        // The finding names the same remediation the remediator computes.
+        assert_eq!(
+            finding["remediation"]["action"],
+            "security-group-open-ingress"
+        );
+        assert_eq!(
+            finding["remediation"]["resource"]["groupId"],
+            "sg-0632fa4ee8a8468a4"
+        );
+    }
+
+    #[test]
+    fn a_finding_cut_for_sns_maps_through_its_remediation_member() {
+        let mut event = authorize_ingress();
+        event["responseElements"]["padding"] = json!("x".repeat(300_000));
+        let whole = finding_text(&event, usize::MAX);
+        let cut = finding_text(&event, 64 * 1024);
+        assert!(
+            cut.contains("\"rawEventTruncated\":true"),
+            "{}",
+            &cut[..200]
+        );
+        let from_whole = requests_from_trigger(&serde_json::from_str(&whole).unwrap_or_default())
+            .unwrap_or_default();
+        let from_cut = requests_from_trigger(&json!({"Records": [sns(&cut)]})).unwrap_or_default();
+        assert_eq!(from_cut.len(), 1);
+        assert_eq!(from_cut, from_whole);
+    }
+
+    #[test]
+    fn a_cut_finding_without_remediation_says_why() {
+        let mut finding: Value =
+            serde_json::from_str(&finding_text(&authorize_ingress(), usize::MAX))
+                .unwrap_or_default();
+        finding["rawEvent"] = json!({"excerpt": "{\"eventVersion", "originalBytes": 400000});
+        finding["rawEventTruncated"] = json!(true);
+        if let Some(obj) = finding.as_object_mut() {
+            obj.remove("remediation");
+        }
+        let text = error_text(requests_from_trigger(
+            &json!({"Records": [sns(&finding.to_string())]}),
+        ));
+        assert!(
+            text.starts_with("Records[0].Sns.Message.rawEvent invalid: cut to fit SNS"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn findings_of_unmapped_events_say_why_no_action_applies() {
+        let mut event = authorize_ingress();
+        event["eventName"] = json!("RevokeSecurityGroupIngress");
+        let plans = plan(&json!({"Records": [sns(&finding_text(&event, usize::MAX))]}));
+        assert_eq!(plans.len(), 1);
+        assert_eq!(plans[0].at, "Records[0].Sns.Message");
+        assert_eq!(
+            plans[0].sns_topic_arn.as_deref(),
+            Some("arn:aws:sns:us-east-1:111122223333:trailguard-findings")
+        );
+        assert!(
+            matches!(&plans[0].outcome, Ok(Planned::NoAction { reason })
+                if reason == "no remediation action handles `RevokeSecurityGroupIngress`"),
+            "{:?}",
+            plans[0].outcome
+        );
+    }
+
+    #[test]
+    fn the_old_hand_made_shape_is_not_a_finding() {
+        let old = json!({"rule": {"id": "r1"}, "event": authorize_ingress()});
+        let text = error_text(requests_from_trigger(&old));
+        assert!(text.starts_with("the payload is not a trigger"), "{text}");
+        let future = {
+            let mut f: Value =
+                serde_json::from_str(&finding_text(&authorize_ingress(), usize::MAX))
+                    .unwrap_or_default();
+            f["schemaVersion"] = json!("2.0");
+            f
+        };
+        assert_eq!(
+            error_text(requests_from_trigger(&future)),
+            "schemaVersion invalid: `2.0` is not a finding version this remediator reads"
+        );
+    }
+
+    #[test]
+    fn sns_records_are_unwrapped_and_errors_name_the_record() {
+        let finding = finding_text(&authorize_ingress(), usize::MAX);
+        let mut bad = authorize_ingress();
+        if let Some(obj) = bad.as_object_mut() {
+            obj.remove("eventID");
+        }
+        let bad_finding = finding_text(&bad, usize::MAX);
+        let good = json!({"Records": [sns(&finding), sns(&finding)]});
+        assert_eq!(requests_from_trigger(&good).map(|r| r.len()).ok(), Some(2));
+        let mixed = json!({"Records": [sns(&finding), sns(&bad_finding)]});
+        assert_eq!(
+            error_text(requests_from_trigger(&mixed)),
+            "Records[1].Sns.Message.rawEvent.eventID missing"
+        );
+        let no_message = json!({"Records": [{"Sns": {}}]});
+        assert_eq!(
+            error_text(requests_from_trigger(&no_message)),
+            "Records[0].Sns.Message missing"
+        );
+        let not_json = json!({"Records": [{"Sns": {"Message": "hello"}}]});
+        assert!(
+            error_text(requests_from_trigger(&not_json))
+                .starts_with("Records[0].Sns.Message is not JSON")
+        );
+        let unknown = json!({"Records": [{"Sns": {"Message": "{\"hello\": 1}"}}]});
+        assert!(
+            error_text(requests_from_trigger(&unknown))
+                .starts_with("Records[0].Sns.Message is not a trigger"),
+        );
+    }
+
+    #[test]
+    fn sqs_bodies_raw_or_sns_wrapped_are_unwrapped() {
+        let finding = finding_text(&authorize_ingress(), usize::MAX);
+        let wrapped =
+            json!({"Type": "Notification", "TopicArn": "arn:aws:sns:us-east-1:111122223333:t",
+                             "Message": finding})
+            .to_string();
+        let eventbridge =
+            json!({"detail-type": CLOUDTRAIL_DETAIL_TYPE, "detail": authorize_ingress()})
+                .to_string();
+        let sqs = json!({"Records": [
+            {"eventSource": "aws:sqs", "messageId": "m1", "body": wrapped},
+            {"eventSource": "aws:sqs", "messageId": "m2", "body": eventbridge},
+        ]});
+        let plans = plan(&sqs);
+        assert_eq!(plans.len(), 2);
+        assert_eq!(plans[0].at, "Records[0].body.Message");
+        assert_eq!(
+            plans[0].sns_topic_arn.as_deref(),
+            Some("arn:aws:sns:us-east-1:111122223333:t")
+        );
+        assert_eq!(plans[1].at, "Records[1].body");
+        assert_eq!(requests_from_trigger(&sqs).map(|r| r.len()).ok(), Some(2));
+        let broken = json!({"Records": [{"eventSource": "aws:sqs", "body": "{"}]});
+        assert!(
+            error_text(requests_from_trigger(&broken)).starts_with("Records[0].body is not JSON")
+        );
+    }
+
+    #[test]
+    fn unknown_payload_says_what_is_accepted() {
+        let text = error_text(requests_from_trigger(&json!({"hello": "world"})));
+        assert!(text.starts_with("the payload is not a trigger"), "{text}");
+        assert!(text.contains("Records[].Sns.Message"), "{text}");
+    }
+}
