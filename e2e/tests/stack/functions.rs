@@ -16,7 +16,9 @@ use trailguard_e2e::routing::{Function, Routing};
 /// that old, so the age limit is lifted to count them.
 const OVERRIDES: &[(&str, &str, &str)] = &[("metrics", "TRAILGUARD_MAX_DATAPOINT_AGE_DAYS", "0")];
 
-/// One deployed function's handler.
+/// One deployed function's handler. Four of them live for the whole test:
+/// their sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Handler {
     Metrics(MetricsService),
     Notifier(NotifierService),
