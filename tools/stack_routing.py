@@ -240,6 +240,10 @@ def rule(s, lid, function_of):
                         for t in p.get("Targets", [])]}
 
 
+# IAM service prefixes moto checks under another name (its endpoint's).
+MOTO_PREFIXES = {"cloudwatch": "monitoring"}
+
+
 def for_moto(statements):
     """The statements as moto can enforce them, and what had to change.
 
@@ -248,12 +252,20 @@ def for_moto(statements):
     are checked against "*", so a statement scoped to a topic or table
     would deny every call. Conditions are evaluated with no request context,
     so moto denies a statement that has one. Those parts are widened here;
-    the actions stay exactly as written.
+    the actions stay exactly as written, plus moto's spelling of those it
+    names after the endpoint rather than the IAM service (CloudWatch's
+    `cloudwatch:` actions are checked as `monitoring:`).
     """
     enforced, widened = [], []
     for i, st in enumerate(statements):
         st = copy.deepcopy(st)
         label = st.get("Sid", f"#{i}")
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        respelled = [MOTO_PREFIXES[a.split(":")[0]] + ":" + a.split(":", 1)[1]
+                     for a in actions if a.split(":")[0] in MOTO_PREFIXES]
+        if respelled:
+            st["Action"] = actions + respelled
+            widened.append(f"{label}: also {respelled}, moto's spelling")
         if st.pop("Condition", None) is not None:
             widened.append(f"{label}: condition not evaluated by moto")
         resources = st.get("Resource", "*")
