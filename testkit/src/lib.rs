@@ -138,7 +138,22 @@ pub const REGION: &str = "us-east-1";
 pub struct Moto {
     child: Child,
     endpoint: String,
+    /// The access key pair [`Moto::sdk_config`] signs with.
+    credentials: AccessKey,
 }
+
+/// An IAM access key pair moto accepts.
+#[derive(Clone, Debug)]
+pub struct AccessKey {
+    /// The access key id.
+    pub id: String,
+    /// Its secret.
+    pub secret: String,
+}
+
+/// How many requests moto answers before it enforces IAM: the three that
+/// make the administrator of [`Moto::start_enforcing_iam`].
+const UNAUTHENTICATED_SETUP_CALLS: &str = "3";
 
 impl Moto {
     /// Starts a moto server and waits until it answers.
@@ -147,10 +162,20 @@ impl Moto {
     /// When no `moto_server` can be found or it does not come up: a test
     /// without its AWS stand-in cannot say anything useful.
     pub fn start() -> Moto {
+        Moto::start_with_env(&[])
+    }
+
+    /// Starts a moto server with extra environment variables (moto's
+    /// settings, e.g. `INITIAL_NO_AUTH_ACTION_COUNT`).
+    ///
+    /// # Panics
+    /// As [`Moto::start`].
+    pub fn start_with_env(env: &[(&str, &str)]) -> Moto {
         let bin = moto_binary();
         let port = free_port();
         let child = Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -159,9 +184,59 @@ impl Moto {
         let moto = Moto {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
+            credentials: AccessKey {
+                id: "testing".to_owned(),
+                secret: "testing".to_owned(),
+            },
         };
         moto.wait_ready(Duration::from_secs(30));
         moto
+    }
+
+    /// Starts a moto server that enforces IAM on every request after the
+    /// first three, which create an administrator (every action on every
+    /// resource); [`Moto::sdk_config`] then signs as that administrator.
+    /// Other principals come from [`Moto::iam_user`].
+    ///
+    /// # Panics
+    /// As [`Moto::start`], or when the administrator cannot be created.
+    pub async fn start_enforcing_iam() -> Moto {
+        let mut moto =
+            Moto::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", UNAUTHENTICATED_SETUP_CALLS)]);
+        let admin = serde_json::json!({"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+        moto.credentials = moto.iam_user("testkit-admin", &admin).await;
+        moto
+    }
+
+    /// Creates the IAM user `name` with `policy` as its only (inline)
+    /// policy and returns its access key: 3 requests.
+    pub async fn iam_user(&self, name: &str, policy: &serde_json::Value) -> AccessKey {
+        let iam = aws_sdk_iam::Client::new(&self.sdk_config().await);
+        iam.create_user()
+            .user_name(name)
+            .send()
+            .await
+            .expect("CreateUser");
+        iam.put_user_policy()
+            .user_name(name)
+            .policy_name(name)
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .expect("PutUserPolicy");
+        let key = iam
+            .create_access_key()
+            .user_name(name)
+            .send()
+            .await
+            .expect("CreateAccessKey")
+            .access_key
+            .expect("an access key");
+        AccessKey {
+            id: key.access_key_id,
+            secret: key.secret_access_key,
+        }
     }
 
     /// The server's base URL, e.g. `http://127.0.0.1:40123`.
@@ -169,13 +244,23 @@ impl Moto {
         &self.endpoint
     }
 
-    /// An SDK config for this server: fixed region, dummy credentials, no IMDS.
+    /// An SDK config for this server: fixed region, no IMDS, dummy
+    /// credentials (the administrator's when IAM is enforced).
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        self.sdk_config_as(&self.credentials).await
+    }
+
+    /// An SDK config for this server signing with `key`.
+    pub async fn sdk_config_as(&self, key: &AccessKey) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(REGION))
             .endpoint_url(&self.endpoint)
             .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "testing", "testing", None, None, "testkit",
+                &key.id,
+                &key.secret,
+                None,
+                None,
+                "testkit",
             ))
             .load()
             .await
@@ -350,8 +435,8 @@ impl Moto {
         vec![
             ("AWS_ENDPOINT_URL", self.endpoint.clone()),
             ("AWS_REGION", REGION.to_owned()),
-            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+            ("AWS_ACCESS_KEY_ID", self.credentials.id.clone()),
+            ("AWS_SECRET_ACCESS_KEY", self.credentials.secret.clone()),
             ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
         ]
     }
