@@ -34,6 +34,8 @@ pub struct Tap {
     pub queue_url: String,
     /// The subscription's ARN (SNS taps), for the Lambda event.
     pub subscription_arn: Option<String>,
+    /// Whether it taps a scheduled rule, which moto fires on its own clock.
+    pub scheduled: bool,
 }
 
 /// What was created: queue URLs by ARN, and the taps.
@@ -286,6 +288,7 @@ async fn subscriptions(routing: &Routing, sdk: &SdkConfig, deployed: &mut Deploy
                 function,
                 queue_url,
                 subscription_arn: arn,
+                scheduled: false,
             });
         }
     }
@@ -342,6 +345,7 @@ async fn rules(routing: &Routing, sdk: &SdkConfig, deployed: &mut Deployed) {
                 function: function.clone(),
                 queue_url: url,
                 subscription_arn: None,
+                scheduled: rule.schedule_expression.is_some(),
             });
         }
     }

@@ -306,11 +306,18 @@ fn borrowed(text: &Option<String>) -> Option<Cow<'_, str>> {
     text.as_deref().map(Cow::Borrowed)
 }
 
-/// The remediation a record calls for. Only the few event names an action
-/// handles are looked at further, so the cost falls on those records alone.
+/// The remediation a record calls for. A failed call changed nothing, so it
+/// calls for none (the remediator would only audit it as skipped). Only the
+/// few event names an action handles are looked at further, so the cost
+/// falls on those records alone.
 fn remediation_of(record: &Record<'_>) -> Option<Remediation> {
     let name = record.event_name.as_deref()?;
-    if !Remediation::handles_event_name(name) {
+    if record
+        .error_code
+        .as_deref()
+        .is_some_and(|code| !code.is_empty())
+        || !Remediation::handles_event_name(name)
+    {
         return None;
     }
     let event: Value = serde_json::from_str(record.raw()).ok()?;
