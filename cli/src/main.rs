@@ -36,8 +36,8 @@ Exit codes:
      the rule matched (explain), every file valid (validate)
   1  something to look at: findings (scan), no match (search), a failed case
      (rules test), the rule did not match (explain), an integrity failure (validate)
-  2  error: bad arguments, unreadable rule or log files, AWS failures; whatever
-     could be processed still was, and is printed";
+  2  error: bad arguments, unreadable rule or log files, rejected records (scan),
+     AWS failures; whatever could be processed still was, and is printed";
 
 /// Scan, search and validate CloudTrail log files with trailguard's rules.
 ///
