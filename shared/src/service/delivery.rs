@@ -385,14 +385,15 @@ mod tests {
         .await;
         assert_eq!(failure.as_deref(), Some("s3://bucket/b: truncated gzip"));
         assert_eq!(tried, ["a", "b"]);
-        let all = first_failure(Ok(objects), async |_: &ObjectRef| Ok(())).await;
+        let all = first_failure::<String>(Ok(objects), async |_: &ObjectRef| Ok(())).await;
         assert_eq!(all, None);
         let bad = EnvelopeError::Unrecognised {
             at: "SQS message m-1".to_owned(),
             what: "{}".to_owned(),
         };
         let unwrapped =
-            first_failure(Err(bad), async |_: &ObjectRef| panic!("no object to try")).await;
+            first_failure::<String>(Err(bad), async |_: &ObjectRef| panic!("no object to try"))
+                .await;
         assert!(unwrapped.is_some_and(|r| r.starts_with("SQS message m-1")));
     }
 
