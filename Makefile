@@ -37,6 +37,9 @@ template-lint: venv
 	cfn-lint template.yaml
 	@echo "==> every function in the template is a binary of the workspace"
 	$(PY) tools/check_template_binaries.py
+	@echo "==> IAM grants name resources; log writers and findings publishers are locked down"
+	$(PY) tools/check_template_policies.py --self-test
+	$(PY) tools/check_template_policies.py
 	@echo "==> every events/ sample is used by a test or the demo"
 	$(PY) tools/check_events_used.py --self-test
 	$(PY) tools/check_events_used.py

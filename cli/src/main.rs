@@ -39,8 +39,8 @@ Exit codes:
   1  something to look at: findings (scan), no match (search), a failed case
      (rules test), the rule did not match (explain), an integrity failure
      (validate), a trigger no action handles (remediate plan)
-  2  error: bad arguments, unreadable rule or log files, AWS failures; whatever
-     could be processed still was, and is printed";
+  2  error: bad arguments, unreadable rule or log files, rejected records (scan),
+     AWS failures; whatever could be processed still was, and is printed";
 
 /// Scan, search and validate CloudTrail log files with trailguard's rules.
 ///

@@ -101,6 +101,16 @@ pub struct Report {
 }
 
 impl Report {
+    /// Records rejected in the files read.
+    pub fn rejected_records(&self) -> u64 {
+        self.run
+            .files
+            .iter()
+            .filter_map(|f| f.result.as_ref().ok())
+            .map(|r| r.findings.rejected)
+            .sum()
+    }
+
     /// Every finding of the run, whether held here or already written.
     pub fn finding_count(&self) -> usize {
         let written: usize = self
@@ -221,7 +231,16 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         }
     }
     print_errors(&report.errors);
-    Ok(if report.errors.is_empty() {
+    let rejected = report.rejected_records();
+    if rejected > 0 {
+        eprintln!(
+            "trailguard: {rejected} record(s) rejected (not CloudTrail records, or unreadable); \
+             `--format json` lists them per file"
+        );
+    }
+    // A rejected record is input that was not checked: an error, as an
+    // unreadable file is, so a file of nothing but rejects never passes.
+    Ok(if report.errors.is_empty() && rejected == 0 {
         Outcome::found_if(report.finding_count() > 0)
     } else {
         Outcome::Failed
@@ -408,9 +427,10 @@ fn table(report: &Report) -> String {
         .collect();
     let records: u64 = read.iter().map(|r| r.findings.records).sum();
     text.push_str(&format!(
-        "{} finding(s) in {} file(s), {records} record(s); {} file(s) unreadable\n",
+        "{} finding(s) in {} file(s), {records} record(s), {} rejected; {} file(s) unreadable\n",
         report.findings.len(),
         read.len(),
+        report.rejected_records(),
         report.errors.len(),
     ));
     text

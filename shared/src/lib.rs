@@ -57,5 +57,5 @@ pub mod sigma;
 pub use document::{Document, Path, Scalar, Segment};
 pub use envelope::{Delivery, EnvelopeError, Ignored, Message, ObjectRef};
 pub use keys::{KeyInfo, KeyKind};
-pub use reader::{Compression, Layout, ReadError, ReadStats, RecordReader};
+pub use reader::{Compression, Layout, ReadError, ReadLimits, ReadStats, RecordReader};
 pub use record::{Flag, Record, SessionAttributes, SessionContext, SessionIssuer, UserIdentity};

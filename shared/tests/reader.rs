@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use flate2::Compression as Level;
 use flate2::write::GzEncoder;
-use trailguard::{Compression, Layout, ReadError, ReadStats, RecordReader};
+use trailguard::{Compression, Layout, ReadError, ReadLimits, ReadStats, RecordReader};
 
 fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/invictus-stratus")
@@ -595,4 +595,112 @@ async fn async_bodies_are_read_in_a_blocking_task() {
     .unwrap()
     .unwrap();
     assert_eq!(stats.records, 394);
+}
+
+/// `text` with `blanks` spaces before, after, and in place of each `|`.
+fn padded(text: &str, blanks: u64) -> impl Read {
+    let mut input: Box<dyn Read> = Box::new(io::repeat(b' ').take(blanks));
+    for piece in text.split('|') {
+        let piece = io::Cursor::new(piece.as_bytes().to_vec());
+        input = Box::new(input.chain(piece).chain(io::repeat(b' ').take(blanks)));
+    }
+    input
+}
+
+/// The first error reading `input` within `limits`, and the records before it.
+fn first_error_within(input: impl Read, limits: ReadLimits) -> (u64, ReadError) {
+    let mut reader = match RecordReader::with_limits(input, "t", limits) {
+        Ok(reader) => reader,
+        Err(error) => return (0, error),
+    };
+    let mut read = 0;
+    loop {
+        match reader.next_record() {
+            Some(Ok(_)) => read += 1,
+            Some(Err(error)) => return (read, error),
+            None => panic!("no error after {read} records"),
+        }
+    }
+}
+
+#[test]
+fn blanks_between_values_count_toward_no_value() {
+    // 20 MiB of blanks around and inside a document whose values may be
+    // 1 MiB at most: blanks are not part of any value.
+    let limits = ReadLimits {
+        max_record_bytes: 1 << 20,
+        ..ReadLimits::default()
+    };
+    for text in [
+        r#"{"Records":[|{"eventName":"A"}|,|{"eventName":"B"}|]|}"#,
+        r#"[|{"eventName":"A"}|,{"eventName":"B"}|]"#,
+        r#"{"eventName":"A"}|{"eventName":"B"}"#,
+    ] {
+        let input = padded(text, 20 << 20);
+        let mut reader = RecordReader::with_limits(input, "t", limits).unwrap();
+        let mut names = Vec::new();
+        while let Some(record) = reader.next_record() {
+            let record = record.unwrap_or_else(|e| panic!("{text}: {e}"));
+            names.push(record.event_name.unwrap_or_default().into_owned());
+        }
+        assert_eq!(names, ["A", "B"], "{text}");
+    }
+}
+
+#[test]
+fn bad_text_in_a_typed_field_rejects_only_its_record() {
+    let mut text = br#"{"Records":[{"eventName":"A"},{"eventName":"B","userAgent":"x"#.to_vec();
+    text.push(0xff);
+    text.extend_from_slice(
+        br#""},{"eventName":"C","userAgent":"\udc00"},{"eventName":"D","eventName":"E"},{"eventName":"F"}]}"#,
+    );
+    let (items, stats) = read_all(text.as_slice());
+    let kept: Vec<&str> = items
+        .iter()
+        .filter_map(|item| item.as_ref().ok())
+        .map(String::as_str)
+        .collect();
+    assert_eq!(kept, [r#"{"eventName":"A"}"#, r#"{"eventName":"F"}"#]);
+    assert_eq!((stats.records, stats.rejected), (2, 3));
+    for error in items.iter().filter_map(|item| item.as_ref().err()) {
+        assert!(matches!(error, ReadError::InvalidRecord { .. }), "{error}");
+    }
+}
+
+#[test]
+fn caps_on_bytes_and_records_end_the_file() {
+    let many = format!("[{}{{}}]", "{},".repeat(1000));
+    let limits = ReadLimits {
+        max_records: 10,
+        ..ReadLimits::default()
+    };
+    let (read, error) = first_error_within(many.as_bytes(), limits);
+    assert_eq!(read, 10);
+    assert!(
+        matches!(error, ReadError::TooManyRecords { limit: 10, .. }),
+        "{error}"
+    );
+    assert!(!error.is_retryable() && error.is_fatal());
+
+    let limits = ReadLimits {
+        max_uncompressed_bytes: 1000,
+        ..ReadLimits::default()
+    };
+    let big = gzip(format!("[{}{{}}]", "{},".repeat(100_000)).as_bytes());
+    let (_, error) = first_error_within(big.as_slice(), limits);
+    assert!(
+        matches!(error, ReadError::TooManyBytes { limit: 1000, .. }),
+        "{error}"
+    );
+    assert!(!error.is_retryable());
+}
+
+#[test]
+fn a_passed_deadline_stops_the_file_as_retryable() {
+    let limits = ReadLimits::default().until(Some(std::time::Instant::now()));
+    let text = format!("[{}{{}}]", "{},".repeat(1000));
+    let (read, error) = first_error_within(text.as_bytes(), limits);
+    assert_eq!(read, 0);
+    assert!(matches!(error, ReadError::Deadline { .. }), "{error}");
+    assert!(error.is_retryable());
 }

@@ -12,9 +12,10 @@ pub async fn handler(
     service: &MetricsService,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
-    let (payload, _context) = event.into_parts();
+    let (payload, context) = event.into_parts();
+    let deadline = trailguard::clock::lambda_deadline(context.deadline);
     service
-        .handle(&payload, trailguard::clock::now())
+        .handle(&payload, trailguard::clock::now(), deadline)
         .await
         .map_err(|e| Diagnostic {
             error_type: e.error_type().to_owned(),

@@ -254,3 +254,126 @@ async fn the_pinned_cloudwatch_sdk_speaks_a_protocol_moto_serves() {
         .unwrap();
     assert_eq!(listed.metrics().len(), 1);
 }
+
+/// A 2 GiB log file of empty records (`[{},{},...]`) in about 2 MB of
+/// gzip: one member of `{},` repeated over 16 MiB, written 128 times (a
+/// multi-member gzip reads as one text, as CloudTrail's do).
+fn bomb() -> Vec<u8> {
+    use trailguard::integrity::testing::gzip;
+    let chunk = gzip(&b"{},".repeat(16 * 1024 * 1024 / 3)).unwrap();
+    let mut out = gzip(b"[").unwrap();
+    for _ in 0..128 {
+        out.extend_from_slice(&chunk);
+    }
+    out.extend_from_slice(&gzip(b"{}]").unwrap());
+    out
+}
+
+/// Puts the bomb in the bucket between two sample files: message 1 of three.
+async fn batch_with_a_bomb(moto: &Moto) -> Vec<String> {
+    let files = sample_files();
+    let mut keys = setup(moto, &files[..2]).await;
+    let key = format!("{PREFIX}218007301253_CloudTrail_us-east-1_20230710T1215Z_bomb.json.gz");
+    let body = bomb();
+    assert!(body.len() < 3_000_000, "{} bytes", body.len());
+    moto.s3()
+        .await
+        .put_object()
+        .bucket(BUCKET)
+        .key(&key)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap();
+    keys.insert(1, key);
+    keys
+}
+
+async fn limited_service(moto: &Moto, limits: &[(&'static str, &'static str)]) -> MetricsService {
+    let env = |name: &str| {
+        match name {
+            "TRAILGUARD_IDEMPOTENCY_TABLE" => Some(TABLE),
+            "TRAILGUARD_MAX_DATAPOINT_AGE_DAYS" => Some("0"),
+            _ => limits.iter().find(|(n, _)| *n == name).map(|(_, v)| *v),
+        }
+        .map(str::to_owned)
+    };
+    let config = MetricsConfig::from_env(&env).unwrap();
+    MetricsService::new(config, &moto.sdk_config().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_file_over_the_record_cap_fails_alone_as_poison() {
+    let moto = Moto::start();
+    let keys = batch_with_a_bomb(&moto).await;
+    let service = limited_service(&moto, &[("TRAILGUARD_MAX_OBJECT_RECORDS", "100000")]).await;
+
+    let response = invoke(&service, sqs_event(&keys)).await.unwrap();
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": "msg-1"}]})
+    );
+    assert_eq!(
+        read_back(&moto).await,
+        independent_expectations(&sample_files()[..2]),
+        "the other messages were counted"
+    );
+
+    let err = invoke(&service, s3_event(&keys[1..2])).await.unwrap_err();
+    assert!(err.contains("more than 100000 records"), "{err}");
+}
+
+#[tokio::test]
+async fn a_file_still_reading_near_the_deadline_fails_alone_in_time() {
+    let moto = Moto::start();
+    let keys = batch_with_a_bomb(&moto).await;
+    // Caps out of the way: only the deadline can stop the 268 million records.
+    let service = limited_service(
+        &moto,
+        &[
+            ("TRAILGUARD_MAX_OBJECT_RECORDS", "1000000000"),
+            ("TRAILGUARD_DEADLINE_MARGIN_SECS", "4"),
+        ],
+    )
+    .await;
+    let lambda_deadline = |seconds: u64| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        let deadline = now + std::time::Duration::from_secs(seconds);
+        let mut context = Context::default();
+        context.deadline = u64::try_from(deadline.as_millis()).unwrap();
+        (context, std::time::Instant::now() + (deadline - now))
+    };
+
+    let (context, deadline) = lambda_deadline(10);
+    let response = metrics::handler(&service, LambdaEvent::new(sqs_event(&keys), context))
+        .await
+        .unwrap();
+    assert!(
+        std::time::Instant::now() < deadline,
+        "answered before the Lambda deadline"
+    );
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": "msg-1"}]})
+    );
+    assert_eq!(
+        read_back(&moto).await,
+        independent_expectations(&sample_files()[..2]),
+        "the other messages were counted"
+    );
+
+    let (context, _) = lambda_deadline(6);
+    let err = metrics::handler(&service, LambdaEvent::new(s3_event(&keys[1..2]), context))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type, "FileProcessingFailed");
+    assert!(
+        err.error_message.contains("before the function's deadline"),
+        "{}",
+        err.error_message
+    );
+}

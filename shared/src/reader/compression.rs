@@ -2,6 +2,7 @@
 //! errors told apart from I/O errors.
 
 use std::io::{self, Chain, Cursor, Read, Take};
+use std::time::Instant;
 
 use flate2::read::MultiGzDecoder;
 
@@ -16,6 +17,10 @@ pub(crate) enum Failure {
     TruncatedGzip,
     /// The gzip stream is damaged.
     CorruptGzip(String),
+    /// The text runs past this many uncompressed bytes.
+    TooManyBytes(u64),
+    /// The deadline passed before the text ended.
+    Deadline,
 }
 
 /// Uncompressed bytes of one object, with byte counts and a sticky end.
@@ -26,6 +31,10 @@ pub(crate) struct Input<R: Read> {
     /// A failure met while some bytes were still being delivered: it is
     /// reported on the next read, once those bytes have been used.
     deferred: Option<Failure>,
+    /// Most uncompressed bytes delivered before [`Failure::TooManyBytes`].
+    max_uncompressed: u64,
+    /// When reads stop with [`Failure::Deadline`].
+    deadline: Option<Instant>,
 }
 
 /// The object's bytes, with the two peeked magic bytes put back in front.
@@ -67,8 +76,17 @@ impl<R: Read> Input<R> {
             uncompressed: 0,
             done: false,
             deferred: None,
+            max_uncompressed: u64::MAX,
+            deadline: None,
         };
         Ok((input, compression))
+    }
+
+    /// Stops reads past `max_uncompressed` bytes, or once `deadline` passes.
+    pub(crate) fn bounded(mut self, max_uncompressed: u64, deadline: Option<Instant>) -> Self {
+        self.max_uncompressed = max_uncompressed;
+        self.deadline = deadline;
+        self
     }
 
     /// Reads until `buf` is full or the input ends; returns the bytes read.
@@ -76,6 +94,14 @@ impl<R: Read> Input<R> {
     pub(crate) fn fill(&mut self, buf: &mut [u8]) -> Result<usize, Failure> {
         if let Some(failure) = self.deferred.take() {
             return Err(failure);
+        }
+        // Checked once per fill (a window's worth of text), so a file of
+        // blanks or of tiny records is stopped as surely as one large record.
+        if self
+            .deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+        {
+            return Err(Failure::Deadline);
         }
         let mut filled = 0;
         while filled < buf.len() && !self.done {
@@ -91,6 +117,9 @@ impl<R: Read> Input<R> {
             }
         }
         self.uncompressed += filled as u64;
+        if self.uncompressed > self.max_uncompressed {
+            return Err(Failure::TooManyBytes(self.max_uncompressed));
+        }
         Ok(filled)
     }
 
@@ -232,6 +261,21 @@ mod tests {
             matches!(failure, Some(Failure::CorruptGzip(_))),
             "{failure:?}"
         );
+    }
+
+    #[test]
+    fn reads_stop_past_the_byte_cap_and_the_deadline() {
+        let text = vec![b' '; 1000];
+        let (input, _) = Input::open(text.as_slice()).unwrap();
+        let mut input = input.bounded(600, None);
+        assert_eq!(input.fill(&mut [0u8; 500]).unwrap(), 500);
+        let failure = input.fill(&mut [0u8; 500]).unwrap_err();
+        assert!(matches!(failure, Failure::TooManyBytes(600)), "{failure:?}");
+
+        let (input, _) = Input::open(text.as_slice()).unwrap();
+        let mut input = input.bounded(u64::MAX, Some(Instant::now()));
+        let failure = input.fill(&mut [0u8; 10]).unwrap_err();
+        assert!(matches!(failure, Failure::Deadline), "{failure:?}");
     }
 
     struct Broken;

@@ -237,9 +237,7 @@ impl<'b> Scan<'b> {
 
     /// Skips a UTF-8 byte-order mark, which some editors write and JSON parsers refuse.
     fn skip_bom(&mut self) {
-        if self.bytes.starts_with(b"\xEF\xBB\xBF") {
-            self.pos = 3;
-        }
+        self.pos = bom_len(self.bytes);
     }
 
     /// The next byte after blanks, without consuming it.
@@ -293,6 +291,15 @@ impl<'b> Scan<'b> {
             }
             None => Err(Stop::NeedMore),
         }
+    }
+}
+
+/// The length of the UTF-8 byte-order mark `bytes` start with (0 or 3).
+pub(crate) fn bom_len(bytes: &[u8]) -> usize {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
     }
 }
 

@@ -76,7 +76,18 @@ pub(crate) fn parse(bytes: &[u8], complete: bool) -> Element<'_> {
         Some(Err(error)) if error.is_eof() => {
             Element::Incomplete(JsonFault::from_serde(bytes, &error))
         }
-        Some(Err(error)) => Element::Invalid(JsonFault::from_serde(bytes, &error)),
+        // Invalid UTF-8 or a lone surrogate escape in a string the record
+        // decodes is a syntax error to serde, yet the record's extent is
+        // still sound (measuring skips strings without decoding them): it
+        // is this record's problem only.
+        Some(Err(error)) => match measure(bytes) {
+            Measure::Complete(len) => Element::Mismatch {
+                reason: JsonFault::from_serde(bytes, &error).reason,
+                len,
+            },
+            Measure::Incomplete(fault) => Element::Incomplete(fault),
+            Measure::Invalid(_) => Element::Invalid(JsonFault::from_serde(bytes, &error)),
+        },
         None => Element::Incomplete(JsonFault::new(bytes.len(), "EOF while parsing a value")),
     }
 }
@@ -189,6 +200,27 @@ mod tests {
         assert!(matches!(
             parse(b"7", true),
             Element::NotObject { len: 1, .. }
+        ));
+    }
+
+    #[test]
+    fn bad_text_in_a_typed_member_is_a_mismatch_of_known_length() {
+        let cases: [&[u8]; 4] = [
+            b"{\"userAgent\":\"aws-cli\xff\"},{}",
+            br#"{"userAgent":"\ud800"},{}"#,
+            br#"{"userIdentity":{"userName":"\udc00x"}},{}"#,
+            br#"{"eventName":"A","eventName":"B"},{}"#,
+        ];
+        for bytes in cases {
+            let Element::Mismatch { len, reason } = parse(bytes, false) else {
+                panic!("{} should be a mismatch", bytes.escape_ascii());
+            };
+            assert_eq!(len, bytes.len() - 3, "{reason}");
+        }
+        // Broken JSON around bad text is still invalid.
+        assert!(matches!(
+            parse(b"{\"userAgent\":\"\xff\" \"x\"}", true),
+            Element::Invalid(_)
         ));
     }
 

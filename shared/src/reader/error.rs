@@ -81,7 +81,7 @@ pub enum ReadError {
     /// One record (or other top-level value) is larger than the reader accepts.
     #[error(
         "{object}: the value starting at uncompressed byte {offset} is larger than \
-         {limit} bytes; raise RecordReader::max_record_bytes if it is genuine"
+         {limit} bytes; raise the record size limit if it is genuine"
     )]
     TooLarge {
         /// The object read.
@@ -90,6 +90,44 @@ pub enum ReadError {
         offset: u64,
         /// The limit in force.
         limit: usize,
+    },
+
+    /// The object holds more uncompressed text than the reader accepts.
+    #[error(
+        "{object}: more than {limit} uncompressed bytes; not a CloudTrail log file \
+         of any usual size (a compression bomb?), so it is not read further"
+    )]
+    TooManyBytes {
+        /// The object read.
+        object: Arc<str>,
+        /// The limit in force.
+        limit: u64,
+    },
+
+    /// The object holds more records than the reader accepts.
+    #[error(
+        "{object}: more than {limit} records; not a CloudTrail log file of any usual \
+         size, so it is not read further"
+    )]
+    TooManyRecords {
+        /// The object read.
+        object: Arc<str>,
+        /// The limit in force.
+        limit: u64,
+    },
+
+    /// The deadline passed before the object was read to its end.
+    #[error(
+        "{object}: stopped after {records} records ({uncompressed_bytes} uncompressed \
+         bytes) to finish before the function's deadline; the file will be retried"
+    )]
+    Deadline {
+        /// The object read.
+        object: Arc<str>,
+        /// Records (rejected ones included) read before stopping.
+        records: u64,
+        /// Uncompressed bytes read before stopping.
+        uncompressed_bytes: u64,
     },
 
     /// A record is not a JSON object (not fatal: the record is skipped).
@@ -140,6 +178,13 @@ impl ReadError {
         )
     }
 
+    /// Whether reading the object again may succeed: an I/O failure or a
+    /// deadline may not recur; a broken or oversized file stays so (it is
+    /// poison, and retrying it only delays its dead-letter queue).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ReadError::Io { .. } | ReadError::Deadline { .. })
+    }
+
     /// The object the error is about.
     pub fn object(&self) -> &str {
         match self {
@@ -150,6 +195,9 @@ impl ReadError {
             | ReadError::InvalidJson { object, .. }
             | ReadError::NoRecordsArray { object }
             | ReadError::TooLarge { object, .. }
+            | ReadError::TooManyBytes { object, .. }
+            | ReadError::TooManyRecords { object, .. }
+            | ReadError::Deadline { object, .. }
             | ReadError::NotAnObject { object, .. }
             | ReadError::InvalidRecord { object, .. }
             | ReadError::Io { object, .. } => object,

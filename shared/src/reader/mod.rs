@@ -18,8 +18,9 @@
 //! # Ok::<(), trailguard::ReadError>(())
 //! ```
 //!
-//! A record that is not an object, or whose typed fields have the wrong
-//! type, comes back as a non-fatal error and the next records still come;
+//! A record that is not an object, whose typed fields have the wrong type
+//! or hold invalid UTF-8 or a lone surrogate escape, or that repeats a
+//! member, comes back as a non-fatal error and the next records still come;
 //! anything that breaks the file (bad gzip, invalid JSON, truncation) is
 //! fatal and ends it.
 //!
@@ -31,13 +32,22 @@
 //! the window and read on into that copy, which is freed once the record
 //! has been handed out. Memory therefore stays near the window's size
 //! whatever the file's size, and grows only while an oversized record (up
-//! to [`RecordReader::with_max_record_bytes`]) is being read.
+//! to [`ReadLimits::max_record_bytes`]) is being read. Blanks between
+//! values are dropped as they come, so no amount of them grows it.
+//!
+//! # Limits
+//!
+//! [`ReadLimits`] bounds one object: its record size, uncompressed bytes,
+//! records, and a deadline. Passing any of them ends the file with a fatal
+//! error that says which; [`ReadError::is_retryable`] tells a deadline (try
+//! again) from a file that will never read (poison).
 
 mod async_body;
 mod compression;
 mod detect;
 mod element;
 mod error;
+mod limits;
 mod window;
 
 use std::io::Read;
@@ -46,6 +56,9 @@ use std::sync::Arc;
 pub use async_body::blocking_reader;
 pub use detect::{Compression, Layout, detect_compression};
 pub use error::ReadError;
+pub use limits::{
+    DEFAULT_MAX_RECORD_BYTES, DEFAULT_MAX_RECORDS, DEFAULT_MAX_UNCOMPRESSED_BYTES, ReadLimits,
+};
 
 use compression::{Failure, Input};
 use detect::{Probe, Tail, skip_blanks};
@@ -61,9 +74,6 @@ const WINDOW_BYTES: usize = 256 * 1024;
 /// Bytes kept ahead of the next record: records up to this size are always
 /// whole in the window when parsed. Larger ones are gathered separately.
 const LOOKAHEAD_BYTES: usize = 64 * 1024;
-
-/// The record size limit of [`RecordReader::new`]; see [`RecordReader::with_max_record_bytes`].
-pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
 /// Counts for one file, so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -124,6 +134,7 @@ pub struct RecordReader<R: Read> {
     records: u64,
     rejected: u64,
     max_record_bytes: usize,
+    max_records: u64,
 }
 
 impl<R: Read> RecordReader<R> {
@@ -133,7 +144,7 @@ impl<R: Read> RecordReader<R> {
     /// Reads the first bytes to detect gzip and the layout, so an object
     /// that is not a log file fails here.
     pub fn new(input: R, object: impl Into<String>) -> Result<Self, ReadError> {
-        Self::with_max_record_bytes(input, object, DEFAULT_MAX_RECORD_BYTES)
+        Self::with_limits(input, object, ReadLimits::default())
     }
 
     /// Opens a log file as [`RecordReader::new`] does, accepting records
@@ -145,9 +156,23 @@ impl<R: Read> RecordReader<R> {
         object: impl Into<String>,
         limit: usize,
     ) -> Result<Self, ReadError> {
+        let limits = ReadLimits {
+            max_record_bytes: limit,
+            ..ReadLimits::default()
+        };
+        Self::with_limits(input, object, limits)
+    }
+
+    /// Opens a log file as [`RecordReader::new`] does, within `limits`.
+    pub fn with_limits(
+        input: R,
+        object: impl Into<String>,
+        limits: ReadLimits,
+    ) -> Result<Self, ReadError> {
         let object: Arc<str> = object.into().into();
         let (input, compression) =
-            Input::open(input).map_err(|failure| fail(&object, failure, 0))?;
+            Input::open(input).map_err(|failure| fail(&object, failure, None::<&Input<R>>, 0))?;
+        let input = input.bounded(limits.max_uncompressed_bytes, limits.deadline);
         let mut reader = RecordReader {
             object,
             input,
@@ -162,7 +187,8 @@ impl<R: Read> RecordReader<R> {
             index: 0,
             records: 0,
             rejected: 0,
-            max_record_bytes: limit,
+            max_record_bytes: limits.max_record_bytes,
+            max_records: limits.max_records,
         };
         reader.detect_layout()?;
         Ok(reader)
@@ -193,6 +219,13 @@ impl<R: Read> RecordReader<R> {
     /// error.
     pub fn next_record(&mut self) -> Option<Result<Record<'_>, ReadError>> {
         match self.advance() {
+            Ok(Some(_)) if self.index >= self.max_records => {
+                self.state = State::Ended;
+                Some(Err(ReadError::TooManyRecords {
+                    object: self.object.clone(),
+                    limit: self.max_records,
+                }))
+            }
             Ok(Some(at)) => Some(self.element(at)),
             Ok(None) => {
                 self.state = State::Ended;
@@ -208,7 +241,20 @@ impl<R: Read> RecordReader<R> {
     /// Reads the start of the text until the layout is known, and positions
     /// the window at the first record.
     fn detect_layout(&mut self) -> Result<(), ReadError> {
+        let mut started = false;
         loop {
+            // Blanks before the document are dropped as they come (after a
+            // byte-order mark, which only the very start may hold).
+            let data = self.window.data();
+            let bom = if started { 0 } else { detect::bom_len(data) };
+            let blanks = skip_blanks(data, bom);
+            if blanks > bom && blanks == data.len() && !self.input.is_done() {
+                self.window.consume(blanks);
+                started = true;
+                self.more()?;
+                continue;
+            }
+            started |= !data.is_empty();
             match detect::probe(self.window.data(), self.input.is_done()) {
                 Probe::Found { layout, body } => {
                     self.layout = layout;
@@ -317,8 +363,17 @@ impl<R: Read> RecordReader<R> {
     }
 
     /// Checks the text after the record array's `]` through to its end.
-    fn finish(&mut self, in_envelope: bool) -> Result<(), ReadError> {
+    fn finish(&mut self, mut in_envelope: bool) -> Result<(), ReadError> {
         loop {
+            // Blanks are dropped as they come, and so is the envelope's
+            // closing brace, so blanks after the document never pile up.
+            let at = skip_blanks(self.window.data(), 0);
+            self.window.consume(at);
+            if in_envelope && self.window.data().first() == Some(&b'}') {
+                self.window.consume(1);
+                in_envelope = false;
+                continue;
+            }
             match detect::tail(self.window.data(), self.input.is_done(), in_envelope) {
                 Tail::Done => return Ok(()),
                 Tail::NeedMore => self.more()?,
@@ -355,7 +410,7 @@ impl<R: Read> RecordReader<R> {
                         limit: self.max_record_bytes,
                     },
                     Gather::Failed(failure) => {
-                        fail(&self.object, failure, self.input.compressed_bytes())
+                        fail(&self.object, failure, Some(&self.input), index)
                     }
                 });
             }
@@ -390,7 +445,7 @@ impl<R: Read> RecordReader<R> {
     }
 
     fn fail(&self, failure: Failure) -> ReadError {
-        fail(&self.object, failure, self.input.compressed_bytes())
+        fail(&self.object, failure, Some(&self.input), self.index)
     }
 
     /// An error for a fault located relative to the window's unconsumed bytes.
@@ -464,8 +519,16 @@ fn outcome<'w>(
     }
 }
 
-fn fail(object: &Arc<str>, failure: Failure, compressed_bytes: u64) -> ReadError {
+/// The error for an input `failure`, `records` elements into the file
+/// (`input` is `None` when it could not be opened).
+fn fail<R: Read>(
+    object: &Arc<str>,
+    failure: Failure,
+    input: Option<&Input<R>>,
+    records: u64,
+) -> ReadError {
     let object = object.clone();
+    let compressed_bytes = input.map_or(0, Input::compressed_bytes);
     match failure {
         Failure::Io(error) => ReadError::Io {
             object,
@@ -480,6 +543,12 @@ fn fail(object: &Arc<str>, failure: Failure, compressed_bytes: u64) -> ReadError
             object,
             compressed_bytes,
             reason,
+        },
+        Failure::TooManyBytes(limit) => ReadError::TooManyBytes { object, limit },
+        Failure::Deadline => ReadError::Deadline {
+            object,
+            records,
+            uncompressed_bytes: input.map_or(0, Input::uncompressed_bytes),
         },
     }
 }

@@ -13,6 +13,7 @@ use foldhash::fast::RandomState;
 use thiserror::Error;
 
 use super::guard::Guard;
+use super::nesting;
 use super::rule::{Rule, RuleFile};
 use crate::document::{Document, Path, Scalar, Segment};
 use crate::findings::{Suppression, Suppressions};
@@ -100,6 +101,10 @@ impl Catalogue {
         let mut rules: Vec<Rule> = Vec::new();
         let mut suppressions: Vec<Suppression> = Vec::new();
         for source in sources {
+            nesting::check_nesting(&source.text).map_err(|reason| CatalogueError::File {
+                origin: source.origin.clone(),
+                reason,
+            })?;
             let file: RuleFile =
                 yaml_serde::from_str(&source.text).map_err(|e| CatalogueError::File {
                     origin: source.origin.clone(),
@@ -418,6 +423,15 @@ rules:
         let typo = text("t.yaml", "version: 1\nrules:\n  - id: a\n    titel: t\n");
         let err = Catalogue::load(false, &[typo]).unwrap_err().to_string();
         assert!(err.contains("t.yaml") && err.contains("titel"), "{err}");
+
+        let deep = format!("version: 1\nrules: {}", "[".repeat(100_000));
+        let err = Catalogue::load(false, &[text("s3://b/deep.yaml", &deep)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("rule file s3://b/deep.yaml: line 2: brackets"),
+            "{err}"
+        );
 
         let version = text("v.yaml", "version: 2\nrules: []\n");
         assert!(

@@ -9,6 +9,7 @@
 pub mod catalogue;
 pub mod filter_pattern;
 mod guard;
+pub(crate) mod nesting;
 pub mod rule;
 
 pub use catalogue::{Catalogue, CatalogueError, RuleText};

@@ -5,13 +5,75 @@
 //! queue's `maxReceiveCount`, moved to the dead-letter queue); from a direct
 //! S3/SNS/EventBridge invocation the invocation fails, so Lambda retries and
 //! then hands the event to the on-failure destination / DLQ.
+//!
+//! Each failure is [`FailureKind::Retryable`] or [`FailureKind::Poison`].
+//! Both are retried the same way (nothing is dropped, and the DLQ keeps the
+//! poison for inspection); the kind tells the logs and the operator whether
+//! waiting can help. A file past a [`ReadLimits`] cap is poison: it is
+//! the same file next time. A file stopped by the deadline is retryable:
+//! the next invocation may share its time with fewer files.
+//!
+//! # Deadline
+//!
+//! A Lambda function killed at its timeout fails every message of its
+//! batch, even those it finished. So reading stops [`DeliveryLimits::margin`]
+//! before the deadline (leaving time to publish, settle the ledger and
+//! answer), and only the messages still reading fail.
+
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use thiserror::Error;
 
+use super::config::{self, ConfigError, Lookup};
 use crate::aws::{Claim, Ledger};
 use crate::envelope::{EnvelopeError, ObjectRef};
 use crate::keys::{self, KeyKind};
+use crate::reader::{ReadError, ReadLimits};
+
+/// Whether a failed message may succeed when it is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// A passing condition: an AWS call failed, another invocation holds
+    /// the file, the deadline came first.
+    Retryable,
+    /// The object itself is at fault (corrupt, over a cap): every retry
+    /// fails alike until the message reaches the dead-letter queue.
+    Poison,
+}
+
+/// Why one object (or its message) could not be processed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectFailure {
+    /// The reason, naming the object.
+    pub reason: String,
+    /// Whether a retry may help.
+    pub kind: FailureKind,
+}
+
+/// AWS calls, the ledger and unwrapping fail in ways a retry may mend.
+impl From<String> for ObjectFailure {
+    fn from(reason: String) -> Self {
+        ObjectFailure {
+            reason,
+            kind: FailureKind::Retryable,
+        }
+    }
+}
+
+impl From<ReadError> for ObjectFailure {
+    fn from(error: ReadError) -> Self {
+        let kind = if error.is_retryable() {
+            FailureKind::Retryable
+        } else {
+            FailureKind::Poison
+        };
+        ObjectFailure {
+            reason: error.to_string(),
+            kind,
+        }
+    }
+}
 
 /// One message (or direct invocation) that failed, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +82,93 @@ pub struct Failure {
     pub message_id: Option<String>,
     /// The reason, naming the object.
     pub reason: String,
+    /// Whether a retry may help.
+    pub kind: FailureKind,
+}
+
+impl Failure {
+    /// Message `message_id` failed with `failure`.
+    pub fn of(message_id: Option<String>, failure: ObjectFailure) -> Failure {
+        Failure {
+            message_id,
+            reason: failure.reason,
+            kind: failure.kind,
+        }
+    }
+}
+
+/// What one delivered object may cost a function (`TRAILGUARD_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryLimits {
+    /// The reader's caps: `TRAILGUARD_MAX_OBJECT_BYTES` (uncompressed,
+    /// default 4 GiB), `TRAILGUARD_MAX_OBJECT_RECORDS` (default 10 million),
+    /// `TRAILGUARD_MAX_RECORD_BYTES` (default 16 MiB). No deadline here.
+    pub read: ReadLimits,
+    /// `TRAILGUARD_DEADLINE_MARGIN_SECS` (default 15): reading stops this
+    /// long before the Lambda deadline.
+    pub margin: Duration,
+}
+
+impl Default for DeliveryLimits {
+    fn default() -> Self {
+        DeliveryLimits {
+            read: ReadLimits::default(),
+            margin: Duration::from_secs(15),
+        }
+    }
+}
+
+impl DeliveryLimits {
+    /// Reads the limits through `env`; unset variables keep the defaults.
+    pub fn from_env(env: Lookup<'_>) -> Result<DeliveryLimits, ConfigError> {
+        let defaults = DeliveryLimits::default();
+        let record_bytes = config::integer(
+            env,
+            "TRAILGUARD_MAX_RECORD_BYTES",
+            defaults.read.max_record_bytes as u64,
+        )?;
+        Ok(DeliveryLimits {
+            read: ReadLimits {
+                max_record_bytes: usize::try_from(record_bytes).unwrap_or(usize::MAX),
+                max_uncompressed_bytes: config::integer(
+                    env,
+                    "TRAILGUARD_MAX_OBJECT_BYTES",
+                    defaults.read.max_uncompressed_bytes,
+                )?,
+                max_records: config::integer(
+                    env,
+                    "TRAILGUARD_MAX_OBJECT_RECORDS",
+                    defaults.read.max_records,
+                )?,
+                deadline: None,
+            },
+            margin: Duration::from_secs(config::integer(
+                env,
+                "TRAILGUARD_DEADLINE_MARGIN_SECS",
+                defaults.margin.as_secs(),
+            )?),
+        })
+    }
+
+    /// The reader's limits for an invocation that must end by `deadline`.
+    pub fn within(&self, deadline: Option<Instant>) -> ReadLimits {
+        let stop = deadline.map(|d| d.checked_sub(self.margin).unwrap_or(d));
+        self.read.until(stop)
+    }
+}
+
+/// The failure of an object not started because `limits`' deadline passed.
+pub fn past_deadline(object: &ObjectRef, limits: &ReadLimits) -> Option<ObjectFailure> {
+    limits
+        .deadline
+        .is_some_and(|stop| Instant::now() >= stop)
+        .then(|| ObjectFailure {
+            reason: format!(
+                "{object}: not started, to finish before the function's deadline; \
+                 the file will be retried"
+            ),
+            kind: FailureKind::Retryable,
+        })
 }
 
 /// Everything one invocation did, for the response and the logs.
@@ -110,13 +259,13 @@ pub async fn admit(
 /// Runs `each` on a message's objects in order and returns the message's
 /// failure: the unwrapping error, or the first object's that fails. The
 /// objects after a failure are not tried: the message is retried whole.
-pub async fn first_failure(
+pub async fn first_failure<E: From<String>>(
     objects: Result<Vec<ObjectRef>, EnvelopeError>,
-    mut each: impl AsyncFnMut(&ObjectRef) -> Result<(), String>,
-) -> Option<String> {
+    mut each: impl AsyncFnMut(&ObjectRef) -> Result<(), E>,
+) -> Option<E> {
     let objects = match objects {
         Ok(objects) => objects,
-        Err(e) => return Some(e.to_string()),
+        Err(e) => return Some(E::from(e.to_string())),
     };
     for object in &objects {
         if let Err(reason) = each(object).await {
@@ -153,11 +302,19 @@ impl DeliveryReport {
     /// failed.
     pub fn into_response(self) -> Result<Value, HandlerError> {
         for f in &self.failures {
-            tracing::warn!(
-                message_id = f.message_id.as_deref().unwrap_or("-"),
-                reason = %f.reason,
-                "delivery failed; it will be retried"
-            );
+            let message_id = f.message_id.as_deref().unwrap_or("-");
+            match f.kind {
+                FailureKind::Retryable => tracing::warn!(
+                    message_id,
+                    reason = %f.reason,
+                    "delivery failed; it will be retried"
+                ),
+                FailureKind::Poison => tracing::error!(
+                    message_id,
+                    reason = %f.reason,
+                    "delivery failed and will fail again: poison, bound for the dead-letter queue"
+                ),
+            }
         }
         if self.from_sqs {
             let failures: Vec<Value> = self
@@ -228,14 +385,15 @@ mod tests {
         .await;
         assert_eq!(failure.as_deref(), Some("s3://bucket/b: truncated gzip"));
         assert_eq!(tried, ["a", "b"]);
-        let all = first_failure(Ok(objects), async |_: &ObjectRef| Ok(())).await;
+        let all = first_failure::<String>(Ok(objects), async |_: &ObjectRef| Ok(())).await;
         assert_eq!(all, None);
         let bad = EnvelopeError::Unrecognised {
             at: "SQS message m-1".to_owned(),
             what: "{}".to_owned(),
         };
         let unwrapped =
-            first_failure(Err(bad), async |_: &ObjectRef| panic!("no object to try")).await;
+            first_failure::<String>(Err(bad), async |_: &ObjectRef| panic!("no object to try"))
+                .await;
         assert!(unwrapped.is_some_and(|r| r.starts_with("SQS message m-1")));
     }
 
@@ -273,7 +431,67 @@ mod tests {
         Failure {
             message_id: id.map(str::to_owned),
             reason: "s3://b/k: truncated gzip".to_owned(),
+            kind: FailureKind::Poison,
         }
+    }
+
+    #[test]
+    fn caps_are_poison_and_the_deadline_is_retryable() {
+        let object: std::sync::Arc<str> = "s3://b/k".into();
+        let over = ObjectFailure::from(ReadError::TooManyBytes {
+            object: object.clone(),
+            limit: 10,
+        });
+        assert_eq!(over.kind, FailureKind::Poison);
+        let late = ObjectFailure::from(ReadError::Deadline {
+            object,
+            records: 3,
+            uncompressed_bytes: 9,
+        });
+        assert_eq!(late.kind, FailureKind::Retryable);
+        assert!(late.reason.contains("deadline"), "{}", late.reason);
+        assert_eq!(
+            ObjectFailure::from("s3://b/k: throttled".to_owned()).kind,
+            FailureKind::Retryable
+        );
+    }
+
+    #[test]
+    fn limits_come_from_the_environment_and_stop_before_the_deadline() {
+        let env = |n: &str| {
+            match n {
+                "TRAILGUARD_MAX_OBJECT_BYTES" => Some("1000"),
+                "TRAILGUARD_MAX_OBJECT_RECORDS" => Some("7"),
+                "TRAILGUARD_DEADLINE_MARGIN_SECS" => Some("5"),
+                _ => None,
+            }
+            .map(str::to_owned)
+        };
+        let limits = DeliveryLimits::from_env(&env).unwrap();
+        assert_eq!(limits.read.max_uncompressed_bytes, 1000);
+        assert_eq!(limits.read.max_records, 7);
+        assert_eq!(
+            limits.read.max_record_bytes,
+            ReadLimits::default().max_record_bytes
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        assert_eq!(
+            limits.within(Some(deadline)).deadline,
+            Some(deadline - Duration::from_secs(5))
+        );
+        assert_eq!(limits.within(None).deadline, None);
+        assert_eq!(
+            DeliveryLimits::from_env(&|_| None),
+            Ok(DeliveryLimits::default())
+        );
+
+        let object = ObjectRef::new("b", "k");
+        let passed = limits.within(Some(Instant::now()));
+        assert_eq!(
+            past_deadline(&object, &passed).map(|f| f.kind),
+            Some(FailureKind::Retryable)
+        );
+        assert_eq!(past_deadline(&object, &limits.within(None)), None);
     }
 
     #[test]

@@ -342,10 +342,7 @@ impl IntegrityService {
             match result.failure {
                 Some(reason) => {
                     dedup::release_all(self.digests.as_ref(), &result.claims).await;
-                    report.failures.push(Failure {
-                        message_id: result.id,
-                        reason,
-                    });
+                    report.failures.push(Failure::of(result.id, reason.into()));
                 }
                 None => {
                     tally.merge(&result.tally);
@@ -360,10 +357,7 @@ impl IntegrityService {
                 warn!(%reason, "publishing integrity metrics failed; the digests will be checked again");
                 for (id, claims) in succeeded.drain(..) {
                     dedup::release_all(self.digests.as_ref(), &claims).await;
-                    report.failures.push(Failure {
-                        message_id: id,
-                        reason: reason.clone(),
-                    });
+                    report.failures.push(Failure::of(id, reason.clone().into()));
                 }
             }
         }

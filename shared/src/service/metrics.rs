@@ -8,6 +8,7 @@
 //! contributes nothing and is retried whole.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use aws_config::SdkConfig;
 use futures::StreamExt;
@@ -17,12 +18,16 @@ use tracing::{info, warn};
 
 use super::config::{self, ConfigError, Lookup};
 use super::dedup;
-use super::delivery::{Admission, DeliveryReport, Failure, HandlerError, admit, first_failure};
-use super::scan::{RecordFilter, scan_file};
+use super::delivery::{
+    Admission, DeliveryLimits, DeliveryReport, Failure, HandlerError, ObjectFailure, admit,
+    first_failure, past_deadline,
+};
+use super::scan::{RecordFilter, scan_file_within};
 use crate::aws::rule_sources::{self, RuleSource, RuleSourceError};
 use crate::aws::{Ledger, open_object, s3_client};
 use crate::envelope::{self, Message, ObjectRef};
 use crate::metrics::{Aggregator, AggregatorConfig, cloudwatch, emf};
+use crate::reader::ReadLimits;
 use crate::rules::{Catalogue, CatalogueError};
 
 /// Where datapoints go.
@@ -53,6 +58,8 @@ pub struct MetricsConfig {
     pub max_datapoint_age_secs: Option<i64>,
     /// `TRAILGUARD_CONCURRENCY` (default 4): messages processed at once.
     pub concurrency: usize,
+    /// Caps on one object and the deadline margin (see [`DeliveryLimits`]).
+    pub limits: DeliveryLimits,
 }
 
 impl MetricsConfig {
@@ -93,6 +100,7 @@ impl MetricsConfig {
             concurrency: usize::try_from(config::integer(env, "TRAILGUARD_CONCURRENCY", 4)?)
                 .unwrap_or(4)
                 .max(1),
+            limits: DeliveryLimits::from_env(env)?,
         })
     }
 }
@@ -126,7 +134,7 @@ struct MessageResult {
     aggregator: Aggregator,
     claims: Vec<String>,
     report: DeliveryReport,
-    failure: Option<String>,
+    failure: Option<ObjectFailure>,
 }
 
 impl MetricsService {
@@ -164,12 +172,19 @@ impl MetricsService {
         &self.catalogue
     }
 
-    /// Handles one invocation at time `now` (epoch seconds).
-    pub async fn handle(&self, payload: &Value, now: i64) -> Result<Value, HandlerError> {
+    /// Handles one invocation at time `now` (epoch seconds) that must end
+    /// by `deadline` (the Lambda deadline; `None`: no limit).
+    pub async fn handle(
+        &self,
+        payload: &Value,
+        now: i64,
+        deadline: Option<Instant>,
+    ) -> Result<Value, HandlerError> {
         let delivery = envelope::unwrap(payload)?;
         let from_sqs = delivery.from_sqs();
+        let limits = self.config.limits.within(deadline);
         let results: Vec<MessageResult> = futures::stream::iter(delivery.messages)
-            .map(|message| self.process_message(message, now))
+            .map(|message| self.process_message(message, now, &limits))
             .buffered(self.config.concurrency)
             .collect()
             .await;
@@ -183,12 +198,11 @@ impl MetricsService {
         for result in results {
             report.add_message(&result.report, result.failure.is_none());
             match &result.failure {
-                Some(reason) => {
+                Some(failure) => {
                     dedup::release_all(self.ledger.as_ref(), &result.claims).await;
-                    report.failures.push(Failure {
-                        message_id: result.id.clone(),
-                        reason: reason.clone(),
-                    });
+                    report
+                        .failures
+                        .push(Failure::of(result.id.clone(), failure.clone()));
                 }
                 None => succeeded.push(result),
             }
@@ -213,10 +227,9 @@ impl MetricsService {
             warn!(%reason, "publishing metrics failed; every file of this invocation will be retried");
             for result in succeeded.drain(..) {
                 dedup::release_all(self.ledger.as_ref(), &result.claims).await;
-                report.failures.push(Failure {
-                    message_id: result.id,
-                    reason: reason.clone(),
-                });
+                report
+                    .failures
+                    .push(Failure::of(result.id, reason.clone().into()));
             }
         }
         for result in &succeeded {
@@ -267,7 +280,12 @@ impl MetricsService {
         Ok(())
     }
 
-    async fn process_message(&self, message: Message, now: i64) -> MessageResult {
+    async fn process_message(
+        &self,
+        message: Message,
+        now: i64,
+        limits: &ReadLimits,
+    ) -> MessageResult {
         let mut result = MessageResult {
             id: message.id.clone(),
             aggregator: Aggregator::new(self.config.aggregator.clone()),
@@ -277,7 +295,7 @@ impl MetricsService {
         };
         result.report.notifications_ignored = message.ignored.len() as u64;
         result.failure = first_failure(message.outcome, async |object: &ObjectRef| {
-            self.process_object(object, now, &mut result).await
+            self.process_object(object, now, limits, &mut result).await
         })
         .await;
         result
@@ -287,8 +305,12 @@ impl MetricsService {
         &self,
         object: &ObjectRef,
         now: i64,
+        limits: &ReadLimits,
         result: &mut MessageResult,
-    ) -> Result<(), String> {
+    ) -> Result<(), ObjectFailure> {
+        if let Some(late) = past_deadline(object, limits) {
+            return Err(late);
+        }
         match admit(object, self.ledger.as_ref(), now).await? {
             Admission::Process { claim } => result.claims.extend(claim),
             Admission::NotALogFile => {
@@ -307,13 +329,15 @@ impl MetricsService {
         let config = self.config.aggregator.clone();
         let source = object.to_string();
         let fallback = meta.last_modified.unwrap_or(now);
+        let limits = *limits;
         let scanned = tokio::task::spawn_blocking(move || {
             let mut agg = Aggregator::new(config);
-            let summary = scan_file(
+            let summary = scan_file_within(
                 body,
                 &source,
                 &catalogue,
                 &RecordFilter::default(),
+                &limits,
                 |record, rules| {
                     agg.count_record(record, rules, fallback);
                 },
@@ -322,7 +346,7 @@ impl MetricsService {
         })
         .await
         .map_err(|e| format!("{object}: processing task failed: {e}"))?;
-        let (mut agg, summary) = scanned.map_err(|e| e.to_string())?;
+        let (mut agg, summary) = scanned?;
         for rejection in &summary.rejections {
             warn!(object = %object, %rejection, "record rejected");
         }

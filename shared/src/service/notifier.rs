@@ -11,6 +11,7 @@
 //! accepted it. A file whose findings could not all be published is retried.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use aws_config::SdkConfig;
 use futures::StreamExt;
@@ -20,7 +21,10 @@ use tracing::{info, warn};
 
 use super::config::{self, ConfigError, Lookup};
 use super::dedup;
-use super::delivery::{Admission, DeliveryReport, Failure, HandlerError, admit, first_failure};
+use super::delivery::{
+    Admission, DeliveryLimits, DeliveryReport, Failure, HandlerError, ObjectFailure, admit,
+    first_failure, past_deadline,
+};
 use super::scan::{RecordFilter, scan_records};
 use crate::aws::rule_sources::{self, RuleSource, RuleSourceError};
 use crate::aws::{Ledger, open_object, s3_client};
@@ -31,6 +35,7 @@ use crate::findings::finding::{EventFacts, LogFile};
 use crate::findings::sns::{self, Outgoing};
 use crate::findings::{Finding, FloodGate, RuleInfo, Subject, Suppressions};
 use crate::metrics::Aggregator;
+use crate::reader::{ReadError, ReadLimits};
 use crate::record::{KeyField, KeyMemo, Record};
 use crate::rules::{Catalogue, CatalogueError, Severity};
 use crate::sigma::SigmaRules;
@@ -59,6 +64,8 @@ pub struct NotifierConfig {
     /// `TRAILGUARD_SECURITYHUB` (default false): also import findings into
     /// Security Hub.
     pub security_hub: bool,
+    /// Caps on one object and the deadline margin (see [`DeliveryLimits`]).
+    pub limits: DeliveryLimits,
 }
 
 impl NotifierConfig {
@@ -94,6 +101,7 @@ impl NotifierConfig {
                 .unwrap_or(4)
                 .max(1),
             security_hub: config::boolean(env, "TRAILGUARD_SECURITYHUB", false)?,
+            limits: DeliveryLimits::from_env(env)?,
         })
     }
 }
@@ -242,8 +250,19 @@ impl Detector {
         &self,
         input: impl std::io::Read,
         object: &ObjectRef,
+        metrics: Option<(&mut Aggregator, i64)>,
+    ) -> Result<FileFindings, ReadError> {
+        self.scan_within(input, object, metrics, &ReadLimits::default())
+    }
+
+    /// [`Detector::scan`] within `limits` (caps and a deadline).
+    pub fn scan_within(
+        &self,
+        input: impl std::io::Read,
+        object: &ObjectRef,
         mut metrics: Option<(&mut Aggregator, i64)>,
-    ) -> Result<FileFindings, crate::reader::ReadError> {
+        limits: &ReadLimits,
+    ) -> Result<FileFindings, ReadError> {
         let mut out = FileFindings::default();
         let mut gate = FloodGate::new(self.flood_cap);
         let source = object.to_string();
@@ -254,7 +273,7 @@ impl Detector {
         let mut matched = Vec::new();
         let mut numbers = Vec::new();
         let first_sigma = self.catalogue.rules().len();
-        let summary = scan_records(input, &source, &self.filter, |record| {
+        let summary = scan_records(input, &source, &self.filter, limits, |record| {
             let viable = memo.recall(record, || self.viable(record));
             // Numbered by place: the catalogue's rules, then Sigma's.
             matched.clear();
@@ -359,7 +378,7 @@ struct MessageResult {
     findings: Vec<Finding>,
     claims: Vec<String>,
     report: DeliveryReport,
-    failure: Option<String>,
+    failure: Option<ObjectFailure>,
 }
 
 impl NotifierService {
@@ -409,12 +428,19 @@ impl NotifierService {
         &self.engine
     }
 
-    /// Handles one invocation at time `now` (epoch seconds).
-    pub async fn handle(&self, payload: &Value, now: i64) -> Result<Value, HandlerError> {
+    /// Handles one invocation at time `now` (epoch seconds) that must end
+    /// by `deadline` (the Lambda deadline; `None`: no limit).
+    pub async fn handle(
+        &self,
+        payload: &Value,
+        now: i64,
+        deadline: Option<Instant>,
+    ) -> Result<Value, HandlerError> {
         let delivery = envelope::unwrap(payload)?;
         let from_sqs = delivery.from_sqs();
+        let limits = self.config.limits.within(deadline);
         let results: Vec<MessageResult> = futures::stream::iter(delivery.messages)
-            .map(|m| self.process_message(m, now))
+            .map(|m| self.process_message(m, now, &limits))
             .buffered(self.config.concurrency)
             .collect()
             .await;
@@ -427,17 +453,14 @@ impl NotifierService {
             if result.failure.is_none() {
                 match self.publish(&result.findings, now).await {
                     Ok(n) => published += n,
-                    Err(reason) => result.failure = Some(reason),
+                    Err(reason) => result.failure = Some(reason.into()),
                 }
             }
             report.add_message(&result.report, result.failure.is_none());
             match result.failure {
-                Some(reason) => {
+                Some(failure) => {
                     dedup::release_all(self.files.as_ref(), &result.claims).await;
-                    report.failures.push(Failure {
-                        message_id: result.id,
-                        reason,
-                    });
+                    report.failures.push(Failure::of(result.id, failure));
                 }
                 None => dedup::complete_all(self.files.as_ref(), &result.claims, now).await,
             }
@@ -469,7 +492,12 @@ impl NotifierService {
         dedup::settle(ledger, &claimed, &rejected, fresh.len(), now).await
     }
 
-    async fn process_message(&self, message: Message, now: i64) -> MessageResult {
+    async fn process_message(
+        &self,
+        message: Message,
+        now: i64,
+        limits: &ReadLimits,
+    ) -> MessageResult {
         let mut result = MessageResult {
             id: message.id.clone(),
             findings: Vec::new(),
@@ -479,7 +507,7 @@ impl NotifierService {
         };
         result.report.notifications_ignored = message.ignored.len() as u64;
         result.failure = first_failure(message.outcome, async |object: &ObjectRef| {
-            self.process_object(object, now, &mut result).await
+            self.process_object(object, now, limits, &mut result).await
         })
         .await;
         result
@@ -489,8 +517,12 @@ impl NotifierService {
         &self,
         object: &ObjectRef,
         now: i64,
+        limits: &ReadLimits,
         result: &mut MessageResult,
-    ) -> Result<(), String> {
+    ) -> Result<(), ObjectFailure> {
+        if let Some(late) = past_deadline(object, limits) {
+            return Err(late);
+        }
         match admit(object, self.files.as_ref(), now).await? {
             Admission::Process { claim } => result.claims.extend(claim),
             Admission::NotALogFile => {
@@ -507,10 +539,11 @@ impl NotifierService {
             .map_err(|e| e.to_string())?;
         let engine = Arc::clone(&self.engine);
         let target = object.clone();
-        let scanned = tokio::task::spawn_blocking(move || engine.scan(body, &target, None))
-            .await
-            .map_err(|e| format!("{object}: processing task failed: {e}"))?
-            .map_err(|e| e.to_string())?;
+        let limits = *limits;
+        let scanned =
+            tokio::task::spawn_blocking(move || engine.scan_within(body, &target, None, &limits))
+                .await
+                .map_err(|e| format!("{object}: processing task failed: {e}"))??;
         info!(
             object = %object,
             records = scanned.records,

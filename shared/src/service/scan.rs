@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use crate::reader::{ReadError, RecordReader};
+use crate::reader::{ReadError, ReadLimits, RecordReader};
 use crate::record::Record;
 use crate::rules::{Catalogue, Rule};
 
@@ -76,17 +76,32 @@ pub struct FileSummary {
 /// Reads every record of `input` (named `source` in errors) that `filter`
 /// accepts, evaluates the catalogue and calls `visit` with each usable
 /// record and the rules it matched (possibly none). A fatal read error ends
-/// the pass; a rejected record is counted and the pass goes on.
+/// the pass; a rejected record is counted and the pass goes on. The
+/// reader's default [`ReadLimits`] apply.
 pub fn scan_file<R: Read>(
     input: R,
     source: &str,
     catalogue: &Catalogue,
     filter: &RecordFilter,
+    visit: impl FnMut(&Record<'_>, &[&Rule]),
+) -> Result<FileSummary, ReadError> {
+    let limits = ReadLimits::default();
+    scan_file_within(input, source, catalogue, filter, &limits, visit)
+}
+
+/// [`scan_file`] within `limits` (caps and a deadline), past which the
+/// pass ends with the reader's fatal error.
+pub fn scan_file_within<R: Read>(
+    input: R,
+    source: &str,
+    catalogue: &Catalogue,
+    filter: &RecordFilter,
+    limits: &ReadLimits,
     mut visit: impl FnMut(&Record<'_>, &[&Rule]),
 ) -> Result<FileSummary, ReadError> {
     let mut matched: Vec<&Rule> = Vec::new();
     let (mut matches, mut newest, mut without_time) = (0, None, 0);
-    let mut summary = scan_records(input, source, filter, |record| {
+    let mut summary = scan_records(input, source, filter, limits, |record| {
         match record.event_time_epoch() {
             Some(t) => newest = Some(newest.map_or(t, |n: i64| n.max(t))),
             None => without_time += 1,
@@ -110,9 +125,10 @@ pub fn scan_records<R: Read>(
     input: R,
     source: &str,
     filter: &RecordFilter,
+    limits: &ReadLimits,
     mut visit: impl FnMut(&Record<'_>),
 ) -> Result<FileSummary, ReadError> {
-    let mut reader = RecordReader::new(input, source)?;
+    let mut reader = RecordReader::with_limits(input, source, *limits)?;
     let mut summary = FileSummary::default();
     let open = filter.is_open();
     while let Some(next) = reader.next_record() {

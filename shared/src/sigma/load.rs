@@ -11,6 +11,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use super::rule::{SigmaRule, file_name};
+use crate::rules::nesting::check_nesting;
 
 /// Why a Sigma document was not loaded.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -83,6 +84,11 @@ pub(super) fn load_file(origin: &str, yaml: &str) -> Vec<Result<SigmaRule, Skipp
         id,
         reason,
     };
+    // Before any YAML parse (naming the rule would be one): deep nesting
+    // is slow to parse, not merely wrong.
+    if let Err(reason) = check_nesting(yaml) {
+        return vec![Err(skipped(None, None, SkipReason::Parse(reason)))];
+    }
     let collection = match rsigma_parser::parse_sigma_yaml(yaml) {
         Ok(collection) => collection,
         Err(e) => {
@@ -285,6 +291,16 @@ mod tests {
                 Ok("11111111-1111-1111-1111-111111111111".to_owned()),
                 Err(SkipReason::Correlation)
             ]
+        );
+    }
+
+    #[test]
+    fn deeply_nested_yaml_is_skipped_before_parsing() {
+        let deep = format!("title: Deep\nid: x\ndetection: {}", "{a: [".repeat(50_000));
+        let reasons = reasons("deep.yml", &deep);
+        assert!(
+            matches!(reasons.as_slice(), [Err(SkipReason::Parse(m))] if m.contains("nest more than 128")),
+            "{reasons:?}"
         );
     }
 

@@ -4,6 +4,10 @@
 //! none on `NoSuchBucketPolicy`) and ACL (`GetBucketAcl`), its tags
 //! (`GetBucketTagging`, none on `NoSuchTagSet`), and `PutPublicAccessBlock`
 //! with every flag on.
+//!
+//! Every call names the request's account as `ExpectedBucketOwner`: bucket
+//! names are global, so a bucket deleted and re-created in another account
+//! under the same name is refused by S3 rather than read or changed.
 
 use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
@@ -23,6 +27,8 @@ const NOT_FOUND: &[&str] = &["NoSuchBucket"];
 pub struct BucketExecutor {
     s3: Client,
     bucket: String,
+    /// The account the bucket must belong to (`ExpectedBucketOwner`).
+    owner: String,
     resource: String,
 }
 
@@ -36,6 +42,7 @@ impl BucketExecutor {
         Ok(Self {
             s3: s3_client(&regional(sdk, &req.region)),
             bucket: name.clone(),
+            owner: req.account.clone(),
             resource: req.resource.to_string(),
         })
     }
@@ -45,6 +52,7 @@ impl BucketExecutor {
             .s3
             .get_public_access_block()
             .bucket(&self.bucket)
+            .expected_bucket_owner(&self.owner)
             .send()
             .await
         {
@@ -75,6 +83,7 @@ impl BucketExecutor {
             .s3
             .get_bucket_policy()
             .bucket(&self.bucket)
+            .expected_bucket_owner(&self.owner)
             .send()
             .await
         {
@@ -98,6 +107,7 @@ impl BucketExecutor {
             .s3
             .get_bucket_acl()
             .bucket(&self.bucket)
+            .expected_bucket_owner(&self.owner)
             .send()
             .await
             .map_err(|e| call_error("GetBucketAcl", &self.resource, NOT_FOUND, e))?;
@@ -140,6 +150,7 @@ impl Executor for BucketExecutor {
             .s3
             .get_bucket_tagging()
             .bucket(&self.bucket)
+            .expected_bucket_owner(&self.owner)
             .send()
             .await
         {
@@ -172,6 +183,7 @@ impl Executor for BucketExecutor {
         self.s3
             .put_public_access_block()
             .bucket(&plan.bucket)
+            .expected_bucket_owner(&self.owner)
             .public_access_block_configuration(block)
             .send()
             .await

@@ -22,12 +22,19 @@ use crate::document::Path;
 
 const COMPARISON: &str = "a comparison operator (=, !=, <, <=, >, >=, IS, NOT EXISTS)";
 
+/// Deepest nesting of parentheses accepted. Parsing recurses once per
+/// level (and so would evaluation), so the depth is bounded before it can
+/// exhaust the stack; CloudWatch's own 1,024-character limit on a pattern
+/// allows far fewer levels than a readable pattern would ever use.
+pub(crate) const MAX_NESTING: usize = 64;
+
 /// Parses a whole pattern, braces included.
 pub(crate) fn parse(src: &str) -> Result<Expr, FilterPatternError> {
     let mut parser = Parser {
         src,
         lexer: Lexer::new(src),
         peeked: None,
+        depth: 0,
     };
     parser.pattern()
 }
@@ -45,6 +52,8 @@ struct Parser<'a> {
     src: &'a str,
     lexer: Lexer<'a>,
     peeked: Option<Token<'a>>,
+    /// Parentheses open around the current position.
+    depth: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -165,9 +174,19 @@ impl<'a> Parser<'a> {
                 start,
                 ..
             }) => {
+                if self.depth >= MAX_NESTING {
+                    return Err(self
+                        .error(
+                            token.as_ref(),
+                            format!("a condition: parentheses nest at most {MAX_NESTING} deep"),
+                        )
+                        .with_hint("remove redundant parentheses"));
+                }
+                self.depth += 1;
                 let inner = Group::Parens(start);
                 let expr = self.any(inner)?;
                 self.close(inner)?;
+                self.depth -= 1;
                 Ok(expr)
             }
             Some(Token {
@@ -460,6 +479,29 @@ mod tests {
 
         let err = failed("{ $.a }");
         assert_eq!((err.column, err.expected.as_str()), (7, COMPARISON));
+    }
+
+    #[test]
+    fn deep_nesting_is_a_clean_error() {
+        let deep = |n: usize| {
+            format!(
+                "{{ {}$.eventName = \"A\"{} }}",
+                "(".repeat(n),
+                ")".repeat(n)
+            )
+        };
+        assert!(matches!(parsed(&deep(MAX_NESTING)), Expr::Condition(_)));
+        let err = failed(&deep(MAX_NESTING + 1));
+        assert_eq!(err.column, MAX_NESTING + 3);
+        assert!(err.expected.contains("nest at most 64 deep"), "{err}");
+        // Far past any stack: refused at the same depth, unbalanced or not.
+        let err = failed(&format!("{{ {} }}", "(".repeat(10_000)));
+        assert_eq!(err.column, MAX_NESTING + 3, "{err}");
+        let err = failed(&deep(10_000));
+        assert!(
+            err.to_string().contains("remove redundant parentheses"),
+            "{err}"
+        );
     }
 
     #[test]
