@@ -312,6 +312,10 @@ pub struct Finding {
     pub event: Arc<EventFacts>,
     /// The log file the event came from.
     pub log_file: Option<Arc<LogFile>>,
+    /// The call failed (`errorCode`) and the rule detects a change, which
+    /// did not happen: reported as an attempt, `rule.severity` already
+    /// lowered (see `rules::precision`).
+    pub attempt: bool,
 }
 
 /// The deterministic finding id: rule id and event id.
@@ -346,6 +350,7 @@ impl Finding {
             rule,
             event,
             log_file,
+            attempt: false,
         }
     }
 
@@ -371,8 +376,9 @@ impl Finding {
             .unwrap_or("unknown principal");
         let name = self.event.what.event_name.as_deref().unwrap_or("event");
         let subject = format!(
-            "[{}] {}: {} by {} in {}/{}",
+            "[{}] {}{}: {} by {} in {}/{}",
             self.rule.severity.as_str().to_ascii_uppercase(),
+            if self.attempt { "Attempt: " } else { "" },
             self.rule.title,
             name,
             actor,
@@ -435,6 +441,7 @@ impl Finding {
             schema_version: SCHEMA_VERSION,
             id: &self.id,
             rule: &self.rule,
+            attempt: self.attempt,
             time: event.time.as_deref(),
             event_id: event.event_id.as_deref(),
             who: &event.who,
@@ -474,6 +481,8 @@ struct Wire<'a> {
     schema_version: &'static str,
     id: &'a str,
     rule: &'a RuleInfo,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    attempt: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     time: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]

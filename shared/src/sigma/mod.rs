@@ -77,6 +77,7 @@ mod event;
 mod index;
 mod load;
 mod rule;
+mod tuning;
 
 use std::collections::HashMap;
 
@@ -90,6 +91,7 @@ pub use builtin::BUILTIN_FILES;
 pub use index::KEY_FIELDS;
 pub use load::{SkipReason, SkippedRule};
 pub use rule::{Severity, SigmaRule, reference_for_tag, severity_of_level};
+pub use tuning::{TUNING_FILE, Tuning, builtin_tuning};
 
 use event::{RecordEvent, RecordView};
 use index::{Index, Key};
@@ -121,8 +123,22 @@ impl SigmaRules {
         let mut rules: Vec<SigmaRule> = Vec::new();
         let mut by_id: HashMap<String, usize> = HashMap::new();
         let mut skipped = Vec::new();
+        let tuning = builtin_tuning().unwrap_or_else(|reason| {
+            skipped.push(SkippedRule {
+                origin: TUNING_FILE.0.to_owned(),
+                title: None,
+                id: None,
+                reason: SkipReason::Parse(reason),
+            });
+            HashMap::new()
+        });
         for (origin, yaml) in files {
+            let bundled = is_bundled(origin.as_ref(), yaml.as_ref());
             for loaded in load::load_file(origin.as_ref(), yaml.as_ref()) {
+                let loaded = match loaded {
+                    Ok(rule) if bundled => tune(rule, &tuning),
+                    other => other,
+                };
                 match loaded {
                     Ok(rule) => match by_id.get(rule.id()).and_then(|&i| rules.get_mut(i)) {
                         Some(earlier) => {
@@ -268,6 +284,35 @@ impl SigmaRules {
             .into_iter()
             .filter_map(move |i| self.rules.get(i))
             .filter(move |rule| rule.matches_event(&event))
+    }
+}
+
+/// Whether `(origin, yaml)` is a bundled rule file as embedded, the only
+/// text the tuning applies to.
+fn is_bundled(origin: &str, yaml: &str) -> bool {
+    BUILTIN_FILES
+        .iter()
+        .any(|(name, text)| *name == origin && *text == yaml)
+}
+
+/// A bundled rule with its tuning applied, or skipped when the tuning
+/// turns it off.
+fn tune(
+    mut rule: SigmaRule,
+    tuning: &HashMap<String, Tuning>,
+) -> Result<SigmaRule, SkippedRule> {
+    match tuning.get(rule.id()) {
+        None => Ok(rule),
+        Some(entry) if !entry.enabled => Err(SkippedRule {
+            reason: SkipReason::Off(entry.reason.trim().to_owned()),
+            origin: rule.origin,
+            title: Some(rule.title),
+            id: Some(rule.id),
+        }),
+        Some(entry) => {
+            entry.apply(&mut rule);
+            Ok(rule)
+        }
     }
 }
 
