@@ -45,6 +45,12 @@ struct Rule {
     #[serde(default = "default_finding")]
     finding: bool,
     metric: Option<Value>,
+    /// `attempt` or `signal` (checked by the catalogue's own loader).
+    #[serde(default)]
+    failures: Option<String>,
+    /// `principals` or `any`.
+    #[serde(default)]
+    callers: Option<String>,
 }
 
 fn default_finding() -> bool {
@@ -196,6 +202,8 @@ fn metadata_checks_catch_bad_rules() {
         pattern: FilterPattern::parse("{ $.a = 1 }").unwrap_or_else(|err| panic!("pattern: {err}")),
         finding: true,
         metric: None,
+        failures: None,
+        callers: None,
     };
     assert_eq!(metadata_problems(&good), Vec::<String>::new());
 

@@ -33,7 +33,7 @@ use crate::findings::{Finding, FloodGate, RuleInfo, Subject, Suppressions};
 use crate::metrics::Aggregator;
 use crate::record::{KeyField, KeyMemo, Record};
 use crate::rules::precision::attempt_severity;
-use crate::rules::{Catalogue, CatalogueError, Precision, Severity, Verdict};
+use crate::rules::{Catalogue, CatalogueError, Precision, RuleText, Severity, Verdict};
 use crate::sigma::SigmaRules;
 
 /// The `notifier` function's settings, from `TRAILGUARD_*` variables.
@@ -245,6 +245,23 @@ impl Detector {
         })
     }
 
+    /// The detector `config` describes, with the user rule files `texts`
+    /// (fetched from its rule sources): what the notifier runs.
+    pub fn configured(
+        config: &NotifierConfig,
+        texts: &[RuleText],
+    ) -> Result<Detector, CatalogueError> {
+        let catalogue =
+            Catalogue::load(config.builtin_rules, texts)?.with_cis_findings(config.cis_findings);
+        let sigma = config.sigma.then(|| {
+            let (rules, skipped) = SigmaRules::builtin();
+            info!("{}", rules.summary(&skipped));
+            rules
+        });
+        info!(rules = catalogue.rules().len(), "rule catalogue loaded");
+        Detector::new(catalogue, sigma, config.min_severity, config.flood_cap)
+    }
+
     /// Restricts which records are scanned (the CLI's filters).
     pub fn with_filter(mut self, filter: RecordFilter) -> Detector {
         self.filter = filter;
@@ -422,15 +439,7 @@ impl NotifierService {
         let s3 = s3_client(sdk);
         let ssm = aws_sdk_ssm::Client::new(sdk);
         let texts = rule_sources::fetch_all(&config.rule_sources, &s3, &ssm).await?;
-        let catalogue =
-            Catalogue::load(config.builtin_rules, &texts)?.with_cis_findings(config.cis_findings);
-        let sigma = config.sigma.then(|| {
-            let (rules, skipped) = SigmaRules::builtin();
-            info!("{}", rules.summary(&skipped));
-            rules
-        });
-        info!(rules = catalogue.rules().len(), "rule catalogue loaded");
-        let engine = Detector::new(catalogue, sigma, config.min_severity, config.flood_cap)?;
+        let engine = Detector::configured(&config, &texts)?;
         let ledger = |consumer: &str| {
             config
                 .dedup_table
