@@ -6,8 +6,8 @@
 //!   medium or above, and the notifier's default settings publish at most
 //!   [`PER_THOUSAND`] findings per thousand records;
 //! - over the Stratus Red Team samples as the demo delivers them (one file
-//!   at a time, notifier defaults), no rule makes more than a tenth of the
-//!   findings and no AWS service-linked role is the actor of one;
+//!   at a time, notifier defaults), no AWS service-linked role is the actor
+//!   of a finding and the rules that flooded the old demo are quiet;
 //! - precision by design: on the samples, failed calls of change rules are
 //!   attempts, and calls by AWS services raise nothing.
 
@@ -86,7 +86,10 @@ fn the_benign_corpus_raises_nothing_at_medium_or_above() {
         .collect();
     assert!(loud.is_empty(), "{loud:#?}");
     // The corpus does exercise the rules: informational context remains.
-    assert!(!findings.is_empty(), "no finding at all: the corpus tests nothing");
+    assert!(
+        !findings.is_empty(),
+        "no finding at all: the corpus tests nothing"
+    );
 }
 
 #[test]
@@ -113,6 +116,14 @@ fn sample_files() -> Vec<PathBuf> {
     paths
 }
 
+/// The findings of the samples, delivered file by file as the demo does.
+fn sample_findings(detector: &Detector) -> Vec<Finding> {
+    sample_files()
+        .iter()
+        .flat_map(|path| scan(detector, path).0)
+        .collect()
+}
+
 fn service_linked(finding: &Finding) -> bool {
     let who = &finding.event.who;
     [who.arn.as_deref(), who.session_issuer.as_deref()]
@@ -122,21 +133,24 @@ fn service_linked(finding: &Finding) -> bool {
 }
 
 #[test]
-fn in_the_demo_no_rule_dominates_and_no_service_acts() {
-    let detector = notifier_defaults();
-    let findings: Vec<Finding> = sample_files()
-        .iter()
-        .flat_map(|path| scan(&detector, path).0)
-        .collect();
+fn in_the_demo_no_service_acts_and_routine_rules_are_quiet() {
+    let findings = sample_findings(&notifier_defaults());
     let counts = by_rule(&findings);
     let total = findings.len();
     assert!(total >= 20, "{total} findings: {counts:#?}");
-    for (rule, n) in &counts {
+    // The rules that made most of the old demo's findings make none.
+    for quiet in [
+        "AWS STS AssumeRole Misuse",
+        "Route table changed",
+        "New Network Route Added",
+    ] {
         assert!(
-            n * 10 <= total,
-            "{rule}: {n} of {total} findings: {counts:#?}"
+            !counts.keys().any(|rule| rule.starts_with(quiet)),
+            "{quiet}: {counts:#?}"
         );
     }
+    // Not asserted: a tenth per rule. One burst of 29 denied GetPasswordData
+    // calls is still 29 findings (docs/detections.md, "Noise budget").
     let by_services: Vec<String> = findings
         .iter()
         .filter(|f| service_linked(f))
@@ -147,11 +161,7 @@ fn in_the_demo_no_rule_dominates_and_no_service_acts() {
 
 #[test]
 fn failed_changes_are_attempts_and_failed_probes_are_not() {
-    let detector = scan_defaults();
-    let findings: Vec<Finding> = sample_files()
-        .iter()
-        .flat_map(|path| scan(&detector, path).0)
-        .collect();
+    let findings = sample_findings(&scan_defaults());
     // The three StopLogging calls of the samples failed (TrailNotFound):
     // attempts, reported at medium instead of critical.
     let stops: Vec<&Finding> = findings
@@ -172,7 +182,11 @@ fn failed_changes_are_attempts_and_failed_probes_are_not() {
         .filter(|f| f.rule.id == "ec2-password-data-retrieved")
         .collect();
     assert_eq!(probes.len(), 29);
-    assert!(probes.iter().all(|f| !f.attempt && f.rule.severity == Severity::Medium));
+    assert!(
+        probes
+            .iter()
+            .all(|f| !f.attempt && f.rule.severity == Severity::Medium)
+    );
     // Successful changes are never attempts, and nothing is by a service.
     assert!(
         findings

@@ -116,14 +116,12 @@ pub fn is_aws_service_call(record: &Record<'_>) -> bool {
         .as_ref()
         .and_then(|c| c.session_issuer.as_ref());
     let linked_arn = |arn: &str| {
-        arn.contains(":role/aws-service-role/")
-            || arn.contains(":assumed-role/AWSServiceRoleFor")
+        arn.contains(":role/aws-service-role/") || arn.contains(":assumed-role/AWSServiceRoleFor")
     };
     identity.arn.as_deref().is_some_and(linked_arn)
         || issuer.is_some_and(|i| {
             i.arn.as_deref().is_some_and(linked_arn)
-                || i
-                    .user_name
+                || i.user_name
                     .as_deref()
                     .is_some_and(|n| n.starts_with(SERVICE_LINKED_PREFIX))
         })

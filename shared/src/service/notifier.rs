@@ -215,7 +215,12 @@ impl Detector {
             .rules()
             .iter()
             .map(|r| r.precision())
-            .chain(sigma.iter().flat_map(SigmaRules::rules).map(|r| r.precision()))
+            .chain(
+                sigma
+                    .iter()
+                    .flat_map(SigmaRules::rules)
+                    .map(|r| r.precision()),
+            )
             .zip(&infos)
             .map(|(precision, info)| {
                 let attempt = RuleInfo {

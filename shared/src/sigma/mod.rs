@@ -307,10 +307,7 @@ fn is_bundled(origin: &str, yaml: &str) -> bool {
 
 /// A bundled rule with its tuning applied, or skipped when the tuning
 /// turns it off.
-fn tune(
-    mut rule: SigmaRule,
-    tuning: &HashMap<String, Tuning>,
-) -> Result<SigmaRule, SkippedRule> {
+fn tune(mut rule: SigmaRule, tuning: &HashMap<String, Tuning>) -> Result<SigmaRule, SkippedRule> {
     match tuning.get(rule.id()) {
         None => Ok(rule),
         Some(entry) if !entry.enabled => Err(SkippedRule {

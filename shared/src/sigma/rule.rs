@@ -16,8 +16,8 @@ use rsigma_parser::Level;
 use serde_json::Value;
 
 use super::event::RecordEvent;
-pub use crate::rules::Severity;
 use crate::rules::Precision;
+pub use crate::rules::Severity;
 
 /// The severity of a Sigma `level`. Sigma makes `level` optional; a rule
 /// without one is reported as medium, the middle of the scale, so that it is

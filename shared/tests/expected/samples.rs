@@ -104,6 +104,12 @@ pub const DETECTIONS_ON_SAMPLES: &[(&str, &[&str])] = &[
         "ec2-user-data-read",
         &["8d919374-a95d-482e-9d3d-881be4bc638c"],
     ),
+    // ... then the stolen instance-role credentials used from the attacker's
+    // address: GetCallerIdentity by a session named after the instance.
+    (
+        "ec2-instance-credentials-discovery",
+        &["bf68f8c0-590b-4740-ac89-aad0ed5dfe4f"],
+    ),
     // aws.credential-access.ec2-steal-instance-credentials, detonation: SendCommand
     // running a shell script on that instance.
     (
