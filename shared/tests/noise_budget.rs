@@ -53,7 +53,7 @@ fn scan_defaults() -> Detector {
 fn scan(detector: &Detector, path: &Path) -> (Vec<Finding>, u64) {
     let file = File::open(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("log");
-    let object = ObjectRef::new("bucket", &format!("AWSLogs/{name}"));
+    let object = ObjectRef::new("bucket", format!("AWSLogs/{name}"));
     let found = detector
         .scan(file, &object, None)
         .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
