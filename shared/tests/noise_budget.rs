@@ -78,6 +78,11 @@ fn corpus() -> PathBuf {
 #[test]
 fn the_benign_corpus_raises_nothing_at_medium_or_above() {
     let (findings, records) = scan(&scan_defaults(), &corpus());
+    eprintln!(
+        "scan defaults: {} findings over {records} routine records: {:?}",
+        findings.len(),
+        by_rule(&findings)
+    );
     assert!(records >= 1000, "{records} records");
     let loud: Vec<String> = findings
         .iter()
@@ -95,6 +100,11 @@ fn the_benign_corpus_raises_nothing_at_medium_or_above() {
 #[test]
 fn default_notifier_settings_stay_within_the_budget_on_routine_work() {
     let (findings, records) = scan(&notifier_defaults(), &corpus());
+    eprintln!(
+        "notifier defaults: {} findings over {records} routine records: {:?}",
+        findings.len(),
+        by_rule(&findings)
+    );
     let allowed = records as usize * PER_THOUSAND / 1000;
     assert!(
         findings.len() <= allowed,
@@ -137,6 +147,7 @@ fn in_the_demo_no_service_acts_and_routine_rules_are_quiet() {
     let findings = sample_findings(&notifier_defaults());
     let counts = by_rule(&findings);
     let total = findings.len();
+    eprintln!("demo (notifier defaults): {total} findings: {counts:#?}");
     assert!(total >= 20, "{total} findings: {counts:#?}");
     // The rules that made most of the old demo's findings make none.
     for quiet in [
