@@ -63,6 +63,8 @@ fn detector(pattern: &str) -> anyhow::Result<Detector> {
             metric: None,
             finding: true,
             enabled: true,
+            failures: Default::default(),
+            callers: Default::default(),
         };
         let rule = Rule::compile(spec, "command line")
             .map_err(anyhow::Error::msg)
@@ -79,12 +81,7 @@ fn detector(pattern: &str) -> anyhow::Result<Detector> {
         }
         (Catalogue::default(), Some(rules))
     };
-    Ok(Detector::new(
-        catalogue,
-        sigma,
-        Severity::Informational,
-        usize::MAX,
-    )?)
+    Ok(Detector::new(catalogue, sigma, Severity::Informational, usize::MAX)?.every_match())
 }
 
 /// Runs `trailguard search`.

@@ -10,11 +10,18 @@ use std::path::{Path, PathBuf};
 
 #[path = "expected/samples.rs"]
 mod expected;
+use expected::SIGMA_OFF_BY_DEFAULT_ON_SAMPLES as OFF_BY_DEFAULT_MATCHES;
 use expected::SIGMA_ON_SAMPLES as SAMPLE_MATCHES;
 
 use flate2::read::GzDecoder;
 use serde_json::{Value, json};
-use trailguard::sigma::{SigmaRule, SigmaRules, SkipReason, SkippedRule};
+use trailguard::rules::{Failures, Severity};
+use trailguard::sigma::{
+    BUILTIN_FILES, SigmaRule, SigmaRules, SkipReason, SkippedRule, builtin_tuning,
+};
+
+/// The bundled rule the tuning turns off.
+const ASSUME_ROLE_MISUSE: &str = "aws_sts_assumerole_misuse.yml";
 
 fn data_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -54,7 +61,19 @@ fn sample_records() -> Vec<Value> {
 
 fn builtin() -> SigmaRules {
     let (rules, skipped) = SigmaRules::builtin();
-    assert_eq!(skipped, Vec::<SkippedRule>::new());
+    let off: Vec<&str> = skipped.iter().map(SkippedRule::file_name).collect();
+    assert_eq!(off, [ASSUME_ROLE_MISUSE]);
+    rules
+}
+
+/// Every bundled rule loaded from a copy of its text, so as written.
+fn untuned() -> SigmaRules {
+    let copies: Vec<(String, &str)> = BUILTIN_FILES
+        .iter()
+        .map(|(name, text)| (format!("copy/{name}"), *text))
+        .collect();
+    let (rules, skipped) = SigmaRules::load(&copies);
+    assert!(skipped.is_empty(), "{skipped:?}");
     rules
 }
 
@@ -76,11 +95,25 @@ fn matched_files(rules: &SigmaRules, record: &Value) -> Vec<String> {
 #[test]
 fn every_builtin_rule_loads() {
     let (rules, skipped) = SigmaRules::builtin();
-    assert_eq!(skipped, Vec::<SkippedRule>::new());
-    assert_eq!(rules.len(), 57);
-    assert_eq!(rules.summary(&skipped), "sigma: 57 of 57 rules loaded");
+    // Every bundled rule loads but the one the tuning turns off, which is
+    // reported like any skipped rule, with the tuning's reason.
+    assert_eq!(skipped.len(), 1);
+    let off = &skipped[0];
+    assert_eq!(off.file_name(), ASSUME_ROLE_MISUSE);
+    assert!(
+        matches!(&off.reason, SkipReason::Off(reason) if reason.contains("assumed-role")),
+        "{off}"
+    );
+    assert_eq!(rules.len(), 56);
+    let summary = rules.summary(&skipped);
+    assert!(
+        summary.starts_with(
+            "sigma: 56 of 57 rules loaded; skipped: aws_sts_assumerole_misuse.yml (off by default (sigma-tuning.yaml): Matches every call"
+        ),
+        "{summary}"
+    );
     let ids: BTreeSet<&str> = rules.rules().iter().map(SigmaRule::id).collect();
-    assert_eq!(ids.len(), 57, "ids are unique");
+    assert_eq!(ids.len(), 56, "ids are unique");
     for rule in rules.rules() {
         assert!(
             !rule.references().is_empty(),
@@ -101,7 +134,8 @@ fn builtin_metadata_maps_level_and_tags() {
     let stop = rule(&rules, "aws_cloudtrail_disable_logging.yml");
     assert_eq!(stop.id(), "4db60cc0-36fb-42b7-9b58-a5b53019fb74");
     assert_eq!(stop.title(), "AWS CloudTrail Important Change");
-    assert_eq!(stop.severity().as_str(), "medium");
+    // SigmaHQ's level is medium; the tuning lowers it (UpdateTrail is routine).
+    assert_eq!(stop.severity().as_str(), "low");
     assert_eq!(
         stop.references(),
         ["attack-tactic:defense-impairment", "attack:T1685.002"]
@@ -234,7 +268,9 @@ fn indexed_matching_equals_evaluating_every_rule() {
 /// from the memo).
 #[test]
 fn typed_records_match_as_their_values_do() {
-    let rules = builtin();
+    // As SigmaHQ wrote them (a copy, so untuned): the rule the tuning
+    // turns off matches most records, which is what this test wants.
+    let rules = untuned();
     let mut compared = 0;
     let mut pass = rules.pass_memo();
     let samples = sample_records();
@@ -393,4 +429,61 @@ fn delete_saml_provider_never_matches_a_cloudtrail_record() {
         matched_files(&rules, &with_status),
         ["aws_delete_saml_provider.yml"]
     );
+}
+
+/// Every tuning entry names a bundled file and the id of the rule in it,
+/// and says why.
+#[test]
+fn the_tuning_names_bundled_rules() {
+    let tuning = builtin_tuning().expect("the tuning loads");
+    let untuned = untuned();
+    for entry in tuning.values() {
+        let rule = untuned
+            .rules()
+            .iter()
+            .find(|r| r.id() == entry.id)
+            .unwrap_or_else(|| panic!("tuning of unknown rule {}", entry.id));
+        assert_eq!(rule.file_name(), entry.file, "{}", entry.id);
+    }
+    let tuned = builtin();
+    let levels = |file: &str| {
+        (
+            rule(&untuned, file).severity(),
+            rule(&tuned, file).severity(),
+        )
+    };
+    assert_eq!(
+        levels("aws_cloudtrail_new_route_added.yml"),
+        (Severity::Medium, Severity::Informational)
+    );
+    let failed_login = rule(
+        &tuned,
+        "aws_cloudtrail_console_login_failed_authentication.yml",
+    );
+    assert_eq!(failed_login.precision().failures, Failures::Signal);
+}
+
+/// A user's own copy of a bundled rule runs as SigmaHQ wrote it: the
+/// rule the tuning turns off matches what it always matched.
+#[test]
+fn a_users_copy_of_a_rule_is_not_tuned() {
+    let text = BUILTIN_FILES
+        .iter()
+        .find(|(name, _)| *name == ASSUME_ROLE_MISUSE)
+        .map(|(_, text)| *text)
+        .expect("bundled");
+    let (rules, skipped) = SigmaRules::load(&[("my-rules/aws_sts_assumerole_misuse.yml", text)]);
+    assert!(skipped.is_empty(), "{skipped:?}");
+    let mut got = BTreeSet::new();
+    for record in sample_records() {
+        if rules.matching(&record).next().is_some() {
+            let id = record["eventID"].as_str().expect("eventID").to_owned();
+            got.insert((ASSUME_ROLE_MISUSE.to_owned(), id));
+        }
+    }
+    let expected: BTreeSet<(String, String)> = OFF_BY_DEFAULT_MATCHES
+        .iter()
+        .map(|&(f, id)| (f.to_owned(), id.to_owned()))
+        .collect();
+    assert_eq!(got, expected);
 }

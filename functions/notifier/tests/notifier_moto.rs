@@ -122,6 +122,9 @@ async fn service_with(stack: &Stack, extra: &[(&str, &str)]) -> NotifierService 
         "TRAILGUARD_FINDINGS_TOPIC_ARN" => Some(topic.clone()),
         "TRAILGUARD_DEDUP_TABLE" => Some(TABLE.to_owned()),
         "TRAILGUARD_MIN_SEVERITY" => Some("informational".to_owned()),
+        // The CIS controls' findings are off by default; on here, so the
+        // findings are checked against the independent CIS predicates too.
+        "TRAILGUARD_CIS_FINDINGS" => Some("true".to_owned()),
         _ => extra
             .iter()
             .find(|(k, _)| k == name)

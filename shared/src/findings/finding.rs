@@ -336,6 +336,10 @@ pub struct Finding {
     pub event: Arc<EventFacts>,
     /// The log file the event came from.
     pub log_file: Option<Arc<LogFile>>,
+    /// The call failed (`errorCode`) and the rule detects a change, which
+    /// did not happen: reported as an attempt, `rule.severity` already
+    /// lowered (see `rules::precision`).
+    pub attempt: bool,
 }
 
 /// The deterministic finding id: rule id and event id.
@@ -370,6 +374,7 @@ impl Finding {
             rule,
             event,
             log_file,
+            attempt: false,
         }
     }
 
@@ -395,8 +400,9 @@ impl Finding {
             .unwrap_or("unknown principal");
         let name = self.event.what.event_name.as_deref().unwrap_or("event");
         let subject = format!(
-            "[{}] {}: {} by {} in {}/{}",
+            "[{}] {}{}: {} by {} in {}/{}",
             self.rule.severity.as_str().to_ascii_uppercase(),
+            if self.attempt { "Attempt: " } else { "" },
             self.rule.title,
             name,
             actor,
@@ -467,6 +473,7 @@ impl Finding {
             schema_version: Cow::Borrowed(message::SCHEMA_VERSION),
             id: Cow::Borrowed(&self.id),
             rule: Cow::Borrowed(&self.rule),
+            attempt: self.attempt,
             time: event.time.as_deref().map(Cow::Borrowed),
             event_id: event.event_id.as_deref().map(Cow::Borrowed),
             who: Cow::Borrowed(&event.who),

@@ -35,6 +35,10 @@ pub struct FindingMessage<'a> {
     pub id: Cow<'a, str>,
     /// The rule that matched.
     pub rule: Cow<'a, RuleInfo>,
+    /// The call failed, so the change it asked for did not happen: reported
+    /// as an attempt, at a lower severity (schema 1.1).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub attempt: bool,
     /// `eventTime`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<Cow<'a, str>>,

@@ -19,10 +19,13 @@ use crate::document::{Document, Path, Scalar, Segment};
 use crate::findings::{Suppression, Suppressions};
 use crate::record::{KeyField, Record};
 
+/// Where the built-in CIS controls come from.
+const CIS_ORIGIN: &str = "built-in:cis.yaml";
+
 /// The built-in rule files: the CIS AWS Foundations monitoring controls and
 /// trailguard's curated detections.
 const BUILTIN: [(&str, &str); 2] = [
-    ("built-in:cis.yaml", include_str!("../../rules/cis.yaml")),
+    (CIS_ORIGIN, include_str!("../../rules/cis.yaml")),
     (
         "built-in:detections.yaml",
         include_str!("../../rules/detections.yaml"),
@@ -173,6 +176,21 @@ impl Catalogue {
             guards,
             event_name,
         }
+    }
+
+    /// Sets whether the built-in CIS controls publish a finding per match.
+    /// They always feed their metrics (the CIS alarms); their findings are
+    /// off in `cis.yaml`, because each control's high-signal cases are
+    /// curated detections already and the rest is routine change (see
+    /// docs/detections.md). A user file overriding a control by id keeps
+    /// what it says.
+    pub fn with_cis_findings(mut self, on: bool) -> Catalogue {
+        for rule in &mut self.rules {
+            if rule.origin() == CIS_ORIGIN {
+                rule.set_finding(on);
+            }
+        }
+        self
     }
 
     /// The suppressions of every loaded file, in load order.

@@ -9,6 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::filter_pattern::FilterPattern;
+use super::precision::{Callers, Failures, Precision};
 
 /// How urgent a rule's matches are. Ordered: `Informational < ... < Critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -127,6 +128,18 @@ pub struct RuleSpec {
     /// `false` removes a rule of the same id loaded earlier (e.g. a built-in one).
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// How a failed call is reported: `attempt` (default) or `signal`
+    /// (see [`super::precision`]).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub failures: Failures,
+    /// Whose calls count: `principals` (default; AWS services left out) or
+    /// `any`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub callers: Callers,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// A rule file: `version: 1` and its rules.
@@ -191,6 +204,19 @@ impl Rule {
     /// The file or object this rule was loaded from.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// How the rule's matches become findings.
+    pub fn precision(&self) -> Precision {
+        Precision {
+            failures: self.spec.failures,
+            callers: self.spec.callers,
+        }
+    }
+
+    /// Sets whether a match is published as a finding.
+    pub(crate) fn set_finding(&mut self, finding: bool) {
+        self.spec.finding = finding;
     }
 }
 
@@ -262,6 +288,8 @@ mod tests {
             metric: None,
             finding: true,
             enabled: true,
+            failures: Failures::Attempt,
+            callers: Callers::Principals,
         }
     }
 

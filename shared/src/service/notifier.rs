@@ -37,7 +37,8 @@ use crate::findings::{Finding, FloodGate, RuleInfo, Subject, Suppressions};
 use crate::metrics::Aggregator;
 use crate::reader::{ReadError, ReadLimits};
 use crate::record::{KeyField, KeyMemo, Record};
-use crate::rules::{Catalogue, CatalogueError, Severity};
+use crate::rules::precision::attempt_severity;
+use crate::rules::{Catalogue, CatalogueError, Precision, RuleText, Severity, Verdict};
 use crate::sigma::SigmaRules;
 
 /// The `notifier` function's settings, from `TRAILGUARD_*` variables.
@@ -66,6 +67,9 @@ pub struct NotifierConfig {
     pub security_hub: bool,
     /// Caps on one object and the deadline margin (see [`DeliveryLimits`]).
     pub limits: DeliveryLimits,
+    /// `TRAILGUARD_CIS_FINDINGS` (default false): the CIS controls publish a
+    /// finding per match too, not only their metrics.
+    pub cis_findings: bool,
 }
 
 impl NotifierConfig {
@@ -102,6 +106,7 @@ impl NotifierConfig {
                 .max(1),
             security_hub: config::boolean(env, "TRAILGUARD_SECURITYHUB", false)?,
             limits: DeliveryLimits::from_env(env)?,
+            cis_findings: config::boolean(env, "TRAILGUARD_CIS_FINDINGS", false)?,
         })
     }
 }
@@ -146,6 +151,11 @@ pub struct Detector {
     /// the catalogue's rules and then the Sigma rules: a rule's place here
     /// is also its number at the flood gate.
     infos: Vec<Arc<RuleInfo>>,
+    /// Per rule, in the same order: how a match becomes a finding, and
+    /// what an attempt's finding says about the rule.
+    precision: Vec<(Precision, Arc<RuleInfo>)>,
+    /// Every match reported as it is (`search`), without the precision rules.
+    every_match: bool,
     /// The fields that decide which rules of both engines are viable.
     key_fields: Vec<KeyField>,
 }
@@ -197,7 +207,7 @@ impl Detector {
                 origin: "suppressions".to_owned(),
                 reason,
             })?;
-        let infos = catalogue
+        let infos: Vec<Arc<RuleInfo>> = catalogue
             .rules()
             .iter()
             .map(RuleInfo::of_rule)
@@ -208,6 +218,25 @@ impl Detector {
                     .map(RuleInfo::of_sigma),
             )
             .map(Arc::new)
+            .collect();
+        let precision = catalogue
+            .rules()
+            .iter()
+            .map(|r| r.precision())
+            .chain(
+                sigma
+                    .iter()
+                    .flat_map(SigmaRules::rules)
+                    .map(|r| r.precision()),
+            )
+            .zip(&infos)
+            .map(|(precision, info)| {
+                let attempt = RuleInfo {
+                    severity: attempt_severity(info.severity),
+                    ..RuleInfo::clone(info)
+                };
+                (precision, Arc::new(attempt))
+            })
             .collect();
         let mut key_fields = catalogue.key_fields();
         for &field in sigma.iter().flat_map(SigmaRules::key_fields) {
@@ -220,6 +249,8 @@ impl Detector {
             suppressions,
             sigma,
             infos,
+            precision,
+            every_match: false,
             key_fields,
             min_severity,
             flood_cap,
@@ -227,9 +258,33 @@ impl Detector {
         })
     }
 
+    /// The detector `config` describes, with the user rule files `texts`
+    /// (fetched from its rule sources): what the notifier runs.
+    pub fn configured(
+        config: &NotifierConfig,
+        texts: &[RuleText],
+    ) -> Result<Detector, CatalogueError> {
+        let catalogue =
+            Catalogue::load(config.builtin_rules, texts)?.with_cis_findings(config.cis_findings);
+        let sigma = config.sigma.then(|| {
+            let (rules, skipped) = SigmaRules::builtin();
+            info!("{}", rules.summary(&skipped));
+            rules
+        });
+        info!(rules = catalogue.rules().len(), "rule catalogue loaded");
+        Detector::new(catalogue, sigma, config.min_severity, config.flood_cap)
+    }
+
     /// Restricts which records are scanned (the CLI's filters).
     pub fn with_filter(mut self, filter: RecordFilter) -> Detector {
         self.filter = filter;
+        self
+    }
+
+    /// Reports every match as it is: no attempts, AWS services' calls
+    /// included (`search`, which shows what a pattern matches).
+    pub fn every_match(mut self) -> Detector {
+        self.every_match = true;
         self
     }
 
@@ -304,6 +359,14 @@ impl Detector {
                 .iter()
                 .filter_map(|n| Some((n, self.infos.get(*n)?)))
             {
+                let (info, attempt) = match self.verdict(number, record) {
+                    Verdict::Skip => continue,
+                    Verdict::Report => (info, false),
+                    Verdict::Attempt => match self.precision.get(number) {
+                        Some((_, attempt)) => (attempt, true),
+                        None => (info, false),
+                    },
+                };
                 if info.severity < self.min_severity {
                     continue;
                 }
@@ -314,11 +377,13 @@ impl Detector {
                 }
                 if gate.admit(number, record.event_id.as_deref()) {
                     let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
-                    out.findings.push(Finding::on(
+                    let mut finding = Finding::on(
                         Arc::clone(info),
                         Arc::clone(event),
                         Some(Arc::clone(&log_file)),
-                    ));
+                    );
+                    finding.attempt = attempt;
+                    out.findings.push(finding);
                 }
             }
         })?;
@@ -336,6 +401,14 @@ impl Detector {
 }
 
 impl Detector {
+    /// What rule `number`'s match on `record` becomes.
+    fn verdict(&self, number: usize, record: &Record<'_>) -> Verdict {
+        match self.precision.get(number) {
+            Some((precision, _)) if !self.every_match => precision.judge(record),
+            _ => Verdict::Report,
+        }
+    }
+
     /// The rules of each engine `record` can match.
     fn viable(&self, record: &Record<'_>) -> Viable {
         let rules = self.catalogue.candidates(record);
@@ -390,14 +463,7 @@ impl NotifierService {
         let s3 = s3_client(sdk);
         let ssm = aws_sdk_ssm::Client::new(sdk);
         let texts = rule_sources::fetch_all(&config.rule_sources, &s3, &ssm).await?;
-        let catalogue = Catalogue::load(config.builtin_rules, &texts)?;
-        let sigma = config.sigma.then(|| {
-            let (rules, skipped) = SigmaRules::builtin();
-            info!("{}", rules.summary(&skipped));
-            rules
-        });
-        info!(rules = catalogue.rules().len(), "rule catalogue loaded");
-        let engine = Detector::new(catalogue, sigma, config.min_severity, config.flood_cap)?;
+        let engine = Detector::configured(&config, &texts)?;
         let ledger = |consumer: &str| {
             config
                 .dedup_table

@@ -41,6 +41,10 @@ pub enum SkipReason {
     /// A Sigma filter document. Filters amend other rules; they are not applied.
     #[error("is a filter document, which is not applied; amend the rule itself instead")]
     Filter,
+    /// The bundled tuning (`sigma-tuning.yaml`) turns the rule off by
+    /// default, for this reason.
+    #[error("off by default (sigma-tuning.yaml): {0}")]
+    Off(String),
     /// A later rule with the same id replaced this one.
     #[error("replaced by the rule with the same id from {0}")]
     Replaced(String),

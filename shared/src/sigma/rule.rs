@@ -16,6 +16,7 @@ use rsigma_parser::Level;
 use serde_json::Value;
 
 use super::event::RecordEvent;
+use crate::rules::Precision;
 pub use crate::rules::Severity;
 
 /// The severity of a Sigma `level`. Sigma makes `level` optional; a rule
@@ -76,6 +77,7 @@ pub struct SigmaRule {
     pub(super) origin: String,
     pub(super) author: Option<String>,
     pub(super) falsepositives: Vec<String>,
+    pub(super) precision: Precision,
     pub(super) compiled: CompiledRule,
 }
 
@@ -102,6 +104,7 @@ impl SigmaRule {
             origin: origin.to_owned(),
             author: parsed.author.clone(),
             falsepositives: parsed.falsepositives.clone(),
+            precision: Precision::default(),
             compiled,
         }
     }
@@ -145,6 +148,12 @@ impl SigmaRule {
     /// The rule's `author` (kept for attribution, as the rule licence asks).
     pub fn author(&self) -> Option<&str> {
         self.author.as_deref()
+    }
+
+    /// How the rule's matches become findings (defaults, or the bundled
+    /// tuning's settings).
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// Situations the rule's authors know to match harmlessly.

@@ -104,6 +104,12 @@ pub const DETECTIONS_ON_SAMPLES: &[(&str, &[&str])] = &[
         "ec2-user-data-read",
         &["8d919374-a95d-482e-9d3d-881be4bc638c"],
     ),
+    // ... then the stolen instance-role credentials used from the attacker's
+    // address: GetCallerIdentity by a session named after the instance.
+    (
+        "ec2-instance-credentials-discovery",
+        &["bf68f8c0-590b-4740-ac89-aad0ed5dfe4f"],
+    ),
     // aws.credential-access.ec2-steal-instance-credentials, detonation: SendCommand
     // running a shell script on that instance.
     (
@@ -243,6 +249,19 @@ pub const SIGMA_ON_SAMPLES: &[(&str, &str)] = &[
         "aws_cloudtrail_ssm_malicious_usage.yml",
         "99b46479-d5c7-4384-b342-006ece8c36a0",
     ),
+    // Not Stratus: an IAM user listing buckets in the S3 console.
+    (
+        "aws_enum_buckets.yml",
+        "44a42357-fa38-4c9c-a58c-709254a857f7",
+    ),
+];
+
+/// The matches of SigmaHQ's "AWS STS AssumeRole Misuse"
+/// (`aws_sts_assumerole_misuse.yml`) in the samples, as SigmaHQ wrote the
+/// rule. It is off by default (`rules/sigma-tuning.yaml`: it matches nearly
+/// every assumed-role call), so none of these is a finding unless a user
+/// loads their own copy of the rule.
+pub const SIGMA_OFF_BY_DEFAULT_ON_SAMPLES: &[(&str, &str)] = &[
     // ... the stolen instance-role credentials used from the attacker's
     // address (GetCallerIdentity, DescribeInstances) ...
     (
@@ -475,10 +494,5 @@ pub const SIGMA_ON_SAMPLES: &[(&str, &str)] = &[
     (
         "aws_sts_assumerole_misuse.yml",
         "fb5e67f9-9a17-4efa-900f-21ecd1ca744b",
-    ),
-    // Not Stratus: an IAM user listing buckets in the S3 console.
-    (
-        "aws_enum_buckets.yml",
-        "44a42357-fa38-4c9c-a58c-709254a857f7",
     ),
 ];
