@@ -6,8 +6,10 @@
 //! dedup, SNS message dedup and the remediation audit line up.
 
 pub mod asff;
+pub mod chat;
 pub mod finding;
 pub mod flood;
+pub mod readable;
 pub mod sns;
 pub mod suppress;
 

@@ -3,6 +3,12 @@
 //! Batches hold at most 10 entries and 256 KiB in total (SNS's limits), so
 //! findings are packed by count and size. Message attributes carry
 //! `severity`, `ruleId`, `account` and `region` for SNS filter policies.
+//!
+//! A finding goes out with per-protocol bodies (`MessageStructure` `json`):
+//! e-mail subscribers get the plain-text finding
+//! ([`super::readable::email_body`]); every other protocol (SQS, Lambda,
+//! HTTPS, `email-json`) gets the `default` body, the Finding v1 JSON,
+//! unchanged. A chat message ([`Outgoing::chat`]) is one body for all.
 //! Entries SNS reports as failed are returned to the caller, which retries
 //! the file: dedup keeps the published ones from going out twice.
 
@@ -10,7 +16,11 @@ use aws_sdk_sns::Client;
 use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 
+use serde_json::json;
+
+use super::chat::ChatMessage;
 use super::finding::{Finding, MAX_MESSAGE_BYTES};
+use super::readable;
 
 /// Entries per `PublishBatch` call.
 pub const MAX_BATCH_ENTRIES: usize = 10;
@@ -33,15 +43,40 @@ pub struct Outgoing {
     pub id: String,
     /// Subject line.
     pub subject: String,
-    /// JSON message.
+    /// The message: with `per_protocol`, the `{"default": …, "email": …}`
+    /// document SNS takes with `MessageStructure` `json`.
     pub message: String,
+    /// Whether `message` holds a body per protocol.
+    pub per_protocol: bool,
     /// Message attributes (name, string value).
     pub attributes: Vec<(&'static str, String)>,
 }
 
 impl Outgoing {
-    /// Renders a finding.
+    /// Renders a finding for the findings topic.
     pub fn of(finding: &Finding) -> Outgoing {
+        Outgoing {
+            id: finding.id.clone(),
+            subject: finding.subject(),
+            message: per_protocol_message(finding),
+            per_protocol: true,
+            attributes: Outgoing::attributes(finding),
+        }
+    }
+
+    /// Renders a finding as a chat message (one body for every protocol).
+    pub fn chat(finding: &Finding) -> Outgoing {
+        Outgoing {
+            id: finding.id.clone(),
+            subject: finding.subject(),
+            message: ChatMessage::of(finding).to_json(),
+            per_protocol: false,
+            attributes: Outgoing::attributes(finding),
+        }
+    }
+
+    /// The message attributes filter policies read.
+    fn attributes(finding: &Finding) -> Vec<(&'static str, String)> {
         let mut attributes = vec![
             ("severity", finding.rule.severity.as_str().to_owned()),
             ("ruleId", finding.rule.id.clone()),
@@ -52,12 +87,7 @@ impl Outgoing {
         if let Some(r) = finding.region() {
             attributes.push(("region", r.to_owned()));
         }
-        Outgoing {
-            id: finding.id.clone(),
-            subject: finding.subject(),
-            message: finding.to_message(MAX_MESSAGE_BYTES),
-            attributes,
-        }
+        attributes
     }
 
     fn size(&self) -> usize {
@@ -68,6 +98,33 @@ impl Outgoing {
                 .iter()
                 .map(|(k, v)| k.len() + v.len() + "String".len())
                 .sum::<usize>()
+    }
+}
+
+/// The e-mail body's share of a message: a readable finding is short; a
+/// huge one (long error message, many references) is cut.
+const MAX_EMAIL_BYTES: usize = 16 * 1024;
+
+/// The per-protocol document: `default` is the Finding v1 JSON (cut as
+/// [`Finding::to_message`] cuts it so the whole document, escaped, fits
+/// [`MAX_MESSAGE_BYTES`]), `email` the plain-text finding.
+pub fn per_protocol_message(finding: &Finding) -> String {
+    let email = readable::clip(&readable::email_body(finding), MAX_EMAIL_BYTES / 4);
+    let mut budget = MAX_MESSAGE_BYTES;
+    loop {
+        let document = json!({
+            "default": finding.to_message(budget),
+            "email": email,
+        })
+        .to_string();
+        // Escaping grows the JSON (every quote gains a backslash): shrink
+        // the finding's budget by the excess until the document fits.
+        match document.len().checked_sub(MAX_MESSAGE_BYTES) {
+            Some(excess) if excess > 0 && budget > 1024 => {
+                budget = budget.saturating_sub(excess + 1024).max(1024);
+            }
+            _ => return document,
+        }
     }
 }
 
@@ -102,6 +159,9 @@ pub async fn publish(client: &Client, topic_arn: &str, messages: &[Outgoing]) ->
                 .id(&m.id)
                 .message(&m.message)
                 .subject(&m.subject);
+            if m.per_protocol {
+                entry = entry.message_structure("json");
+            }
             for (name, value) in &m.attributes {
                 let attribute = MessageAttributeValue::builder()
                     .data_type("String")
@@ -160,6 +220,7 @@ mod tests {
             id: id.to_string(),
             subject: String::new(),
             message: "x".repeat(bytes),
+            per_protocol: false,
             attributes: vec![],
         }
     }
