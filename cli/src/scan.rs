@@ -205,18 +205,20 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         Format::Jsonl => Some(Stream::Lines),
         Format::Table => None,
     };
+    let scan = |output| {
+        gather(
+            &args.targets,
+            &args.filter,
+            detector,
+            jobs,
+            true,
+            Some(output),
+        )
+    };
     let report = match stream {
         Some(stream) => {
             let out = Arc::new(stream.open(BufWriter::new(std::io::stdout()))?);
-            let output = stream_output(stream, Arc::clone(&out), only);
-            let report = gather(
-                &args.targets,
-                &args.filter,
-                detector,
-                jobs,
-                true,
-                Some(output),
-            );
+            let report = scan(stream_output(stream, Arc::clone(&out), only));
             let (out, wrote) = Arc::into_inner(out)
                 .context("output still in use after the scan")?
                 .finish()?;
@@ -225,15 +227,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         }
         None => {
             let view = Arc::new(Mutex::new(FindingsView::new(!args.summary)));
-            let output = view_output(Arc::clone(&view), only);
-            let report = gather(
-                &args.targets,
-                &args.filter,
-                detector,
-                jobs,
-                true,
-                Some(output),
-            );
+            let report = scan(view_output(Arc::clone(&view), only));
             let mut view = Arc::into_inner(view)
                 .context("output still in use after the scan")?
                 .into_inner()
