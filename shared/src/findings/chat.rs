@@ -205,10 +205,11 @@ mod tests {
         assert_eq!(value["version"], "1.0");
         assert_eq!(value["source"], "custom");
         let content = &value["content"];
-        assert_eq!(
-            content["title"],
-            "[HIGH] CloudTrail logging stopped: StopLogging by arn:aws:iam::111122223333:user/alice in 111122223333/us-east-1"
-        );
+        // The subject line, cut to SNS's 100 characters.
+        assert_eq!(content["title"], finding().subject());
+        assert!(content["title"].as_str().unwrap().starts_with(
+            "[HIGH] CloudTrail logging stopped: StopLogging by arn:aws:iam::111122223333:user/alice"
+        ));
         let description = content["description"].as_str().unwrap();
         assert_eq!(description.lines().count(), 7, "{description}");
         assert!(description.contains("*From:* 203.0.113.7"), "{description}");
