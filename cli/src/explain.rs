@@ -3,8 +3,9 @@
 //! matched or not matched.
 //!
 //! The event file holds one CloudTrail record as JSON (or YAML), or a log
-//! file's `{"Records":[...]}` / array, in which case every record is
-//! explained in turn.
+//! file's `{"Records":[...]}` / array / JSON lines, gzipped or not (read by
+//! the same reader as `scan`), in which case every record is explained in
+//! turn.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::Value;
+use trailguard::reader::{Compression, RecordReader, detect_compression};
 
 use crate::outcome::Outcome;
 use crate::ruleset::RuleArgs;
@@ -21,7 +23,8 @@ use crate::ruleset::RuleArgs;
 pub struct ExplainArgs {
     /// The rule (trailguard or Sigma id; see `trailguard rules list`).
     pub rule_id: String,
-    /// A file with one CloudTrail record (JSON or YAML), or a log file's records.
+    /// A file with one CloudTrail record (JSON or YAML), or a log file's
+    /// records (gzipped or not).
     #[arg(long, value_name = "FILE")]
     pub event: PathBuf,
     #[command(flatten)]
@@ -50,12 +53,33 @@ pub fn events_of(text: &str) -> anyhow::Result<Vec<Value>> {
     })
 }
 
+/// The records of a log file as `scan` reads it (gzip, any layout); a
+/// record the reader rejects is an error naming it.
+fn log_records(bytes: &[u8], name: &str) -> anyhow::Result<Vec<Value>> {
+    let mut reader = RecordReader::new(bytes, name)?;
+    let mut records = Vec::new();
+    while let Some(record) = reader.next_record() {
+        records.push(record?.to_value());
+    }
+    Ok(records)
+}
+
+/// The records of an event file: a gzipped file through the log reader;
+/// otherwise one record (JSON or YAML) or a log file's text.
+pub fn read_events(bytes: &[u8], name: &str) -> anyhow::Result<Vec<Value>> {
+    if detect_compression(bytes) == Compression::Gzip {
+        return log_records(bytes, name);
+    }
+    let text = std::str::from_utf8(bytes).context("not UTF-8 text (nor gzip)")?;
+    events_of(text)
+}
+
 /// Runs `trailguard explain`.
 pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     let ruleset = args.rules.load().context("loading rules")?;
-    let text = std::fs::read_to_string(&args.event)
-        .with_context(|| format!("cannot read {}", args.event.display()))?;
-    let events = events_of(&text).with_context(|| args.event.display().to_string())?;
+    let name = args.event.display().to_string();
+    let bytes = std::fs::read(&args.event).with_context(|| format!("cannot read {name}"))?;
+    let events = read_events(&bytes, &name).with_context(|| name.clone())?;
     let mut out = std::io::stdout().lock();
     let mut all_matched = true;
     for (index, event) in events.iter().enumerate() {
@@ -109,5 +133,26 @@ mod tests {
         assert_eq!(events_of(r#"[{"a":1}]"#).unwrap().len(), 1);
         assert_eq!(events_of("eventName: A\n").unwrap()[0]["eventName"], "A");
         assert!(events_of("42").is_err());
+    }
+
+    #[test]
+    fn gzipped_log_files_are_read_like_scan_reads_them() {
+        use std::io::Write as _;
+        let log =
+            br#"{"Records":[{"eventName":"A","eventID":"1"},{"eventName":"B","eventID":"2"}]}"#;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(log).unwrap();
+        let gz = gz.finish().unwrap();
+        let events = read_events(&gz, "log.json.gz").unwrap();
+        let names: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e["eventName"].as_str())
+            .collect();
+        assert_eq!(names, ["A", "B"]);
+        let err = read_events(&gz[..gz.len() / 2], "cut.json.gz")
+            .err()
+            .unwrap();
+        assert!(format!("{err:#}").contains("cut.json.gz"), "{err:#}");
+        assert_eq!(read_events(log, "log.json").unwrap().len(), 2);
     }
 }

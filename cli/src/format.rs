@@ -34,11 +34,31 @@ impl Format {
     }
 }
 
+/// Terminal widths tables are fitted to: narrower terminals get 80
+/// columns (lines wrap), wider ones no more than 120 (long lines are hard
+/// to read).
+pub const WIDTHS: std::ops::RangeInclusive<usize> = 80..=120;
+
+/// The width to fit tables to: the terminal's (or `COLUMNS` when output
+/// is not a terminal), within [`WIDTHS`]; 100 when unknown.
+pub fn output_width() -> usize {
+    let columns = terminal_size::terminal_size()
+        .map(|(terminal_size::Width(w), _)| usize::from(w))
+        .or_else(|| std::env::var("COLUMNS").ok()?.trim().parse().ok())
+        .unwrap_or(100);
+    columns.clamp(*WIDTHS.start(), *WIDTHS.end())
+}
+
+/// Columns are not cut below this many characters to fit a width.
+const MIN_COLUMN: usize = 8;
+
 /// A table: a header and rows of cells, printed with columns padded to the
-/// widest cell (the last column is not padded).
+/// widest cell (the last column is not padded); when fitted to a width,
+/// the widest columns are cut (with `…`) until the lines fit.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
     rows: Vec<Vec<String>>,
+    width: Option<usize>,
 }
 
 impl Table {
@@ -46,17 +66,21 @@ impl Table {
     pub fn new(header: &[&str]) -> Table {
         Table {
             rows: vec![header.iter().map(|h| (*h).to_owned()).collect()],
+            width: None,
+        }
+    }
+
+    /// The same table, its lines at most `width` characters long.
+    pub fn fitted(self, width: usize) -> Table {
+        Table {
+            width: Some(width),
+            ..self
         }
     }
 
     /// Adds a row.
     pub fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
-    }
-
-    /// Whether only the header is there.
-    pub fn is_empty(&self) -> bool {
-        self.rows.len() <= 1
     }
 }
 
@@ -72,13 +96,17 @@ impl std::fmt::Display for Table {
                 }
             }
         }
+        if let Some(width) = self.width {
+            shrink(&mut widths, width);
+        }
         for row in &self.rows {
             let mut line = String::new();
             for (i, cell) in row.iter().enumerate() {
+                let width = widths.get(i).copied().unwrap_or(0);
+                let cell = clip(cell, width);
                 if i + 1 == row.len() {
-                    line.push_str(cell);
+                    line.push_str(&cell);
                 } else {
-                    let width = widths.get(i).copied().unwrap_or(0);
                     line.push_str(&format!("{cell:<width$}  "));
                 }
             }
@@ -88,15 +116,19 @@ impl std::fmt::Display for Table {
     }
 }
 
-/// `text` cut to `max` characters, with `…` when cut.
-pub fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
+/// Narrows the widest columns, one character at a time, until the columns
+/// and their two-space gaps fit `total` (or every column is at the minimum).
+fn shrink(widths: &mut [usize], total: usize) {
+    let gaps = widths.len().saturating_sub(1) * 2;
+    while widths.iter().sum::<usize>() + gaps > total {
+        match widths.iter_mut().filter(|w| **w > MIN_COLUMN).max() {
+            Some(widest) => *widest -= 1,
+            None => return,
+        }
     }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
+
+pub use trailguard::findings::readable::clip;
 
 /// Who acted, briefly: user name, else ARN, else identity type.
 pub fn who(finding: &Finding) -> String {
@@ -153,8 +185,23 @@ mod tests {
         let mut table = Table::new(&["A", "LONGER"]);
         table.row(vec!["wide cell".to_owned(), "x".to_owned()]);
         assert_eq!(table.to_string(), "A          LONGER\nwide cell  x\n");
-        assert!(!table.is_empty());
-        assert!(Table::new(&["A"]).is_empty());
+    }
+
+    #[test]
+    fn fitted_tables_cut_the_widest_columns_first() {
+        let mut table = Table::new(&["SEVERITY", "RULE", "WHEN"]);
+        table.row(vec![
+            "critical".to_owned(),
+            "r".repeat(200),
+            "2023-07-10T11:45:00Z".to_owned(),
+        ]);
+        let text = table.fitted(80).to_string();
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "{line}");
+        }
+        let row = text.lines().nth(1).unwrap();
+        assert!(row.starts_with("critical  rrr"), "{row}");
+        assert!(row.contains("…  2023-07-10T11:45:00Z"), "{row}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod aws;
 mod backfill;
 mod explain;
 mod filters;
+mod findings_view;
 mod format;
 mod integrity_s3;
 mod ordered;

@@ -7,8 +7,9 @@
 //! pass, exactly as the notifier and metrics functions do. A file that
 //! cannot be read is reported with its reason; the others go on. Its partial
 //! results are dropped, as the functions would retry the whole file. An
-//! optional [`Finish`] step sees each file's outcome on its worker as soon
-//! as it is known (the commands render and write output there).
+//! optional [`Output`] takes each file's findings on its worker as they are
+//! found (the commands render and write them there, so a file's findings
+//! need not be held), then its outcome.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use futures::StreamExt;
 use indicatif::ProgressBar;
 use trailguard::ObjectRef;
 use trailguard::aws::open_object;
+use trailguard::findings::Finding;
 use trailguard::metrics::{Aggregator, AggregatorConfig};
 use trailguard::service::notifier::{Detector, FileFindings};
 
@@ -36,18 +38,23 @@ pub struct FileResult {
     pub findings: FileFindings,
     /// The file's datapoints, when metrics were asked for.
     pub metrics: Option<Aggregator>,
-    /// Findings the [`Finish`] step wrote out and dropped (not in `findings`).
+    /// Findings the [`Output`] wrote out or dropped (not in `findings`).
     pub written: usize,
 }
 
-/// A step run on the worker thread as soon as a file is done, with the
-/// file's position among the sources and its outcome: dropping unwanted
-/// findings, writing output. Per-finding work is then spread over the
-/// workers, and output need not wait for (or hold) the whole run.
-pub type Finish = Arc<FinishStep>;
+/// Opens the [`FileOutput`] of the file at a position among the sources.
+/// Per-finding work is then spread over the workers, and output need not
+/// wait for (or hold) the whole run, nor a whole file.
+pub type Output = Arc<dyn Fn(usize) -> Box<dyn FileOutput> + Send + Sync>;
 
-/// The function behind a [`Finish`].
-pub type FinishStep = dyn Fn(usize, &mut Result<FileResult, String>) + Send + Sync;
+/// Where one file's findings go, on its worker.
+pub trait FileOutput: Send {
+    /// Takes one finding as it is found: written or dropped (`None`), or
+    /// given back to be kept in the file's `findings`.
+    fn finding(&mut self, finding: Finding) -> Option<Finding>;
+    /// The file is done: its counts, or why it could not be read.
+    fn close(self: Box<Self>, result: &mut Result<FileResult, String>);
+}
 
 /// One file and how reading it went.
 #[derive(Debug)]
@@ -79,8 +86,8 @@ pub struct Runner<'a> {
     pub aws: Option<&'a Aws>,
     /// Advanced once per file.
     pub progress: ProgressBar,
-    /// Run on each file read successfully.
-    pub finish: Option<Finish>,
+    /// Takes each file's findings.
+    pub output: Option<Output>,
 }
 
 impl Runner<'_> {
@@ -144,11 +151,9 @@ impl Runner<'_> {
             for _ in 0..workers {
                 scope.spawn(|| {
                     while let Some(&(i, path)) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let result = finished(
-                            self.finish.as_deref(),
-                            i,
-                            scan_local(&self.detector, path, self.metrics),
-                        );
+                        let result = with_output(self.output.as_ref(), i, |out| {
+                            scan_local(&self.detector, path, self.metrics, out)
+                        });
                         self.progress.inc(1);
                         if let Ok(mut done) = done.lock() {
                             done.push((i, result));
@@ -174,9 +179,9 @@ impl Runner<'_> {
                     let detector = Arc::clone(&self.detector);
                     let s3 = aws.s3.clone();
                     let metrics = self.metrics;
-                    let finish = self.finish.clone();
+                    let output = self.output.clone();
                     async move {
-                        let result = scan_s3(detector, s3, object, metrics, (i, finish)).await;
+                        let result = scan_s3(detector, s3, object, metrics, (i, output)).await;
                         (i, result)
                     }
                 })
@@ -187,13 +192,16 @@ impl Runner<'_> {
     }
 }
 
-fn finished(
-    step: Option<&FinishStep>,
+/// Runs `scan` with the output of the file at `position`, then closes it.
+fn with_output(
+    output: Option<&Output>,
     position: usize,
-    mut result: Result<FileResult, String>,
+    scan: impl FnOnce(Option<&mut dyn FileOutput>) -> Result<FileResult, String>,
 ) -> Result<FileResult, String> {
-    if let Some(step) = step {
-        step(position, &mut result);
+    let mut file = output.map(|open| open(position));
+    let mut result = scan(file.as_deref_mut().map(|f| f as &mut dyn FileOutput));
+    if let Some(file) = file {
+        file.close(&mut result);
     }
     result
 }
@@ -203,7 +211,12 @@ pub fn local_object(path: &Path) -> ObjectRef {
     ObjectRef::new("", path.display().to_string())
 }
 
-fn scan_local(detector: &Detector, path: &Path, metrics: bool) -> Result<FileResult, String> {
+fn scan_local(
+    detector: &Detector,
+    path: &Path,
+    metrics: bool,
+    output: Option<&mut dyn FileOutput>,
+) -> Result<FileResult, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     // Records without eventTime are counted at the file's modification
     // time, as the metrics function counts them at the object's.
@@ -212,7 +225,13 @@ fn scan_local(detector: &Detector, path: &Path, metrics: bool) -> Result<FileRes
         .and_then(|m| m.modified())
         .map(epoch)
         .unwrap_or_else(|_| epoch(SystemTime::now()));
-    scan_reader(detector, file, &local_object(path), fallback, metrics)
+    scan_reader(
+        detector,
+        file,
+        &local_object(path),
+        (fallback, metrics),
+        output,
+    )
 }
 
 async fn scan_s3(
@@ -220,21 +239,23 @@ async fn scan_s3(
     s3: aws_sdk_s3::Client,
     object: ObjectRef,
     metrics: bool,
-    (position, step): (usize, Option<Finish>),
+    (position, output): (usize, Option<Output>),
 ) -> Result<FileResult, String> {
     let (body, meta) = match open_object(&s3, &object).await {
         Ok(opened) => opened,
         Err(e) => {
-            let error = Err(without_name(&object, e.to_string()));
-            return finished(step.as_deref(), position, error);
+            let error = without_name(&object, e.to_string());
+            return with_output(output.as_ref(), position, |_| Err(error));
         }
     };
     let fallback = meta
         .last_modified
         .unwrap_or_else(|| epoch(SystemTime::now()));
+    // The output may wait its turn (back-pressure): a blocking thread's job.
     tokio::task::spawn_blocking(move || {
-        let result = scan_reader(&detector, body, &object, fallback, metrics);
-        finished(step.as_deref(), position, result)
+        with_output(output.as_ref(), position, |out| {
+            scan_reader(&detector, body, &object, (fallback, metrics), out)
+        })
     })
     .await
     .map_err(|e| format!("reading task failed: {e}"))?
@@ -244,13 +265,21 @@ fn scan_reader(
     detector: &Detector,
     input: impl std::io::Read,
     object: &ObjectRef,
-    fallback: i64,
-    metrics: bool,
+    (fallback, metrics): (i64, bool),
+    mut output: Option<&mut dyn FileOutput>,
 ) -> Result<FileResult, String> {
     let mut agg = metrics.then(|| Aggregator::new(AggregatorConfig::default()));
-    let findings = detector
-        .scan(input, object, agg.as_mut().map(|a| (a, fallback)))
+    let mut kept = Vec::new();
+    let mut findings = detector
+        .scan_each(input, object, agg.as_mut().map(|a| (a, fallback)), |f| {
+            let f = match output.as_deref_mut() {
+                Some(output) => output.finding(f),
+                None => Some(f),
+            };
+            kept.extend(f);
+        })
         .map_err(|e| without_name(object, e.to_string()))?;
+    findings.findings = kept;
     Ok(FileResult {
         findings,
         metrics: agg,
@@ -308,7 +337,7 @@ mod tests {
             metrics: true,
             aws: None,
             progress: ProgressBar::hidden(),
-            finish: None,
+            output: None,
         };
         let run = runner.run(sources.clone());
         let names: Vec<Source> = run.files.iter().map(|f| f.source.clone()).collect();
@@ -347,8 +376,8 @@ mod tests {
     }
 
     #[test]
-    fn the_finish_step_sees_every_file_with_its_position() {
-        let dir = std::env::temp_dir().join(format!("trailguard-finish-{}", std::process::id()));
+    fn the_output_sees_every_finding_then_the_file_at_its_position() {
+        let dir = std::env::temp_dir().join(format!("trailguard-output-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let record = |id: &str| {
@@ -361,6 +390,31 @@ mod tests {
             write(&dir, "b.json", "not json"),
             write(&dir, "c.json", &record("e2")),
         ];
+        /// Records the first event id it saw, and drops the findings it "wrote".
+        struct Log {
+            position: usize,
+            first: Option<String>,
+            count: usize,
+            seen: Arc<Mutex<Vec<(usize, Result<String, String>)>>>,
+        }
+        impl FileOutput for Log {
+            fn finding(&mut self, finding: Finding) -> Option<Finding> {
+                self.first
+                    .get_or_insert_with(|| finding.event.event_id.clone().unwrap_or_default());
+                self.count += 1;
+                None
+            }
+            fn close(self: Box<Self>, result: &mut Result<FileResult, String>) {
+                let outcome = match result {
+                    Ok(file) => {
+                        file.written = self.count;
+                        Ok(self.first.clone().unwrap_or_default())
+                    }
+                    Err(e) => Err(e.clone()),
+                };
+                self.seen.lock().unwrap().push((self.position, outcome));
+            }
+        }
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = Arc::clone(&seen);
         let runner = Runner {
@@ -369,22 +423,13 @@ mod tests {
             metrics: false,
             aws: None,
             progress: ProgressBar::hidden(),
-            finish: Some(Arc::new(move |position, result| {
-                // Records what it saw, and drops the findings it "wrote".
-                let outcome = match result {
-                    Ok(file) => {
-                        file.written = file.findings.findings.len();
-                        let ids: Vec<String> = file
-                            .findings
-                            .findings
-                            .drain(..)
-                            .filter_map(|f| f.event.event_id.clone())
-                            .collect();
-                        Ok(ids.first().cloned().unwrap_or_default())
-                    }
-                    Err(e) => Err(e.clone()),
-                };
-                log.lock().unwrap().push((position, outcome));
+            output: Some(Arc::new(move |position| {
+                Box::new(Log {
+                    position,
+                    first: None,
+                    count: 0,
+                    seen: Arc::clone(&log),
+                })
             })),
         };
         let run = runner.run(sources);

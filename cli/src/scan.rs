@@ -3,10 +3,15 @@
 //! for the same files.
 //!
 //! Output (`--format`):
-//! - `table`: findings (severity, rule, who, what, where, when), metric
-//!   counts per rule, a summary line;
+//! - `table`: findings, most urgent first (see [`crate::findings_view`]),
+//!   metric counts per rule, the summary per rule and severity, a totals
+//!   line; `--summary` prints only the summary and totals;
 //! - `json`: one document, `schemas/scan-output.v1.schema.json`;
 //! - `jsonl`: one finding per line (`schemas/finding.v1.schema.json`).
+//!
+//! JSON findings are written while files are read, in file order, in
+//! bounded memory (see [`crate::ordered`]); the findings of a file that
+//! fails part-way are those read before the failure.
 //!
 //! Unreadable files and targets are listed on stderr at the end (and under
 //! `errors` in JSON); everything else is still scanned and printed.
@@ -14,7 +19,7 @@
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Stdout, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use clap::Args;
@@ -25,12 +30,13 @@ use trailguard::service::notifier::Detector;
 
 use crate::aws::{self, Aws};
 use crate::filters::FilterArgs;
+use crate::findings_view::FindingsView;
 use crate::format::{self, Format, Table};
-use crate::ordered::OrderedWriter;
+use crate::ordered::{OrderedWriter, Slot};
 use crate::outcome::Outcome;
 use crate::progress;
 use crate::ruleset::{RuleArgs, Ruleset, severity_arg};
-use crate::runner::{Finish, RunResult, Runner};
+use crate::runner::{FileOutput, FileResult, Output, RunResult, Runner};
 use crate::sources::{self, TargetError};
 
 /// Version of the `--format json` document.
@@ -56,6 +62,9 @@ pub struct ScanArgs {
     /// Output format [default: table on a terminal, json otherwise].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Print only the summary: findings per rule and severity, and totals.
+    #[arg(long, conflicts_with = "format")]
+    pub summary: bool,
     /// Files read at once [default: the number of CPUs].
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
@@ -131,7 +140,7 @@ pub fn gather(
     detector: Detector,
     jobs: usize,
     metrics: bool,
-    finish: Option<Finish>,
+    output: Option<Output>,
 ) -> Report {
     let cell: OnceCell<Aws> = OnceCell::new();
     let plan = sources::plan(targets, &filter.window(), || aws::lazy(&cell));
@@ -141,7 +150,7 @@ pub fn gather(
         metrics,
         aws: cell.get(),
         progress: progress::bar(plan.sources.len(), "files"),
-        finish,
+        output,
     };
     let run = runner.run(plan.sources);
     let mut errors: Vec<ErrorEntry> = plan
@@ -194,42 +203,56 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     )
     .context("loading suppressions")?
     .with_filter(args.filter.record_filter());
-    let format = Format::resolve(args.format, Format::Json);
-    // JSON findings are written by the workers as files finish, in file
-    // order; the rest of the document follows the scan.
+    let format = if args.summary {
+        Format::Table
+    } else {
+        Format::resolve(args.format, Format::Json)
+    };
+    let only = Arc::new(args.rules.only.clone());
+    let jobs = args.jobs.unwrap_or_else(default_jobs);
     let stream = match format {
         Format::Json => Some(Stream::Document),
         Format::Jsonl => Some(Stream::Lines),
         Format::Table => None,
     };
-    let output = match stream {
-        Some(stream) => {
-            let out = stream.open(BufWriter::new(std::io::stdout()))?;
-            Some((Arc::new(out), stream))
-        }
-        None => None,
+    let scan = |output| {
+        gather(
+            &args.targets,
+            &args.filter,
+            detector,
+            jobs,
+            true,
+            Some(output),
+        )
     };
-    let report = gather(
-        &args.targets,
-        &args.filter,
-        detector,
-        args.jobs.unwrap_or_else(default_jobs),
-        true,
-        Some(finish_step(args.rules.only.clone(), output.clone())),
-    );
-    match output {
-        Some((output, stream)) => {
-            let (out, wrote) = Arc::into_inner(output)
+    let report = match stream {
+        Some(stream) => {
+            let out = Arc::new(stream.open(BufWriter::new(std::io::stdout()))?);
+            let report = scan(stream_output(stream, Arc::clone(&out), only));
+            let (out, wrote) = Arc::into_inner(out)
                 .context("output still in use after the scan")?
                 .finish()?;
             stream.close(out, wrote, &report)?;
+            report
         }
         None => {
+            let view = Arc::new(Mutex::new(FindingsView::new(!args.summary)));
+            let report = scan(view_output(Arc::clone(&view), only));
+            let mut view = Arc::into_inner(view)
+                .context("output still in use after the scan")?
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner());
+            let text = if args.summary {
+                summary(&report, &view)
+            } else {
+                table(&report, &mut view)
+            };
             let mut out = std::io::stdout().lock();
-            write!(out, "{}", table(&report))?;
+            out.write_all(text.as_bytes())?;
             out.flush()?;
+            report
         }
-    }
+    };
     print_errors(&report.errors);
     let rejected = report.rejected_records();
     if rejected > 0 {
@@ -259,7 +282,7 @@ enum Stream {
 }
 
 /// Where streamed findings go.
-type Output = OrderedWriter<BufWriter<Stdout>>;
+type Streamed = OrderedWriter<BufWriter<Stdout>>;
 
 impl Stream {
     /// Starts the output on `out`.
@@ -276,30 +299,23 @@ impl Stream {
         }
     }
 
-    /// One file's findings, rendered.
-    fn render(self, findings: &[Finding]) -> Vec<u8> {
-        let mut chunk = Vec::new();
-        for finding in findings {
-            // Only a raw event that is not JSON could fail to serialize, and
-            // raw events come from parsed records.
-            match self {
-                Stream::Lines => {
-                    if serde_json::to_writer(&mut chunk, finding).is_ok() {
-                        chunk.push(b'\n');
-                    }
+    /// One finding, rendered after the separator.
+    fn render(self, finding: &Finding, out: &mut Vec<u8>) {
+        // Only a raw event that is not JSON could fail to serialize, and
+        // raw events come from parsed records.
+        match self {
+            Stream::Lines => {
+                if serde_json::to_writer(&mut *out, finding).is_ok() {
+                    out.push(b'\n');
                 }
-                Stream::Document => {
-                    if let Ok(item) = serde_json::to_vec_pretty(finding) {
-                        if !chunk.is_empty() {
-                            chunk.push(b',');
-                        }
-                        chunk.extend_from_slice(b"\n    ");
-                        indent_into(&mut chunk, &item, b"    ");
-                    }
+            }
+            Stream::Document => {
+                if let Ok(item) = serde_json::to_vec_pretty(finding) {
+                    out.extend_from_slice(b"\n    ");
+                    indent_into(out, &item, b"    ");
                 }
             }
         }
-        chunk
     }
 
     /// Ends the output once every file is in (`wrote`: whether any finding was).
@@ -338,25 +354,79 @@ fn indent_into(out: &mut Vec<u8>, json: &[u8], indent: &[u8]) {
     }
 }
 
-/// What each worker does with a file: keeps the findings of `--only` and,
-/// when they are streamed, renders them at the file's position and drops
-/// them.
-fn finish_step(only: Vec<String>, output: Option<(Arc<Output>, Stream)>) -> Finish {
-    Arc::new(move |position, result| {
-        let mut chunk = Vec::new();
+/// One file's findings of `--only`, written in order as they come.
+struct StreamFile {
+    slot: Slot<BufWriter<Stdout>>,
+    stream: Stream,
+    only: Arc<Vec<String>>,
+    written: usize,
+}
+
+impl FileOutput for StreamFile {
+    fn finding(&mut self, finding: Finding) -> Option<Finding> {
+        if Ruleset::wanted(&self.only, &finding.rule.id) {
+            let stream = self.stream;
+            self.slot.item(|out| stream.render(&finding, out));
+            self.written += 1;
+        }
+        None
+    }
+
+    fn close(self: Box<Self>, result: &mut Result<FileResult, String>) {
         if let Ok(file) = result {
-            let findings = &mut file.findings.findings;
-            findings.retain(|f| Ruleset::wanted(&only, &f.rule.id));
-            if let Some((_, stream)) = &output {
-                chunk = stream.render(findings);
-                file.written = findings.len();
-                findings.clear();
-            }
+            file.written = self.written;
         }
-        // Every position is handed over, so later files are not held back.
-        if let Some((output, _)) = &output {
-            output.put(position, chunk);
+        // Dropping the slot hands the file's place over to the next one.
+    }
+}
+
+fn stream_output(stream: Stream, out: Arc<Streamed>, only: Arc<Vec<String>>) -> Output {
+    Arc::new(move |position| {
+        Box::new(StreamFile {
+            slot: out.slot(position),
+            stream,
+            only: Arc::clone(&only),
+            written: 0,
+        })
+    })
+}
+
+/// One file's findings of `--only`, gathered for the table.
+struct ViewFile {
+    view: FindingsView,
+    shared: Arc<Mutex<FindingsView>>,
+    only: Arc<Vec<String>>,
+    written: usize,
+}
+
+impl FileOutput for ViewFile {
+    fn finding(&mut self, finding: Finding) -> Option<Finding> {
+        if Ruleset::wanted(&self.only, &finding.rule.id) {
+            self.view.add(&finding);
+            self.written += 1;
         }
+        None
+    }
+
+    fn close(self: Box<Self>, result: &mut Result<FileResult, String>) {
+        // A file that could not be read adds nothing, as in the JSON output.
+        if let Ok(file) = result {
+            file.written = self.written;
+            let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            shared.merge(self.view);
+        }
+    }
+}
+
+fn view_output(view: Arc<Mutex<FindingsView>>, only: Arc<Vec<String>>) -> Output {
+    let listing = view.lock().map(|v| v.listing_kept()).unwrap_or(true);
+    Arc::new(move |_| {
+        Box::new(ViewFile {
+            view: FindingsView::new(listing),
+            shared: Arc::clone(&view),
+            only: Arc::clone(&only),
+            written: 0,
+        })
     })
 }
 
@@ -379,29 +449,11 @@ fn file_entries(report: &Report) -> Vec<FileEntry> {
         .collect()
 }
 
-fn table(report: &Report) -> String {
-    let mut text = String::new();
-    let mut findings = Table::new(&["SEVERITY", "RULE", "WHO", "WHAT", "WHERE", "WHEN"]);
-    for f in &report.findings {
-        findings.row(vec![
-            f.rule.severity.as_str().to_owned(),
-            // Sigma ids are UUIDs; their titles say more.
-            format::clip(
-                if f.rule.engine == "sigma" {
-                    &f.rule.title
-                } else {
-                    &f.rule.id
-                },
-                48,
-            ),
-            format::clip(&format::who(f), 48),
-            format::what(f),
-            format::place(f),
-            f.event.time.clone().unwrap_or_else(|| "-".to_owned()),
-        ]);
-    }
-    if !findings.is_empty() {
-        text.push_str(&findings.to_string());
+/// The table output: findings, metric counts, summary, totals.
+fn table(report: &Report, view: &mut FindingsView) -> String {
+    let width = format::output_width();
+    let mut text = view.listing(width);
+    if !text.is_empty() {
         text.push('\n');
     }
     let mut per_metric: BTreeMap<(String, String), f64> = BTreeMap::new();
@@ -416,9 +468,16 @@ fn table(report: &Report) -> String {
         for ((metric, rule), total) in per_metric {
             metrics.row(vec![metric, rule, total.to_string()]);
         }
-        text.push_str(&metrics.to_string());
+        text.push_str(&metrics.fitted(width).to_string());
         text.push('\n');
     }
+    text.push_str(&summary(report, view));
+    text
+}
+
+/// Findings per rule and severity, then the run's totals.
+fn summary(report: &Report, view: &FindingsView) -> String {
+    let mut text = view.summary(format::output_width());
     let read: Vec<_> = report
         .run
         .files
@@ -426,9 +485,12 @@ fn table(report: &Report) -> String {
         .filter_map(|f| f.result.as_ref().ok())
         .collect();
     let records: u64 = read.iter().map(|r| r.findings.records).sum();
+    let held_back: u64 = read.iter().map(|r| r.findings.held_back).sum();
+    let suppressed: u64 = read.iter().map(|r| r.findings.suppressed).sum();
     text.push_str(&format!(
-        "{} finding(s) in {} file(s), {records} record(s), {} rejected; {} file(s) unreadable\n",
-        report.findings.len(),
+        "{} finding(s) ({held_back} more held back, {suppressed} suppressed) in {} file(s), \
+         {records} record(s), {} rejected; {} file(s) unreadable\n",
+        report.finding_count(),
         read.len(),
         report.rejected_records(),
         report.errors.len(),
@@ -471,12 +533,15 @@ mod tests {
     }
 
     fn streamed(files: &[Vec<Finding>], report: &Report) -> Vec<u8> {
-        let output = Stream::Document.open(Vec::new()).unwrap();
+        let output = Arc::new(Stream::Document.open(Vec::new()).unwrap());
         // Files finish out of order; positions keep the document in order.
         for (position, findings) in files.iter().enumerate().rev() {
-            output.put(position, Stream::Document.render(findings));
+            let mut slot = output.slot(position);
+            for finding in findings {
+                slot.item(|out| Stream::Document.render(finding, out));
+            }
         }
-        let (mut out, wrote) = output.finish().unwrap();
+        let (mut out, wrote) = Arc::into_inner(output).unwrap().finish().unwrap();
         let mut tail = Vec::new();
         Stream::Document.close(&mut tail, wrote, report).unwrap();
         out.extend(tail);
@@ -522,7 +587,10 @@ mod tests {
 
     #[test]
     fn lines_are_one_compact_finding_each() {
-        let chunk = Stream::Lines.render(&[finding("e1"), finding("e2")]);
+        let mut chunk = Vec::new();
+        for f in [finding("e1"), finding("e2")] {
+            Stream::Lines.render(&f, &mut chunk);
+        }
         let text = String::from_utf8(chunk).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);

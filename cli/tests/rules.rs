@@ -1,8 +1,10 @@
 //! `trailguard rules list`, `rules test` and `explain` through the binary.
 
 mod common;
+#[path = "../../shared/tests/expected/samples.rs"]
+mod expected;
 
-use common::{scratch, trailguard};
+use common::{sample_files, scratch, trailguard};
 use serde_json::Value;
 
 const DETECTIONS: &str = "shared/rules/detections.yaml";
@@ -180,4 +182,28 @@ fn explain_prints_which_conditions_held() {
         unknown.stderr
     );
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn explain_reads_delivered_gzip_log_files_like_scan() {
+    let mut matched = Vec::new();
+    for file in sample_files() {
+        let file = file.display().to_string();
+        let run = trailguard(
+            &["explain", "cloudtrail-logging-stopped", "--event", &file],
+            None,
+        );
+        assert!(run.code < 2, "{file}: {}", run.stderr);
+        matched.extend(run.stdout.lines().filter_map(|l| {
+            let id = l.strip_prefix("cloudtrail-logging-stopped: event ")?;
+            Some(id.strip_suffix(": matched")?.to_owned())
+        }));
+    }
+    matched.sort();
+    let expected = expected::DETECTIONS_ON_SAMPLES
+        .iter()
+        .find(|(rule, _)| *rule == "cloudtrail-logging-stopped")
+        .map(|(_, ids)| ids.to_vec())
+        .unwrap();
+    assert_eq!(matched, expected);
 }

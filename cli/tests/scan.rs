@@ -18,7 +18,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use common::{SAMPLES, runtime, sample_files, scratch, trailguard};
+use common::{SAMPLES, runtime, sample_files, scratch, trailguard, trailguard_with};
 use serde_json::Value;
 use testkit::{Moto, repo_root};
 use trailguard::metrics::{Aggregator, AggregatorConfig};
@@ -481,4 +481,87 @@ fn search_prints_the_matching_records() {
     );
     assert_eq!(nothing.code, 1);
     assert_eq!(nothing.stdout, "");
+}
+
+/// The severities in rank order, most urgent first.
+const RANKS: [&str; 5] = ["critical", "high", "medium", "low", "informational"];
+
+#[test]
+fn the_table_is_sorted_by_severity_then_time_fitted_and_summarised() {
+    let json = trailguard(&["scan", SAMPLES, "--format", "json"], None).json();
+    let findings = json["findings"].as_array().unwrap();
+    for width in ["80", "120"] {
+        let run = trailguard_with(
+            &["scan", SAMPLES, "--format", "table"],
+            None,
+            &[("COLUMNS", width)],
+        );
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        let limit: usize = width.parse().unwrap();
+        for line in run.stdout.lines() {
+            assert!(line.chars().count() <= limit, "wider than {width}: {line}");
+        }
+        // The listing: header, then one row per finding, most urgent first.
+        let rows: Vec<&str> = run
+            .stdout
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert_eq!(rows.len(), findings.len());
+        let keys: Vec<(usize, &str)> = rows
+            .iter()
+            .map(|row| {
+                let mut cells = row.split_whitespace();
+                let severity = cells.next().unwrap();
+                let rank = RANKS.iter().position(|r| *r == severity).unwrap();
+                (rank, cells.next().unwrap())
+            })
+            .collect();
+        assert!(
+            keys.is_sorted(),
+            "not by severity then time:\n{}",
+            run.stdout
+        );
+        // Rules by title: no Sigma id (a UUID) is shown.
+        for f in findings.iter().filter(|f| f["rule"]["engine"] == "sigma") {
+            let id = f["rule"]["id"].as_str().unwrap();
+            assert!(!run.stdout.contains(id), "{id} shown instead of its title");
+        }
+        // The summary: one row per rule, then the totals.
+        let summary = run
+            .stdout
+            .split("SEVERITY  FINDINGS  HELD BACK  RULE\n")
+            .nth(1);
+        let summary = summary.unwrap_or_else(|| panic!("no summary:\n{}", run.stdout));
+        let rules: BTreeSet<&str> = findings
+            .iter()
+            .map(|f| f["rule"]["id"].as_str().unwrap())
+            .collect();
+        let summary_rows = summary
+            .lines()
+            .take_while(|l| !l.starts_with("by severity"))
+            .count();
+        assert_eq!(summary_rows, rules.len(), "{summary}");
+        let total = format!("{} finding(s) (", findings.len());
+        assert!(
+            run.stdout.lines().last().unwrap().starts_with(&total),
+            "{}",
+            run.stdout
+        );
+    }
+    let summary = trailguard(&["scan", SAMPLES, "--summary"], None);
+    assert_eq!(summary.code, 1, "{}", summary.stderr);
+    assert!(
+        summary
+            .stdout
+            .starts_with("SEVERITY  FINDINGS  HELD BACK  RULE\n"),
+        "{}",
+        summary.stdout
+    );
+    assert!(
+        !summary.stdout.contains("WHEN"),
+        "only the summary: {}",
+        summary.stdout
+    );
 }

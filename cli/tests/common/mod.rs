@@ -32,8 +32,14 @@ impl Run {
 
 /// Runs `trailguard args...`, with moto's environment when given.
 pub fn trailguard(args: &[&str], moto: Option<&Moto>) -> Run {
+    trailguard_with(args, moto, &[])
+}
+
+/// Runs `trailguard args...` with these environment variables too.
+pub fn trailguard_with(args: &[&str], moto: Option<&Moto>, env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_trailguard"));
     command.args(args).current_dir(repo_root());
+    command.envs(env.iter().copied());
     // Never let the developer's own AWS settings leak into a test.
     for var in ["AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"] {
         command.env_remove(var);

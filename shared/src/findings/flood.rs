@@ -7,6 +7,15 @@
 //! retry: the summary's id (rule + file) stays the same on redelivery, so
 //! dedup works for summaries too.
 
+use serde_json::json;
+
+use super::finding::{Finding, RuleInfo, finding_id};
+use crate::envelope::ObjectRef;
+
+/// The `eventName` of a summary finding's synthetic event (its
+/// `additionalEventData` holds `heldBack` and `sampleEventIds`).
+pub const FLOOD_SUMMARY_EVENT: &str = "trailguard:FloodSummary";
+
 /// Event ids kept per rule as samples in a summary.
 pub const SAMPLES: usize = 10;
 
@@ -80,6 +89,27 @@ impl FloodGate {
             })
             .collect()
     }
+}
+
+/// The finding that stands for the matches of `rule` held back in
+/// `object`: its id is the rule's and the file's, so a redelivered file
+/// sums up under the same id.
+pub fn summary_finding(rule: RuleInfo, overflow: &Overflow, object: &ObjectRef) -> Finding {
+    let event = json!({
+        "eventID": format!("flood:{}", object.identity()),
+        "eventName": FLOOD_SUMMARY_EVENT,
+        "additionalEventData": {
+            "heldBack": overflow.held_back,
+            "sampleEventIds": overflow.sample_event_ids,
+        },
+    });
+    let title = format!(
+        "{} ({} more matches in this file held back)",
+        rule.title, overflow.held_back
+    );
+    let mut finding = Finding::new(RuleInfo { title, ..rule }, &event, Some(object));
+    finding.id = finding_id(&format!("{}#flood", finding.rule.id), &object.identity());
+    finding
 }
 
 #[cfg(test)]

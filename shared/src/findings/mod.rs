@@ -6,9 +6,11 @@
 //! dedup, SNS message dedup and the remediation audit line up.
 
 pub mod asff;
+pub mod chat;
 pub mod finding;
 pub mod flood;
 pub mod message;
+pub mod readable;
 pub mod sns;
 pub mod suppress;
 

@@ -5,6 +5,12 @@
 //! `severity`, `ruleId`, `account` and `region` for SNS filter policies,
 //! and `remediation` (the action's name) on findings whose event a
 //! remediation action handles: the remediator's subscription filters on it.
+//!
+//! A finding goes out with per-protocol bodies (`MessageStructure` `json`):
+//! e-mail subscribers get the plain-text finding
+//! ([`super::readable::email_body`]); every other protocol (SQS, Lambda,
+//! HTTPS, `email-json`) gets the `default` body, the Finding v1 JSON,
+//! unchanged. A chat message ([`Outgoing::chat`]) is one body for all.
 //! Entries SNS reports as failed are returned to the caller, which retries
 //! the file: dedup keeps the published ones from going out twice.
 
@@ -12,7 +18,11 @@ use aws_sdk_sns::Client;
 use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 
+use serde_json::json;
+
+use super::chat::ChatMessage;
 use super::finding::{Finding, MAX_MESSAGE_BYTES};
+use super::readable;
 
 /// The message attribute naming the remediation action a finding calls for.
 pub const REMEDIATION_ATTRIBUTE: &str = "remediation";
@@ -38,15 +48,40 @@ pub struct Outgoing {
     pub id: String,
     /// Subject line.
     pub subject: String,
-    /// JSON message.
+    /// The message: with `per_protocol`, the `{"default": …, "email": …}`
+    /// document SNS takes with `MessageStructure` `json`.
     pub message: String,
+    /// Whether `message` holds a body per protocol.
+    pub per_protocol: bool,
     /// Message attributes (name, string value).
     pub attributes: Vec<(&'static str, String)>,
 }
 
 impl Outgoing {
-    /// Renders a finding.
+    /// Renders a finding for the findings topic.
     pub fn of(finding: &Finding) -> Outgoing {
+        Outgoing {
+            id: finding.id.clone(),
+            subject: finding.subject(),
+            message: per_protocol_message(finding),
+            per_protocol: true,
+            attributes: Outgoing::attributes(finding),
+        }
+    }
+
+    /// Renders a finding as a chat message (one body for every protocol).
+    pub fn chat(finding: &Finding) -> Outgoing {
+        Outgoing {
+            id: finding.id.clone(),
+            subject: finding.subject(),
+            message: ChatMessage::of(finding).to_json(),
+            per_protocol: false,
+            attributes: Outgoing::attributes(finding),
+        }
+    }
+
+    /// The message attributes filter policies read.
+    fn attributes(finding: &Finding) -> Vec<(&'static str, String)> {
         let mut attributes = vec![
             ("severity", finding.rule.severity.as_str().to_owned()),
             ("ruleId", finding.rule.id.clone()),
@@ -60,12 +95,7 @@ impl Outgoing {
         if let Some(remediation) = &finding.event.remediation {
             attributes.push((REMEDIATION_ATTRIBUTE, remediation.action.name().to_owned()));
         }
-        Outgoing {
-            id: finding.id.clone(),
-            subject: finding.subject(),
-            message: finding.to_message(MAX_MESSAGE_BYTES),
-            attributes,
-        }
+        attributes
     }
 
     fn size(&self) -> usize {
@@ -76,6 +106,33 @@ impl Outgoing {
                 .iter()
                 .map(|(k, v)| k.len() + v.len() + "String".len())
                 .sum::<usize>()
+    }
+}
+
+/// The e-mail body's share of a message: a readable finding is short; a
+/// huge one (long error message, many references) is cut.
+const MAX_EMAIL_BYTES: usize = 16 * 1024;
+
+/// The per-protocol document: `default` is the Finding v1 JSON (cut as
+/// [`Finding::to_message`] cuts it so the whole document, escaped, fits
+/// [`MAX_MESSAGE_BYTES`]), `email` the plain-text finding.
+pub fn per_protocol_message(finding: &Finding) -> String {
+    let email = readable::clip(&readable::email_body(finding), MAX_EMAIL_BYTES / 4);
+    let mut budget = MAX_MESSAGE_BYTES;
+    loop {
+        let document = json!({
+            "default": finding.to_message(budget),
+            "email": email,
+        })
+        .to_string();
+        // Escaping grows the JSON (every quote gains a backslash): shrink
+        // the finding's budget by the excess until the document fits.
+        match document.len().checked_sub(MAX_MESSAGE_BYTES) {
+            Some(excess) if excess > 0 && budget > 1024 => {
+                budget = budget.saturating_sub(excess + 1024).max(1024);
+            }
+            _ => return document,
+        }
     }
 }
 
@@ -110,6 +167,9 @@ pub async fn publish(client: &Client, topic_arn: &str, messages: &[Outgoing]) ->
                 .id(&m.id)
                 .message(&m.message)
                 .subject(&m.subject);
+            if m.per_protocol {
+                entry = entry.message_structure("json");
+            }
             for (name, value) in &m.attributes {
                 let attribute = MessageAttributeValue::builder()
                     .data_type("String")
@@ -168,6 +228,7 @@ mod tests {
             id: id.to_string(),
             subject: String::new(),
             message: "x".repeat(bytes),
+            per_protocol: false,
             attributes: vec![],
         }
     }

@@ -112,7 +112,7 @@ pub struct Aggregator {
 }
 
 /// Name of the API-error troubleshooting metric.
-pub const API_ERRORS: &str = "ApiErrors";
+pub use super::names::API_ERRORS;
 /// Service dimension value that absorbs services past the cap.
 pub const OTHER_SERVICES: &str = "other";
 

@@ -11,5 +11,7 @@ pub mod aggregate;
 pub mod cloudwatch;
 pub mod emf;
 pub mod errors;
+pub mod findings;
+pub mod names;
 
 pub use aggregate::{Aggregator, AggregatorConfig, Datum, EventFacts};

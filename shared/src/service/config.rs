@@ -57,6 +57,22 @@ pub fn integer(env: Lookup<'_>, name: &str, default: u64) -> Result<u64, ConfigE
     }
 }
 
+/// A severity variable (`informational` ... `critical`), `default` when unset.
+pub fn severity(
+    env: Lookup<'_>,
+    name: &str,
+    default: crate::rules::Severity,
+) -> Result<crate::rules::Severity, ConfigError> {
+    match optional(env, name) {
+        None => Ok(default),
+        Some(v) => yaml_serde::from_str(&v).map_err(|_| ConfigError {
+            variable: name.to_owned(),
+            value: v.clone(),
+            reason: "expected informational, low, medium, high or critical".to_owned(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

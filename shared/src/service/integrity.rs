@@ -47,7 +47,7 @@ use crate::integrity::public_keys::PublicKeyError;
 use crate::integrity::timestamps::format_display;
 use crate::integrity::{PublicKey, PublicKeySource};
 use crate::keys::{self, KeyKind};
-use crate::metrics::{Datum, cloudwatch};
+use crate::metrics::{Datum, cloudwatch, names};
 
 /// The trail whose logging status gates gap reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -533,7 +533,7 @@ impl IntegrityService {
         let count = gaps.len() as f64;
         let datums = vec![
             self.datum(IntegrityFailure::DeliveryGap.metric_name(), count, now),
-            self.datum("IntegrityFailures", count, now),
+            self.datum(names::INTEGRITY_FAILURES, count, now),
         ];
         self.publish_metrics(&datums)
             .await
@@ -588,9 +588,17 @@ impl IntegrityService {
     /// dashboards show checks that found nothing.
     fn validation_datums(&self, tally: &Tally, now: i64) -> Vec<Datum> {
         let mut datums = vec![
-            self.datum("DigestFilesValidated", tally.digests_valid as f64, now),
-            self.datum("LogFilesValidated", tally.logs_valid as f64, now),
-            self.datum("IntegrityFailures", tally.total_failures() as f64, now),
+            self.datum(
+                names::DIGEST_FILES_VALIDATED,
+                tally.digests_valid as f64,
+                now,
+            ),
+            self.datum(names::LOG_FILES_VALIDATED, tally.logs_valid as f64, now),
+            self.datum(
+                names::INTEGRITY_FAILURES,
+                tally.total_failures() as f64,
+                now,
+            ),
         ];
         datums.extend(
             IntegrityFailure::ALL

@@ -26,7 +26,7 @@ use super::scan::{RecordFilter, scan_file_within};
 use crate::aws::rule_sources::{self, RuleSource, RuleSourceError};
 use crate::aws::{Ledger, open_object, s3_client};
 use crate::envelope::{self, Message, ObjectRef};
-use crate::metrics::{Aggregator, AggregatorConfig, cloudwatch, emf};
+use crate::metrics::{Aggregator, AggregatorConfig, cloudwatch, emf, names};
 use crate::reader::ReadLimits;
 use crate::rules::{Catalogue, CatalogueError};
 
@@ -214,14 +214,24 @@ impl MetricsService {
             );
             total.merge(agg);
         }
-        total.operational("FilesSkipped", now, report.files_skipped as f64, "Count");
         total.operational(
-            "FilesDuplicate",
+            names::FILES_SKIPPED,
+            now,
+            report.files_skipped as f64,
+            "Count",
+        );
+        total.operational(
+            names::FILES_DUPLICATE,
             now,
             report.files_duplicate as f64,
             "Count",
         );
-        total.operational("FilesFailed", now, report.failures.len() as f64, "Count");
+        total.operational(
+            names::FILES_FAILED,
+            now,
+            report.failures.len() as f64,
+            "Count",
+        );
 
         if let Err(reason) = self.publish(&total, now).await {
             warn!(%reason, "publishing metrics failed; every file of this invocation will be retried");
@@ -350,18 +360,28 @@ impl MetricsService {
         for rejection in &summary.rejections {
             warn!(object = %object, %rejection, "record rejected");
         }
-        agg.operational("FilesProcessed", now, 1.0, "Count");
-        agg.operational("RecordsProcessed", now, summary.records as f64, "Count");
-        agg.operational("RecordsRejected", now, summary.rejected as f64, "Count");
+        agg.operational(names::FILES_PROCESSED, now, 1.0, "Count");
         agg.operational(
-            "RecordsWithoutEventTime",
+            names::RECORDS_PROCESSED,
+            now,
+            summary.records as f64,
+            "Count",
+        );
+        agg.operational(
+            names::RECORDS_REJECTED,
+            now,
+            summary.rejected as f64,
+            "Count",
+        );
+        agg.operational(
+            names::RECORDS_WITHOUT_EVENT_TIME,
             now,
             summary.without_event_time as f64,
             "Count",
         );
         if let (Some(delivered), Some(newest)) = (meta.last_modified, summary.newest_event_time) {
             agg.operational(
-                "ProcessingLagSeconds",
+                names::PROCESSING_LAG_SECONDS,
                 now,
                 (delivered - newest).max(0) as f64,
                 "Seconds",

@@ -8,14 +8,17 @@
 //! findings already published (dedup on the finding id), and mark files
 //! done. With `TRAILGUARD_SECURITYHUB` on, the findings published are also
 //! imported into Security Hub; a finding counts as published only once both
-//! accepted it. A file whose findings could not all be published is retried.
+//! accepted it. With `TRAILGUARD_CHAT_TOPIC_ARN`, findings at or above
+//! `TRAILGUARD_CHAT_MIN_SEVERITY` also go to that topic as chat messages
+//! (`findings::chat`), on the same terms. A file whose findings could not
+//! all be published is retried.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use aws_config::SdkConfig;
 use futures::StreamExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use thiserror::Error;
 use tracing::{info, warn};
 
@@ -30,11 +33,11 @@ use crate::aws::rule_sources::{self, RuleSource, RuleSourceError};
 use crate::aws::{Ledger, open_object, s3_client};
 use crate::envelope::{self, Message, ObjectRef};
 use crate::findings::asff::{Importer, ImporterError};
-use crate::findings::finding::finding_id;
 use crate::findings::finding::{EventFacts, LogFile};
+use crate::findings::flood;
 use crate::findings::sns::{self, Outgoing};
 use crate::findings::{Finding, FloodGate, RuleInfo, Subject, Suppressions};
-use crate::metrics::Aggregator;
+use crate::metrics::{self, Aggregator, AggregatorConfig, emf};
 use crate::reader::{ReadError, ReadLimits};
 use crate::record::{KeyField, KeyMemo, Record};
 use crate::rules::precision::attempt_severity;
@@ -70,6 +73,35 @@ pub struct NotifierConfig {
     /// `TRAILGUARD_CIS_FINDINGS` (default false): the CIS controls publish a
     /// finding per match too, not only their metrics.
     pub cis_findings: bool,
+    /// `TRAILGUARD_CHAT_TOPIC_ARN` and `TRAILGUARD_CHAT_MIN_SEVERITY`
+    /// (default `high`): where chat messages go, and from which severity.
+    pub chat: Option<ChatConfig>,
+    /// `TRAILGUARD_OPS_NAMESPACE` (default `Trailguard`): where the count
+    /// of findings published per severity goes (as EMF log lines).
+    pub ops_namespace: String,
+}
+
+/// The chat topic's settings.
+#[derive(Debug, Clone)]
+pub struct ChatConfig {
+    /// The topic Chatbot (Amazon Q Developer) channels subscribe to.
+    pub topic_arn: String,
+    /// Quieter findings are not sent to chat.
+    pub min_severity: Severity,
+}
+
+impl ChatConfig {
+    /// Reads the chat settings; `None` without a topic.
+    fn from_env(env: Lookup<'_>) -> Result<Option<ChatConfig>, ConfigError> {
+        let Some(topic_arn) = config::optional(env, "TRAILGUARD_CHAT_TOPIC_ARN") else {
+            return Ok(None);
+        };
+        let min_severity = config::severity(env, "TRAILGUARD_CHAT_MIN_SEVERITY", Severity::High)?;
+        Ok(Some(ChatConfig {
+            topic_arn,
+            min_severity,
+        }))
+    }
 }
 
 impl NotifierConfig {
@@ -81,14 +113,7 @@ impl NotifierConfig {
                 value: String::new(),
                 reason: "required: the SNS topic findings are published to".to_owned(),
             })?;
-        let min_severity = match config::optional(env, "TRAILGUARD_MIN_SEVERITY") {
-            None => Severity::Low,
-            Some(v) => yaml_serde::from_str::<Severity>(&v).map_err(|_| ConfigError {
-                variable: "TRAILGUARD_MIN_SEVERITY".to_owned(),
-                value: v.clone(),
-                reason: "expected informational, low, medium, high or critical".to_owned(),
-            })?,
-        };
+        let min_severity = config::severity(env, "TRAILGUARD_MIN_SEVERITY", Severity::Low)?;
         Ok(NotifierConfig {
             topic_arn,
             dedup_table: config::optional(env, "TRAILGUARD_DEDUP_TABLE"),
@@ -107,6 +132,9 @@ impl NotifierConfig {
             security_hub: config::boolean(env, "TRAILGUARD_SECURITYHUB", false)?,
             limits: DeliveryLimits::from_env(env)?,
             cis_findings: config::boolean(env, "TRAILGUARD_CIS_FINDINGS", false)?,
+            chat: ChatConfig::from_env(env)?,
+            ops_namespace: config::optional(env, "TRAILGUARD_OPS_NAMESPACE")
+                .unwrap_or_else(|| AggregatorConfig::default().ops_namespace),
         })
     }
 }
@@ -315,8 +343,26 @@ impl Detector {
         &self,
         input: impl std::io::Read,
         object: &ObjectRef,
+        metrics: Option<(&mut Aggregator, i64)>,
+        limits: &ReadLimits,
+    ) -> Result<FileFindings, ReadError> {
+        let mut findings = Vec::new();
+        let mut out = self.scan_each(input, object, metrics, limits, |f| findings.push(f))?;
+        out.findings = findings;
+        Ok(out)
+    }
+
+    /// [`Detector::scan_within`], handing each finding to `each` as soon as
+    /// it is made instead of collecting them (flood summaries come last), so
+    /// a caller writing findings out holds none of them; the counts come
+    /// back with `findings` empty.
+    pub fn scan_each(
+        &self,
+        input: impl std::io::Read,
+        object: &ObjectRef,
         mut metrics: Option<(&mut Aggregator, i64)>,
         limits: &ReadLimits,
+        mut each: impl FnMut(Finding),
     ) -> Result<FileFindings, ReadError> {
         let mut out = FileFindings::default();
         let mut gate = FloodGate::new(self.flood_cap);
@@ -383,7 +429,7 @@ impl Detector {
                         Some(Arc::clone(&log_file)),
                     );
                     finding.attempt = attempt;
-                    out.findings.push(finding);
+                    each(finding);
                 }
             }
         })?;
@@ -392,8 +438,11 @@ impl Detector {
         for overflow in gate.overflows() {
             out.held_back += overflow.held_back as u64;
             if let Some(rule) = self.infos.get(overflow.rule) {
-                out.findings
-                    .push(flood_summary(RuleInfo::clone(rule), &overflow, object));
+                each(flood::summary_finding(
+                    RuleInfo::clone(rule),
+                    &overflow,
+                    object,
+                ));
             }
         }
         Ok(out)
@@ -421,29 +470,6 @@ impl Detector {
             indexes: rules.iter().chain(sigma.iter()).copied().collect(),
         }
     }
-}
-
-/// The finding that stands for matches held back by the flood cap.
-fn flood_summary(
-    rule: RuleInfo,
-    overflow: &crate::findings::flood::Overflow,
-    object: &ObjectRef,
-) -> Finding {
-    let event = json!({
-        "eventID": format!("flood:{}", object.identity()),
-        "eventName": "trailguard:FloodSummary",
-        "additionalEventData": {
-            "heldBack": overflow.held_back,
-            "sampleEventIds": overflow.sample_event_ids,
-        },
-    });
-    let title = format!(
-        "{} ({} more matches in this file held back)",
-        rule.title, overflow.held_back
-    );
-    let mut finding = Finding::new(RuleInfo { title, ..rule }, &event, Some(object));
-    finding.id = finding_id(&format!("{}#flood", finding.rule.id), &object.identity());
-    finding
 }
 
 struct MessageResult {
@@ -554,6 +580,26 @@ impl NotifierService {
                 .copied()
                 .collect();
             rejected.extend(hub.import(&published, now).await);
+        }
+        if let Some(chat) = &self.config.chat {
+            let chatty: Vec<Outgoing> = fresh
+                .iter()
+                .filter(|f| f.rule.severity >= chat.min_severity)
+                .filter(|f| !rejected.iter().any(|r| r.finding_id == f.id))
+                .map(|f| Outgoing::chat(f))
+                .collect();
+            rejected.extend(sns::publish(&self.sns, &chat.topic_arn, &chatty).await);
+        }
+        let accepted = fresh
+            .iter()
+            .filter(|f| !rejected.iter().any(|r| r.finding_id == f.id))
+            .copied();
+        for line in emf::lines(&metrics::findings::per_severity(
+            accepted,
+            &self.config.ops_namespace,
+            now,
+        )) {
+            println!("{line}");
         }
         dedup::settle(ledger, &claimed, &rejected, fresh.len(), now).await
     }

@@ -20,6 +20,7 @@ use crate::integrity::gaps::DeliveryGap;
 use crate::integrity::report::{self, DigestStatus, LogStatus};
 use crate::integrity::store::ObjectRef;
 use crate::integrity::timestamps::format_display;
+use crate::metrics::names;
 use crate::rules::Severity;
 
 /// One kind of integrity failure; each has its own rule id and metric.
@@ -86,14 +87,14 @@ impl IntegrityFailure {
     /// The CloudWatch metric counting this kind.
     pub fn metric_name(self) -> &'static str {
         match self {
-            IntegrityFailure::LogFileMissing => "LogFilesMissing",
-            IntegrityFailure::LogFileModified => "LogFilesModified",
-            IntegrityFailure::DigestMissing => "DigestFilesMissing",
-            IntegrityFailure::DigestMoved => "DigestFilesMoved",
-            IntegrityFailure::SignatureInvalid => "DigestSignaturesInvalid",
-            IntegrityFailure::PublicKeyUnknown => "DigestPublicKeysUnknown",
-            IntegrityFailure::ChainBroken => "DigestChainsBroken",
-            IntegrityFailure::DeliveryGap => "DigestDeliveryGaps",
+            IntegrityFailure::LogFileMissing => names::LOG_FILES_MISSING,
+            IntegrityFailure::LogFileModified => names::LOG_FILES_MODIFIED,
+            IntegrityFailure::DigestMissing => names::DIGEST_FILES_MISSING,
+            IntegrityFailure::DigestMoved => names::DIGEST_FILES_MOVED,
+            IntegrityFailure::SignatureInvalid => names::DIGEST_SIGNATURES_INVALID,
+            IntegrityFailure::PublicKeyUnknown => names::DIGEST_PUBLIC_KEYS_UNKNOWN,
+            IntegrityFailure::ChainBroken => names::DIGEST_CHAINS_BROKEN,
+            IntegrityFailure::DeliveryGap => names::DIGEST_DELIVERY_GAPS,
         }
     }
 
