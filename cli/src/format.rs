@@ -118,10 +118,12 @@ impl std::fmt::Display for Table {
 
 /// Narrows the widest columns, one character at a time, until the columns
 /// and their two-space gaps fit `total` (or every column is at the minimum).
+/// The first column (the severity, or the metric, that a row is read by) is
+/// never cut.
 fn shrink(widths: &mut [usize], total: usize) {
     let gaps = widths.len().saturating_sub(1) * 2;
     while widths.iter().sum::<usize>() + gaps > total {
-        match widths.iter_mut().filter(|w| **w > MIN_COLUMN).max() {
+        match widths.iter_mut().skip(1).filter(|w| **w > MIN_COLUMN).max() {
             Some(widest) => *widest -= 1,
             None => return,
         }

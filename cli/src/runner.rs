@@ -271,13 +271,19 @@ fn scan_reader(
     let mut agg = metrics.then(|| Aggregator::new(AggregatorConfig::default()));
     let mut kept = Vec::new();
     let mut findings = detector
-        .scan_each(input, object, agg.as_mut().map(|a| (a, fallback)), |f| {
-            let f = match output.as_deref_mut() {
-                Some(output) => output.finding(f),
-                None => Some(f),
-            };
-            kept.extend(f);
-        })
+        .scan_each(
+            input,
+            object,
+            agg.as_mut().map(|a| (a, fallback)),
+            &trailguard::ReadLimits::default(),
+            |f| {
+                let f = match output.as_deref_mut() {
+                    Some(output) => output.finding(f),
+                    None => Some(f),
+                };
+                kept.extend(f);
+            },
+        )
         .map_err(|e| without_name(object, e.to_string()))?;
     findings.findings = kept;
     Ok(FileResult {

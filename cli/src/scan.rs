@@ -488,8 +488,8 @@ fn summary(report: &Report, view: &FindingsView) -> String {
     let held_back: u64 = read.iter().map(|r| r.findings.held_back).sum();
     let suppressed: u64 = read.iter().map(|r| r.findings.suppressed).sum();
     text.push_str(&format!(
-        "{} finding(s) ({held_back} more held back, {suppressed} suppressed) in {} file(s), \
-         {records} record(s), {} rejected; {} file(s) unreadable\n",
+        "{} finding(s) in {} file(s), {records} record(s), {} rejected\n\
+         {held_back} more held back, {suppressed} suppressed; {} file(s) unreadable\n",
         report.finding_count(),
         read.len(),
         report.rejected_records(),

@@ -108,7 +108,8 @@ fn a_file_of_rejected_records_exits_2() {
     let table = trailguard(&["scan", path.to_str().unwrap(), "--format", "table"], None);
     assert_eq!(table.code, 2, "{}", table.stderr);
     let summary = format!(
-        "0 finding(s) in 1 file(s), {n} record(s), {n} rejected; 0 file(s) unreadable",
+        "0 finding(s) in 1 file(s), {n} record(s), {n} rejected\n\
+         0 more held back, 0 suppressed; 0 file(s) unreadable",
         n = records.len()
     );
     assert!(table.stdout.contains(&summary), "{}", table.stdout);
