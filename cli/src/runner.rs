@@ -396,12 +396,14 @@ mod tests {
             write(&dir, "b.json", "not json"),
             write(&dir, "c.json", &record("e2")),
         ];
+        /// What each file's output saw: its position and first event id.
+        type Seen = Arc<Mutex<Vec<(usize, Result<String, String>)>>>;
         /// Records the first event id it saw, and drops the findings it "wrote".
         struct Log {
             position: usize,
             first: Option<String>,
             count: usize,
-            seen: Arc<Mutex<Vec<(usize, Result<String, String>)>>>,
+            seen: Seen,
         }
         impl FileOutput for Log {
             fn finding(&mut self, finding: Finding) -> Option<Finding> {
