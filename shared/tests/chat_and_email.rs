@@ -138,7 +138,10 @@ async fn queue_subscribers_still_receive_finding_v1_json() {
     let rejected = sns::publish(&client, &topic, &[Outgoing::of(&finding)]).await;
     assert!(rejected.is_empty(), "{rejected:?}");
     let expected = serde_json::to_value(&finding).unwrap();
-    assert_eq!(moto.drain_queue(&raw).await, std::slice::from_ref(&expected));
+    assert_eq!(
+        moto.drain_queue(&raw).await,
+        std::slice::from_ref(&expected)
+    );
     let envelopes = moto.drain_queue(&wrapped).await;
     assert_eq!(envelopes.len(), 1);
     let envelope = &envelopes[0];
