@@ -6,6 +6,7 @@ mod common;
 
 use common::{SAMPLES, scratch, trailguard};
 use serde_json::Value;
+use testkit::repo_root;
 
 #[test]
 fn published_findings_map_to_their_action_and_resource() {
@@ -41,7 +42,9 @@ fn published_findings_map_to_their_action_and_resource() {
         assert_eq!(rows[0]["action"], action, "{name}");
         assert_eq!(rows[0]["trigger"], "Records[0].Sns.Message", "{name}");
         // The resource is the one the notifier named in the finding.
-        let sample: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let sample: Value =
+            serde_json::from_str(&std::fs::read_to_string(repo_root().join(&path)).unwrap())
+                .unwrap();
         let finding: Value =
             serde_json::from_str(sample["Records"][0]["Sns"]["Message"].as_str().unwrap()).unwrap();
         let resource = &finding["remediation"]["resource"];

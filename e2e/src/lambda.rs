@@ -1,7 +1,6 @@
-//! The events Lambda would invoke a function with, made from what the
-//! function's queue or tap really holds: an SQS batch as the event source
-//! mapping delivers it, and an SNS record as SNS invokes a subscribed
-//! function.
+//! The SQS event Lambda's event source mapping would invoke a function
+//! with, made from what the function's queue really holds (the SNS event of
+//! a subscription tap is `testkit::sns_lambda_event`).
 
 use aws_sdk_sqs::types::Message;
 use serde_json::{Map, Value, json};
@@ -36,54 +35,9 @@ pub fn sqs_event(queue_arn: &str, region: &str, messages: &[Message]) -> Value {
     json!({ "Records": records })
 }
 
-/// The SNS event Lambda gets for one notification, from the envelope an
-/// SQS subscription of the same topic received (`Type`, `Message`,
-/// `MessageAttributes`, ...). The Lambda record spells two members
-/// differently (`SigningCertUrl`, `UnsubscribeUrl`).
-pub fn sns_event(subscription_arn: &str, envelope: &Value) -> Value {
-    let member = |name: &str| envelope.get(name).cloned().unwrap_or(Value::Null);
-    json!({
-        "Records": [{
-            "EventSource": "aws:sns",
-            "EventVersion": "1.0",
-            "EventSubscriptionArn": subscription_arn,
-            "Sns": {
-                "Type": member("Type"),
-                "MessageId": member("MessageId"),
-                "TopicArn": member("TopicArn"),
-                "Subject": member("Subject"),
-                "Message": member("Message"),
-                "Timestamp": member("Timestamp"),
-                "SignatureVersion": member("SignatureVersion"),
-                "Signature": member("Signature"),
-                "SigningCertUrl": member("SigningCertURL"),
-                "UnsubscribeUrl": member("UnsubscribeURL"),
-                "MessageAttributes": envelope.get("MessageAttributes").cloned().unwrap_or_else(|| json!({})),
-            }
-        }]
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_sns_record_carries_the_envelope_under_lambdas_names() {
-        let envelope = json!({"Type": "Notification", "MessageId": "m", "TopicArn": "t",
-            "Message": "{}", "Timestamp": "2026-01-01T00:00:00.000Z", "SignatureVersion": "1",
-            "Signature": "s", "SigningCertURL": "c", "UnsubscribeURL": "u",
-            "MessageAttributes": {"remediation": {"Type": "String", "Value": "x"}}});
-        let event = sns_event("sub", &envelope);
-        let sns = &event["Records"][0]["Sns"];
-        assert_eq!(event["Records"][0]["EventSubscriptionArn"], "sub");
-        assert_eq!(
-            (&sns["SigningCertUrl"], &sns["UnsubscribeUrl"]),
-            (&json!("c"), &json!("u"))
-        );
-        assert_eq!(sns["MessageAttributes"]["remediation"]["Value"], "x");
-        assert_eq!(sns["Subject"], Value::Null);
-    }
 
     #[test]
     fn an_sqs_record_names_its_queue() {

@@ -601,3 +601,26 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod sns_event_tests {
+    use super::*;
+
+    #[test]
+    fn an_sns_record_carries_the_envelope_under_lambdas_names() {
+        let envelope = serde_json::json!({"Type": "Notification", "MessageId": "m", "TopicArn": "t",
+            "Message": "{}", "Timestamp": "2026-01-01T00:00:00.000Z", "SignatureVersion": "1",
+            "Signature": "s", "SigningCertURL": "c", "UnsubscribeURL": "u",
+            "MessageAttributes": {"remediation": {"Type": "String", "Value": "x"}}});
+        let event = sns_lambda_event(&envelope, "sub");
+        let sns = &event["Records"][0]["Sns"];
+        assert_eq!(event["Records"][0]["EventSubscriptionArn"], "sub");
+        assert_eq!(event["Records"][0]["EventSource"], "aws:sns");
+        assert_eq!(
+            (&sns["SigningCertUrl"], &sns["UnsubscribeUrl"]),
+            (&"c".into(), &"u".into())
+        );
+        assert_eq!(sns["MessageAttributes"]["remediation"]["Value"], "x");
+        assert_eq!(sns["Message"], "{}");
+    }
+}

@@ -5,8 +5,9 @@
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use serde_json::Value;
 use testkit::REGION;
+use testkit::sns_lambda_event;
 use trailguard_e2e::deploy::Deployed;
-use trailguard_e2e::lambda::{sns_event, sqs_event};
+use trailguard_e2e::lambda::sqs_event;
 use trailguard_e2e::routing::Routing;
 
 use crate::functions::Functions;
@@ -99,7 +100,7 @@ pub async fn pass(
                 let envelope: Value = serde_json::from_str(message.body().unwrap_or_default())
                     .expect("an SNS envelope");
                 let response = handler
-                    .invoke(sns_event(subscription, &envelope))
+                    .invoke(sns_lambda_event(&envelope, subscription))
                     .await
                     .unwrap_or_else(|e| panic!("{} failed on {envelope}: {e}", tap.function));
                 pass.notified.push((tap.function.clone(), envelope));
