@@ -124,10 +124,7 @@ class Functions:
         env_file = WORK / f"{label}.env"
         env_file.write_text("".join(f"{k}={v}\n" for k, v in env_vars.items()))
         self.proc = start(
-            # The invoke timeout is also the deadline the functions see; the
-            # first invoke waits for a build, so it must outlast one.
-            ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(self.port), "--env-file", str(env_file),
-             "--timeout", "1800"],
+            ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P", str(self.port), "--env-file", str(env_file)],
             env=os.environ.copy(),
             log=WORK / f"watch-{label}.log",
         )
