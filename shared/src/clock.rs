@@ -11,14 +11,31 @@ pub fn now() -> i64 {
 }
 
 /// The [`Instant`] of a Lambda context's deadline (epoch milliseconds);
-/// `None` for 0, which is no deadline (a context built in a test).
+/// `None` for 0, which is no deadline (a context built in a test), and for
+/// a deadline already past when the invocation starts: Lambda never sends
+/// one, local emulators (`cargo lambda watch`) do, and honouring it would
+/// fail every file unread. The function's own timeout still applies.
 pub fn lambda_deadline(deadline_ms: u64) -> Option<Instant> {
-    if deadline_ms == 0 {
-        return None;
-    }
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let left = Duration::from_millis(deadline_ms.saturating_sub(now_ms));
+    if deadline_ms <= now_ms {
+        return None;
+    }
+    let left = Duration::from_millis(deadline_ms - now_ms);
     Some(Instant::now() + left)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_future_deadline_is_a_deadline() {
+        assert!(lambda_deadline(0).is_none());
+        let now_ms = u64::try_from(now()).unwrap_or(0) * 1000;
+        assert!(lambda_deadline(now_ms.saturating_sub(60_000)).is_none());
+        let ahead = lambda_deadline(now_ms + 600_000);
+        assert!(ahead.is_some_and(|d| d > Instant::now() + Duration::from_secs(500)));
+    }
 }
