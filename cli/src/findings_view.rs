@@ -8,7 +8,7 @@
 //! rows, not whole findings with their raw events.
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 use trailguard::findings::Finding;
@@ -20,6 +20,8 @@ use crate::format::{self, Table};
 /// One line of the listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Row {
+    /// Events the finding stands for (more than one when repeats folded).
+    events: u64,
     severity: Severity,
     time: String,
     title: String,
@@ -33,6 +35,8 @@ struct Row {
 struct Tally {
     title: String,
     findings: u64,
+    /// Matching events the findings stand for (repeats included).
+    events: u64,
     held_back: u64,
 }
 
@@ -43,7 +47,23 @@ pub struct FindingsView {
     rows: Option<Vec<Row>>,
     /// By severity (most urgent first), then rule id.
     rules: BTreeMap<(Reverse<Severity>, String), Tally>,
+    /// Folded findings seen, by id: the same burst read from two files is
+    /// one finding (as the notifier's dedup makes it), its counts summed.
+    /// Holds the finding's tally key and its row, when rows are kept.
+    folded: HashMap<String, Folded>,
+    /// Findings added, flood summaries included, a folded finding once.
+    count: u64,
 }
+
+/// A folded finding in the view.
+#[derive(Debug, Clone)]
+struct Folded {
+    key: TallyKey,
+    row: Option<usize>,
+    events: u64,
+}
+
+type TallyKey = (Reverse<Severity>, String);
 
 /// How many matches a flood summary stands for (`heldBack` of its event).
 fn held_back(finding: &Finding) -> Option<u64> {
@@ -60,7 +80,15 @@ impl FindingsView {
         FindingsView {
             rows: listing.then(Vec::new),
             rules: BTreeMap::new(),
+            folded: HashMap::new(),
+            count: 0,
         }
+    }
+
+    /// Findings gathered, flood summaries included; a burst folded in
+    /// several files counts once.
+    pub fn finding_count(&self) -> u64 {
+        self.count
     }
 
     /// Whether rows are kept for the listing.
@@ -71,10 +99,13 @@ impl FindingsView {
     /// Adds a finding.
     pub fn add(&mut self, finding: &Finding) {
         let rule = &finding.rule;
-        let tally = self
-            .rules
-            .entry((Reverse(rule.severity), rule.id.clone()))
-            .or_default();
+        let key = (Reverse(rule.severity), rule.id.clone());
+        let events = finding.repeats.as_ref().map_or(1, |r| r.count);
+        if finding.repeats.is_some() && self.count_again(&finding.id, events) {
+            return;
+        }
+        self.count += 1;
+        let tally = self.rules.entry(key.clone()).or_default();
         match held_back(finding) {
             Some(n) => {
                 tally.held_back += n;
@@ -84,12 +115,19 @@ impl FindingsView {
             }
             None => {
                 tally.findings += 1;
+                tally.events += events;
                 // A summary's title says what was held back; the rule's own wins.
                 tally.title.clone_from(&rule.title);
             }
         }
+        let row = self.rows.as_ref().map(Vec::len);
+        if finding.repeats.is_some() {
+            self.folded
+                .insert(finding.id.clone(), Folded { key, row, events });
+        }
         if let Some(rows) = &mut self.rows {
             rows.push(Row {
+                events,
                 severity: rule.severity,
                 time: finding.event.time.clone().unwrap_or_else(|| "-".to_owned()),
                 title: rule.title.clone(),
@@ -100,14 +138,63 @@ impl FindingsView {
         }
     }
 
+    /// Counts `events` more into the folded finding `id` if it was seen:
+    /// whether it was.
+    fn count_again(&mut self, id: &str, events: u64) -> bool {
+        let Some(folded) = self.folded.get_mut(id) else {
+            return false;
+        };
+        folded.events += events;
+        if let Some(tally) = self.rules.get_mut(&folded.key) {
+            tally.events += events;
+        }
+        if let (Some(rows), Some(row)) = (&mut self.rows, folded.row)
+            && let Some(row) = rows.get_mut(row)
+        {
+            row.events += events;
+        }
+        true
+    }
+
     /// Adds everything `other` gathered.
-    pub fn merge(&mut self, other: FindingsView) {
+    pub fn merge(&mut self, mut other: FindingsView) {
+        // Folded findings this view has already: their events count into
+        // the finding here, and the other view's copy goes.
+        let mut kept = Vec::new();
+        let mut dropped = std::collections::BTreeSet::new();
+        self.count += other.count;
+        for (id, folded) in std::mem::take(&mut other.folded) {
+            if self.count_again(&id, folded.events) {
+                self.count -= 1;
+                if let Some(tally) = other.rules.get_mut(&folded.key) {
+                    tally.findings = tally.findings.saturating_sub(1);
+                    tally.events = tally.events.saturating_sub(folded.events);
+                }
+                dropped.extend(folded.row);
+            } else {
+                kept.push((id, folded));
+            }
+        }
+        let base = self.rows.as_ref().map_or(0, Vec::len);
+        for (id, mut folded) in kept {
+            folded.row = folded
+                .row
+                .filter(|_| self.rows.is_some())
+                .map(|row| base + row - dropped.range(..row).count());
+            self.folded.insert(id, folded);
+        }
         if let (Some(rows), Some(more)) = (&mut self.rows, other.rows) {
-            rows.extend(more);
+            rows.extend(
+                more.into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| !dropped.contains(i))
+                    .map(|(_, row)| row),
+            );
         }
         for (key, tally) in other.rules {
             let mine = self.rules.entry(key).or_default();
             mine.findings += tally.findings;
+            mine.events += tally.events;
             mine.held_back += tally.held_back;
             if mine.title.is_empty() || tally.findings > 0 {
                 mine.title = tally.title;
@@ -131,7 +218,13 @@ impl FindingsView {
             table.row(vec![
                 row.severity.as_str().to_owned(),
                 row.time.clone(),
-                row.title.clone(),
+                // A folded finding says how many events it stands for
+                // before its title, where a cut cell still shows it.
+                if row.events > 1 {
+                    format!("({}x) {}", row.events, row.title)
+                } else {
+                    row.title.clone()
+                },
                 row.who.clone(),
                 row.what.clone(),
                 row.place.clone(),
@@ -145,7 +238,7 @@ impl FindingsView {
     pub fn summary(&self, width: usize) -> String {
         let mut text = String::new();
         if !self.rules.is_empty() {
-            let mut table = Table::new(&["SEVERITY", "FINDINGS", "HELD BACK", "RULE"]);
+            let mut table = Table::new(&["SEVERITY", "FINDINGS", "EVENTS", "HELD BACK", "RULE"]);
             let mut tallies: Vec<_> = self.rules.iter().collect();
             // Within a severity, the rules with most findings first.
             tallies
@@ -154,6 +247,7 @@ impl FindingsView {
                 table.row(vec![
                     severity.as_str().to_owned(),
                     tally.findings.to_string(),
+                    tally.events.to_string(),
                     tally.held_back.to_string(),
                     tally.title.clone(),
                 ]);
@@ -186,6 +280,7 @@ mod tests {
     use super::*;
     use serde_json::json;
     use trailguard::findings::RuleInfo;
+    use trailguard::findings::repeat::Repeats;
 
     fn finding(id: &str, title: &str, severity: Severity, time: &str, user: &str) -> Finding {
         let rule = RuleInfo {
@@ -284,6 +379,76 @@ mod tests {
         assert!(text.contains("Critical rule"), "titles, not ids: {text}");
     }
 
+    /// A folded finding of `count` events, as the detector makes it.
+    fn folded(id: &str, count: u64) -> Finding {
+        let mut f = finding(
+            id,
+            "Password data read",
+            Severity::Medium,
+            "2023-07-10T12:00:00Z",
+            "u",
+        );
+        f.id = format!("{id}#folded");
+        f.repeats = Some(Box::new(Repeats {
+            count,
+            window_start: "2023-07-10T12:00:00Z".to_owned(),
+            window_seconds: 3600,
+            last_time: None,
+            event_ids: vec![],
+        }));
+        f
+    }
+
+    #[test]
+    fn a_folded_finding_read_from_two_files_is_one_row_with_the_events_summed() {
+        for listing in [true, false] {
+            let mut first = FindingsView::new(listing);
+            first.add(&finding(
+                "x",
+                "Other",
+                Severity::High,
+                "2023-07-10T12:00:00Z",
+                "a",
+            ));
+            first.add(&folded("p", 24));
+            let mut second = FindingsView::new(listing);
+            second.add(&finding(
+                "y",
+                "Another",
+                Severity::Low,
+                "2023-07-10T12:00:00Z",
+                "a",
+            ));
+            second.add(&folded("p", 5));
+            second.add(&folded("q", 2));
+            first.merge(second);
+            let mut third = FindingsView::new(listing);
+            third.add(&folded("q", 1));
+            first.merge(third);
+            assert_eq!(first.finding_count(), 4);
+            let summary = first.summary(100);
+            let medium: Vec<Vec<&str>> = summary
+                .lines()
+                .filter(|l| l.starts_with("medium"))
+                .map(|l| l.split_whitespace().collect())
+                .collect();
+            assert_eq!(
+                medium,
+                [
+                    ["medium", "1", "29", "0", "Password", "data", "read"],
+                    ["medium", "1", "3", "0", "Password", "data", "read"]
+                ],
+                "{summary}"
+            );
+            if listing {
+                let text = first.listing(120);
+                assert_eq!(text.lines().count(), 5, "{text}");
+                assert!(text.contains("(29x) Password data read"), "{text}");
+                assert!(text.contains("(3x) Password data read"), "{text}");
+            }
+        }
+    }
+
     #[test]
     fn the_listing_fits_the_width() {
         let mut view = FindingsView::new(true);
@@ -311,13 +476,13 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
             lines[0].split_whitespace().collect::<Vec<_>>(),
-            ["SEVERITY", "FINDINGS", "HELD", "BACK", "RULE"]
+            ["SEVERITY", "FINDINGS", "EVENTS", "HELD", "BACK", "RULE"]
         );
         let cells = |i: usize| lines[i].split_whitespace().collect::<Vec<_>>();
-        assert_eq!(cells(1), ["critical", "2", "56", "Critical", "rule"]);
-        assert_eq!(cells(2), ["high", "1", "0", "High", "rule"]);
-        assert_eq!(cells(3), ["medium", "1", "0", "Medium", "rule"]);
-        assert_eq!(cells(4), ["low", "1", "0", "Low", "rule"]);
+        assert_eq!(cells(1), ["critical", "2", "2", "56", "Critical", "rule"]);
+        assert_eq!(cells(2), ["high", "1", "1", "0", "High", "rule"]);
+        assert_eq!(cells(3), ["medium", "1", "1", "0", "Medium", "rule"]);
+        assert_eq!(cells(4), ["low", "1", "1", "0", "Low", "rule"]);
         assert_eq!(
             lines[5],
             "by severity: 2 critical, 1 high, 1 medium, 1 low (4 rule(s))"

@@ -59,6 +59,11 @@ pub struct ScanArgs {
     /// summary finding (the notifier uses 100); unlimited by default.
     #[arg(long, value_name = "N")]
     pub flood_cap: Option<usize>,
+    /// Repeats of a rule by one principal within this many seconds of event
+    /// time are one finding with a count (`repeats` in JSON), as the
+    /// notifier publishes them; 0 reports every match on its own.
+    #[arg(long, value_name = "SECONDS", default_value_t = trailguard::findings::repeat::DEFAULT_WINDOW_SECS)]
+    pub repeat_window: u64,
     /// Output format [default: table on a terminal, json otherwise].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -202,6 +207,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         args.flood_cap.unwrap_or(usize::MAX).max(1),
     )
     .context("loading suppressions")?
+    .with_repeat_window(args.repeat_window)
     .with_filter(args.filter.record_filter());
     let format = if args.summary {
         Format::Table
@@ -490,7 +496,7 @@ fn summary(report: &Report, view: &FindingsView) -> String {
     text.push_str(&format!(
         "{} finding(s) in {} file(s), {records} record(s), {} rejected\n\
          {held_back} more held back, {suppressed} suppressed; {} file(s) unreadable\n",
-        report.finding_count(),
+        view.finding_count(),
         read.len(),
         report.rejected_records(),
         report.errors.len(),

@@ -80,6 +80,57 @@ fn chat_messages_follow_the_documented_custom_notification_schema() {
 }
 
 #[test]
+fn a_folded_burst_says_how_many_times_in_e_mail_and_chat() {
+    let (sigma, _) = SigmaRules::builtin();
+    let detector = Detector::new(
+        Catalogue::builtin().unwrap(),
+        Some(sigma),
+        Severity::Low,
+        100,
+    )
+    .unwrap()
+    .with_repeat_window(3600);
+    let path = sample_files()
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("iLj9fb7yyUG9X4Bf"))
+        .expect("the GetPasswordData sample");
+    let object = ObjectRef::new(
+        "trail",
+        "AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/x.json.gz",
+    );
+    let found = detector
+        .scan(std::fs::File::open(&path).unwrap(), &object, None)
+        .unwrap();
+    let burst = found
+        .findings
+        .iter()
+        .find(|f| f.rule.id == "ec2-password-data-retrieved")
+        .expect("one finding for the burst");
+    assert_eq!(burst.repeats.as_ref().map(|r| r.count), Some(24));
+    assert_eq!(
+        found
+            .findings
+            .iter()
+            .filter(|f| f.rule.id == "ec2-password-data-retrieved")
+            .count(),
+        1
+    );
+    let document: Value = serde_json::from_str(&per_protocol_message(burst)).unwrap();
+    let email = document["email"].as_str().unwrap();
+    assert!(
+        email.contains("and 23 more time(s) until 2023-07-10T"),
+        "{email}"
+    );
+    let chat: Value = serde_json::from_str(&ChatMessage::of(burst).to_json()).unwrap();
+    assert!(chat.to_string().contains("23 more time(s)"), "{chat}");
+    assert_schema_valid("schemas/chatbot-custom-notification.schema.json", &[chat]);
+    let wire: Value = serde_json::from_str(&burst.to_message(MAX_MESSAGE_BYTES)).unwrap();
+    assert_eq!(wire["repeats"]["count"], 24);
+    assert_eq!(wire["schemaVersion"], "1.2");
+    assert_schema_valid("schemas/finding.v1.schema.json", &[wire]);
+}
+
+#[test]
 fn e_mail_subscribers_get_a_readable_finding_and_the_rest_finding_v1() {
     let finding = stop_logging();
     let document: Value = serde_json::from_str(&per_protocol_message(&finding)).unwrap();

@@ -160,7 +160,8 @@ async fn receive_all(stack: &Stack) -> Vec<Value> {
 async fn publishes_exactly_the_expected_findings_once() {
     let files = sample_files();
     let stack = stack(&files).await;
-    let service = service(&stack).await;
+    // Every match on its own, to compare with the independent predicates.
+    let service = service_with(&stack, &[("TRAILGUARD_REPEAT_WINDOW_SECS", "0")]).await;
 
     let response = invoke(&service, sqs_event(&stack.keys)).await;
     assert_eq!(response, json!({"batchItemFailures": []}));
@@ -200,6 +201,36 @@ async fn publishes_exactly_the_expected_findings_once() {
     let again = invoke(&service, sqs_event(&stack.keys)).await;
     assert_eq!(again, json!({"batchItemFailures": []}));
     assert!(receive_all(&stack).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_burst_over_two_files_is_published_once_with_its_count() {
+    // The 24 + 5 denied GetPasswordData calls of one Stratus detonation,
+    // in two files of the same hour.
+    let files: Vec<_> = sample_files()
+        .into_iter()
+        .filter(|f| {
+            let name = f.to_string_lossy();
+            name.contains("iLj9fb7yyUG9X4Bf") || name.contains("x9kHmzMa7cx6l9wM")
+        })
+        .collect();
+    assert_eq!(files.len(), 2);
+    let stack = stack(&files).await;
+    let service = service(&stack).await;
+    let response = invoke(&service, sqs_event(&stack.keys)).await;
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    let bursts: Vec<Value> = receive_all(&stack)
+        .await
+        .iter()
+        .map(|e| serde_json::from_str::<Value>(e["Message"].as_str().unwrap()).unwrap())
+        .filter(|f| f["rule"]["id"] == "ec2-password-data-retrieved")
+        .collect();
+    assert_eq!(bursts.len(), 1, "{bursts:#?}");
+    let count = bursts[0]["repeats"]["count"].as_u64().unwrap();
+    // Whichever file was read first: its own count.
+    assert!(count == 24 || count == 5, "{count}");
+    assert_eq!(bursts[0]["repeats"]["windowStart"], "2023-07-10T11:00:00Z");
+    assert_schema_valid("schemas/finding.v1.schema.json", &bursts);
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use super::message::{self, FindingMessage, WhatMessage};
+use super::repeat::Repeats;
 use crate::envelope::ObjectRef;
 use crate::record::{Flag, Record};
 use crate::remediation::request::Remediation;
@@ -306,18 +307,26 @@ fn borrowed(text: &Option<String>) -> Option<Cow<'_, str>> {
     text.as_deref().map(Cow::Borrowed)
 }
 
+/// Whether an action may handle `record`: a call that succeeded, of an
+/// event name some action handles (cheap: no parse).
+pub(crate) fn may_remediate(record: &Record<'_>) -> bool {
+    let failed = record
+        .error_code
+        .as_deref()
+        .is_some_and(|code| !code.is_empty());
+    !failed
+        && record
+            .event_name
+            .as_deref()
+            .is_some_and(Remediation::handles_event_name)
+}
+
 /// The remediation a record calls for. A failed call changed nothing, so it
 /// calls for none (the remediator would only audit it as skipped). Only the
 /// few event names an action handles are looked at further, so the cost
 /// falls on those records alone.
 fn remediation_of(record: &Record<'_>) -> Option<Remediation> {
-    let name = record.event_name.as_deref()?;
-    if record
-        .error_code
-        .as_deref()
-        .is_some_and(|code| !code.is_empty())
-        || !Remediation::handles_event_name(name)
-    {
+    if !may_remediate(record) {
         return None;
     }
     let event: Value = serde_json::from_str(record.raw()).ok()?;
@@ -340,6 +349,9 @@ pub struct Finding {
     /// did not happen: reported as an attempt, `rule.severity` already
     /// lowered (see `rules::precision`).
     pub attempt: bool,
+    /// The repeats of this rule by this principal folded into this finding
+    /// (see `findings::repeat`); `None` for a finding of one event.
+    pub repeats: Option<Box<Repeats>>,
 }
 
 /// The deterministic finding id: rule id and event id.
@@ -375,6 +387,7 @@ impl Finding {
             event,
             log_file,
             attempt: false,
+            repeats: None,
         }
     }
 
@@ -474,6 +487,7 @@ impl Finding {
             id: Cow::Borrowed(&self.id),
             rule: Cow::Borrowed(&self.rule),
             attempt: self.attempt,
+            repeats: self.repeats.as_deref().map(Cow::Borrowed),
             time: event.time.as_deref().map(Cow::Borrowed),
             event_id: event.event_id.as_deref().map(Cow::Borrowed),
             who: Cow::Borrowed(&event.who),

@@ -13,12 +13,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::finding::{LogFile, Outcome, RuleInfo, Where, Who};
+use super::repeat::Repeats;
 use crate::remediation::request::Remediation;
 use crate::rules::Severity;
 
 /// Version of the finding format. The major version changes on any
 /// incompatible change; a minor version adds optional members only.
-pub const SCHEMA_VERSION: &str = "1.1";
+pub const SCHEMA_VERSION: &str = "1.2";
 
 /// The major version every reader of this crate understands.
 const SCHEMA_MAJOR: &str = "1";
@@ -39,6 +40,10 @@ pub struct FindingMessage<'a> {
     /// as an attempt, at a lower severity (schema 1.1).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub attempt: bool,
+    /// The repeats of the rule by the same principal within a window that
+    /// this finding stands for (schema 1.2); absent for one event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeats: Option<Cow<'a, Repeats>>,
     /// `eventTime`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<Cow<'a, str>>,

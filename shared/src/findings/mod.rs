@@ -11,6 +11,7 @@ pub mod finding;
 pub mod flood;
 pub mod message;
 pub mod readable;
+pub mod repeat;
 pub mod sns;
 pub mod suppress;
 

@@ -43,9 +43,19 @@ pub fn facets(finding: &Finding) -> [(&'static str, String); 7] {
         (Some(code), Some(message)) => format!("failed: {code}: {message}"),
     };
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    // A folded finding stands for a burst: when says how many times, until when.
+    let when = match finding.repeats.as_deref() {
+        Some(r) if r.count > 1 => format!(
+            "{}, and {} more time(s) until {}",
+            dash(&event.time),
+            r.count - 1,
+            r.last_time.as_deref().unwrap_or("-")
+        ),
+        _ => dash(&event.time),
+    };
     [
         ("Who", who_text),
-        ("When", dash(&event.time)),
+        ("When", when),
         ("From", dash(&event.source_ip)),
         ("How", dash(&event.user_agent)),
         ("What", what_text),

@@ -35,6 +35,7 @@ use crate::envelope::{self, Message, ObjectRef};
 use crate::findings::asff::{Importer, ImporterError};
 use crate::findings::finding::{EventFacts, LogFile};
 use crate::findings::flood;
+use crate::findings::repeat::{self, Fold, RepeatFold};
 use crate::findings::sns::{self, Outgoing};
 use crate::findings::{Finding, FloodGate, RuleInfo, Subject, Suppressions};
 use crate::metrics::{self, Aggregator, AggregatorConfig, emf};
@@ -63,6 +64,10 @@ pub struct NotifierConfig {
     /// `TRAILGUARD_FLOOD_CAP` (default 100): findings per rule per file
     /// before the rest is summarised.
     pub flood_cap: usize,
+    /// `TRAILGUARD_REPEAT_WINDOW_SECS` (default 3600): repeats of a rule by
+    /// one principal within a window of event time fold into one finding
+    /// with a count; 0 publishes every match on its own.
+    pub repeat_window: u64,
     /// `TRAILGUARD_CONCURRENCY` (default 4): messages processed at once.
     pub concurrency: usize,
     /// `TRAILGUARD_SECURITYHUB` (default false): also import findings into
@@ -126,6 +131,11 @@ impl NotifierConfig {
             flood_cap: usize::try_from(config::integer(env, "TRAILGUARD_FLOOD_CAP", 100)?)
                 .unwrap_or(100)
                 .max(1),
+            repeat_window: config::integer(
+                env,
+                "TRAILGUARD_REPEAT_WINDOW_SECS",
+                repeat::DEFAULT_WINDOW_SECS,
+            )?,
             concurrency: usize::try_from(config::integer(env, "TRAILGUARD_CONCURRENCY", 4)?)
                 .unwrap_or(4)
                 .max(1),
@@ -184,6 +194,9 @@ pub struct Detector {
     precision: Vec<(Precision, Arc<RuleInfo>)>,
     /// Every match reported as it is (`search`), without the precision rules.
     every_match: bool,
+    /// Repeats of a rule by one principal within this many seconds fold
+    /// into one finding (`findings::repeat`); 0 folds nothing.
+    repeat_window: u64,
     /// The fields that decide which rules of both engines are viable.
     key_fields: Vec<KeyField>,
 }
@@ -220,6 +233,8 @@ pub struct FileFindings {
     pub records: u64,
     /// Records rejected.
     pub rejected: u64,
+    /// Matches counted into an earlier finding as repeats.
+    pub folded: u64,
 }
 
 impl Detector {
@@ -279,6 +294,7 @@ impl Detector {
             infos,
             precision,
             every_match: false,
+            repeat_window: 0,
             key_fields,
             min_severity,
             flood_cap,
@@ -300,7 +316,17 @@ impl Detector {
             rules
         });
         info!(rules = catalogue.rules().len(), "rule catalogue loaded");
-        Detector::new(catalogue, sigma, config.min_severity, config.flood_cap)
+        Ok(
+            Detector::new(catalogue, sigma, config.min_severity, config.flood_cap)?
+                .with_repeat_window(config.repeat_window),
+        )
+    }
+
+    /// Folds repeats of a rule by one principal within `secs` of event time
+    /// into one finding; 0 reports every match on its own.
+    pub fn with_repeat_window(mut self, secs: u64) -> Detector {
+        self.repeat_window = secs;
+        self
     }
 
     /// Restricts which records are scanned (the CLI's filters).
@@ -313,6 +339,7 @@ impl Detector {
     /// included (`search`, which shows what a pattern matches).
     pub fn every_match(mut self) -> Detector {
         self.every_match = true;
+        self.repeat_window = 0;
         self
     }
 
@@ -366,6 +393,7 @@ impl Detector {
     ) -> Result<FileFindings, ReadError> {
         let mut out = FileFindings::default();
         let mut gate = FloodGate::new(self.flood_cap);
+        let mut fold = RepeatFold::new(self.repeat_window);
         let source = object.to_string();
         let log_file = Arc::new(LogFile::of(object));
         // Which rules are viable is decided by a few fields whose values
@@ -421,20 +449,32 @@ impl Detector {
                     out.suppressed += 1;
                     continue;
                 }
-                if gate.admit(number, record.event_id.as_deref()) {
-                    let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
-                    let mut finding = Finding::on(
-                        Arc::clone(info),
-                        Arc::clone(event),
-                        Some(Arc::clone(&log_file)),
-                    );
-                    finding.attempt = attempt;
+                // A repeat is counted into its first finding, which the
+                // flood cap already let through: it builds nothing.
+                let fold_to = fold.offer(number, record);
+                if fold_to == Fold::Counted || !gate.admit(number, record.event_id.as_deref()) {
+                    continue;
+                }
+                let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
+                let mut finding = Finding::on(
+                    Arc::clone(info),
+                    Arc::clone(event),
+                    Some(Arc::clone(&log_file)),
+                );
+                finding.attempt = attempt;
+                if fold_to == Fold::Hold {
+                    fold.hold(number, record, finding);
+                } else {
                     each(finding);
                 }
             }
         })?;
         out.records = summary.records;
         out.rejected = summary.rejected;
+        for finding in fold.finish() {
+            out.folded += finding.repeats.as_ref().map_or(0, |r| r.count - 1);
+            each(finding);
+        }
         for overflow in gate.overflows() {
             out.held_back += overflow.held_back as u64;
             if let Some(rule) = self.infos.get(overflow.rule) {
