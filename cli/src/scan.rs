@@ -25,6 +25,7 @@ use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 use trailguard::findings::Finding;
+use trailguard::keys;
 use trailguard::rules::Severity;
 use trailguard::service::notifier::Detector;
 
@@ -36,7 +37,7 @@ use crate::ordered::{OrderedWriter, Slot};
 use crate::outcome::Outcome;
 use crate::progress;
 use crate::ruleset::{RuleArgs, Ruleset, severity_arg};
-use crate::runner::{FileOutput, FileResult, Output, RunResult, Runner};
+use crate::runner::{FileOutput, FileResult, Output, RunResult, Runner, Scanned};
 use crate::sources::{self, TargetError};
 
 /// Version of the `--format json` document.
@@ -260,6 +261,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         }
     };
     print_errors(&report.errors);
+    if let Some(hint) = account_hint(&args.filter.accounts, &report) {
+        eprintln!("trailguard: {hint}");
+    }
     let rejected = report.rejected_records();
     if rejected > 0 {
         eprintln!(
@@ -274,6 +278,54 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Failed
     })
+}
+
+/// Why `--account` selected nothing, when the files are named for one of
+/// its accounts: a trail delivers under its own account's key (an
+/// organization or central trail), while records carry the account they
+/// happened in, which is what `--account` selects.
+fn account_hint(accounts: &[String], report: &Report) -> Option<String> {
+    if accounts.is_empty() {
+        return None;
+    }
+    let read: Vec<&Scanned> = report
+        .run
+        .files
+        .iter()
+        .filter(|f| f.result.is_ok())
+        .collect();
+    let selected: u64 = read
+        .iter()
+        .filter_map(|f| f.result.as_ref().ok())
+        .map(|r| r.findings.records - r.findings.rejected - r.findings.filtered)
+        .sum();
+    if read.is_empty() || selected > 0 {
+        return None;
+    }
+    let named = accounts.iter().find(|account| {
+        read.iter()
+            .any(|f| named_account(&f.source.name()).as_deref() == Some(account.as_str()))
+    })?;
+    Some(format!(
+        "no record belongs to account {named}, though the file names do: `--account` \
+         selects records by recipientAccountId (else userIdentity.accountId), and a trail \
+         delivering for several accounts names its files after its own account"
+    ))
+}
+
+/// The account a log file's key or name is filed under: `AWSLogs/<account>/`
+/// in a key, or `<account>_CloudTrail_` at the start of a file name.
+fn named_account(name: &str) -> Option<String> {
+    let key = name
+        .strip_prefix("s3://")
+        .and_then(|rest| rest.split_once('/'))
+        .map_or(name, |(_, key)| key);
+    if let Some(account) = keys::classify(key).account {
+        return Some(account);
+    }
+    let file = name.rsplit(['/', '\\']).next()?;
+    let (account, _) = file.split_once("_CloudTrail_")?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then(|| account.to_owned())
 }
 
 /// Findings as the workers write them.
@@ -552,6 +604,26 @@ mod tests {
         Stream::Document.close(&mut tail, wrote, report).unwrap();
         out.extend(tail);
         out
+    }
+
+    #[test]
+    fn the_account_a_file_is_named_for() {
+        let name = "218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json.gz";
+        assert_eq!(named_account(name).as_deref(), Some("218007301253"));
+        assert_eq!(
+            named_account(&format!("samples/{name}")).as_deref(),
+            Some("218007301253")
+        );
+        assert_eq!(
+            named_account(
+                "s3://b/AWSLogs/o-exampleorgid/111122223333/CloudTrail/us-east-1/2023/07/10/\
+                 111122223333_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json.gz"
+            )
+            .as_deref(),
+            Some("111122223333")
+        );
+        assert_eq!(named_account("logs/trail.json.gz"), None);
+        assert_eq!(named_account("12345_CloudTrail_x.json.gz"), None);
     }
 
     #[test]

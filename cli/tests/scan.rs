@@ -532,6 +532,66 @@ fn search_prints_the_matching_records() {
 const RANKS: [&str; 5] = ["critical", "high", "medium", "low", "informational"];
 
 #[test]
+fn an_account_named_only_by_the_file_names_is_explained() {
+    // The samples are filed under the trail's account, 218007301253; their
+    // records happened in 123837392027.
+    let keyed = trailguard(
+        &[
+            "scan",
+            SAMPLES,
+            "--account",
+            "218007301253",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(keyed.code, 0, "{}", keyed.stderr);
+    assert_eq!(keyed.json()["findings"], serde_json::json!([]));
+    assert!(
+        keyed
+            .stderr
+            .contains("no record belongs to account 218007301253, though the file names do"),
+        "{}",
+        keyed.stderr
+    );
+    let records = trailguard(
+        &[
+            "scan",
+            SAMPLES,
+            "--account",
+            "123837392027",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(records.code, 1, "{}", records.stderr);
+    assert!(
+        !records.stderr.contains("no record belongs"),
+        "{}",
+        records.stderr
+    );
+    let other = trailguard(
+        &[
+            "scan",
+            SAMPLES,
+            "--account",
+            "999999999999",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(other.code, 0, "{}", other.stderr);
+    assert!(
+        !other.stderr.contains("no record belongs"),
+        "{}",
+        other.stderr
+    );
+}
+
+#[test]
 fn the_table_is_sorted_by_severity_then_time_fitted_and_summarised() {
     let json = trailguard(&["scan", SAMPLES, "--format", "json"], None).json();
     let findings = json["findings"].as_array().unwrap();

@@ -235,6 +235,8 @@ pub struct FileFindings {
     pub rejected: u64,
     /// Matches counted into an earlier finding as repeats.
     pub folded: u64,
+    /// Records left out by the detector's record filter.
+    pub filtered: u64,
 }
 
 impl Detector {
@@ -471,6 +473,7 @@ impl Detector {
         })?;
         out.records = summary.records;
         out.rejected = summary.rejected;
+        out.filtered = summary.filtered;
         for finding in fold.finish() {
             out.folded += finding.repeats.as_ref().map_or(0, |r| r.count - 1);
             each(finding);
