@@ -40,7 +40,7 @@
 //!    again and decided on again ([`Outcome::Acted`] with `after`, or
 //!    [`Outcome::Failed`] when the change did not take).
 //! 10. **Audit.** One [`AuditRecord`] per request, whatever happened, to
-//!    DynamoDB and SNS.
+//!     DynamoDB and SNS.
 //!
 //! Dry run is the default and every action is off until named in
 //! `TRAILGUARD_ENABLED_ACTIONS` ([`GuardConfig`]). Deciding from live state,
