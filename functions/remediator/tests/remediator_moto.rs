@@ -430,6 +430,18 @@ async fn matrix(
 
 // --- security groups ---------------------------------------------------------
 
+async fn vpc(ec2: &aws_sdk_ec2::Client, cidr: &str) -> String {
+    ec2.create_vpc()
+        .cidr_block(cidr)
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap()
+}
+
 async fn open_group(
     ec2: &aws_sdk_ec2::Client,
     vpc: &str,
@@ -518,16 +530,7 @@ fn point_group(record: &mut Value, group_id: &str) {
 async fn security_group_world_ingress_is_revoked_and_nothing_else() {
     let h = Harness::start().await;
     let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.0.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc
-        .unwrap()
-        .vpc_id
-        .unwrap();
+    let vpc = vpc(&ec2, "10.0.0.0/16").await;
     let web = open_group(&ec2, &vpc, "web", &[("team", "web")]).await;
     let tagged = open_group(&ec2, &vpc, "bastion", &[(EXEMPT, "approved in SEC-1234")]).await;
     let world_ssh = "tcp 22-22 0.0.0.0/0".to_owned();
@@ -1377,16 +1380,7 @@ impl DenyListed<'_> {
 async fn rate_limit_trips_after_the_budget_and_dry_runs_do_not_count() {
     let h = Harness::start().await;
     let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.1.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc
-        .unwrap()
-        .vpc_id
-        .unwrap();
+    let vpc = vpc(&ec2, "10.1.0.0/16").await;
     let mut groups = Vec::new();
     for name in ["a", "b", "c", "d"] {
         groups.push(open_group(&ec2, &vpc, name, &[]).await);
@@ -1474,16 +1468,7 @@ async fn rate_limit_trips_after_the_budget_and_dry_runs_do_not_count() {
 async fn malformed_trigger_is_rejected_audited_and_changes_nothing() {
     let h = Harness::start().await;
     let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.2.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc
-        .unwrap()
-        .vpc_id
-        .unwrap();
+    let vpc = vpc(&ec2, "10.2.0.0/16").await;
     let group = open_group(&ec2, &vpc, "web", &[]).await;
     let rules_before = ingress(&ec2, &group).await;
     let live = h.live("all");
@@ -1550,18 +1535,6 @@ async fn malformed_trigger_is_rejected_audited_and_changes_nothing() {
 }
 
 // --- authentic triggers ------------------------------------------------------------
-
-async fn vpc(ec2: &aws_sdk_ec2::Client, cidr: &str) -> String {
-    ec2.create_vpc()
-        .cidr_block(cidr)
-        .send()
-        .await
-        .unwrap()
-        .vpc
-        .unwrap()
-        .vpc_id
-        .unwrap()
-}
 
 #[tokio::test]
 async fn forged_findings_are_refused_and_audited_and_the_real_one_still_acts() {

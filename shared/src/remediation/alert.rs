@@ -89,17 +89,10 @@ pub fn rate_limit_finding(req: &RemediationRequest, rate: &RateLimit, now: u64) 
 mod tests {
     use super::*;
     use crate::findings::sns::Outgoing;
-    use crate::remediation::actions::{ActionKind, test_request};
-    use crate::remediation::request::ResourceRef;
+    use crate::remediation::actions::test_group_request;
 
     fn request() -> RemediationRequest {
-        test_request(
-            ActionKind::SecurityGroupOpenIngress,
-            ResourceRef::SecurityGroup {
-                group_id: "sg-1".into(),
-            },
-            "AuthorizeSecurityGroupIngress",
-        )
+        test_group_request()
     }
 
     #[test]

@@ -79,17 +79,10 @@ pub fn delay_secs(until_epoch: u64, now: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::remediation::actions::{ActionKind, test_request};
-    use crate::remediation::request::ResourceRef;
+    use crate::remediation::actions::test_group_request;
 
     fn request() -> RemediationRequest {
-        test_request(
-            ActionKind::SecurityGroupOpenIngress,
-            ResourceRef::SecurityGroup {
-                group_id: "sg-1".into(),
-            },
-            "AuthorizeSecurityGroupIngress",
-        )
+        test_group_request()
     }
 
     #[test]

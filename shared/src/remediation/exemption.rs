@@ -184,7 +184,7 @@ fn principal_key(arn: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::remediation::actions::{ActionKind, test_request};
+    use crate::remediation::actions::test_group_request;
     use crate::remediation::guard::DEFAULT_EXEMPTION_TAG;
     use serde_json::json;
 
@@ -194,13 +194,7 @@ mod tests {
     const ADMIN: &str = "arn:aws:sts::111122223333:assumed-role/SecurityAdmin/bob";
 
     fn request() -> RemediationRequest {
-        test_request(
-            ActionKind::SecurityGroupOpenIngress,
-            ResourceRef::SecurityGroup {
-                group_id: "sg-1".into(),
-            },
-            "AuthorizeSecurityGroupIngress",
-        )
+        test_group_request()
     }
 
     fn change(at_epoch: i64, principal: &str) -> TagChange {

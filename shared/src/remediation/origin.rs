@@ -136,8 +136,7 @@ fn is_retry_queue(envelope: &Envelope, trusted: &TrustedSources) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::remediation::actions::{ActionKind, test_request};
-    use crate::remediation::request::ResourceRef;
+    use crate::remediation::actions::test_group_request;
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:trailguard-findings";
     const QUEUE: &str = "arn:aws:sqs:us-east-1:123456789012:trailguard-retry";
@@ -150,13 +149,7 @@ mod tests {
     }
 
     fn request(account: &str, region: &str) -> RemediationRequest {
-        let mut req = test_request(
-            ActionKind::SecurityGroupOpenIngress,
-            ResourceRef::SecurityGroup {
-                group_id: "sg-1".into(),
-            },
-            "AuthorizeSecurityGroupIngress",
-        );
+        let mut req = test_group_request();
         req.account = account.into();
         req.region = region.into();
         req
