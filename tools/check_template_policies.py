@@ -11,7 +11,10 @@
   to anyone but CloudTrail for the stack's trail (`aws:SourceArn`).
 - Findings: the findings topic's policy denies `sns:Publish` to every
   principal but the functions the template grants publishing on it.
-- Rejected records raise an alarm.
+- Deferred remediations: the remediator's retry queue denies
+  `sqs:SendMessage` to every principal but the remediator's role (the
+  remediator trusts that queue's messages as requests it deferred).
+- Rejected records and a tripped remediation rate limit raise alarms.
 
 `--self-test` breaks a copy of the template in each of those ways and
 checks that every break is reported (and the template as it is, not).
@@ -205,18 +208,38 @@ def topic_problems(resources):
     return ["FindingsTopic: no topic policy denying sns:Publish to all but the stack's publishers"]
 
 
+def retry_queue_problems(resources):
+    """The remediator's retry queue takes messages from the remediator only."""
+    queue = {"Ref": "RemediatorRetryQueue"}
+    for name, res in resources.items():
+        props = res.get("Properties", {})
+        if res.get("Type") != "AWS::SQS::QueuePolicy" or queue not in as_list(props.get("Queues")):
+            continue
+        for statement in as_list(props.get("PolicyDocument", {}).get("Statement", [])):
+            allowed = statement.get("Condition", {}).get("ArnNotEquals", {}).get("aws:PrincipalArn")
+            if statement.get("Effect") == "Deny" and statement.get("Principal") == "*" and \
+                    "sqs:SendMessage" in as_list(statement.get("Action", [])) and \
+                    as_list(allowed) == [{"Fn::GetAtt": ["RemediatorRole", "Arn"]}]:
+                return []
+        return [f"{name}: no Deny of sqs:SendMessage to all but RemediatorRole"]
+    return ["RemediatorRetryQueue: no queue policy denying sqs:SendMessage "
+            "to all but the remediator"]
+
+
+ALARMED_METRICS = ("RecordsRejected", "RemediationsRateLimited")
+
+
 def alarm_problems(resources):
-    for res in resources.values():
-        if res.get("Type") == "AWS::CloudWatch::Alarm" and \
-                res.get("Properties", {}).get("MetricName") == "RecordsRejected":
-            return []
-    return ["no alarm on RecordsRejected"]
+    alarmed = {res.get("Properties", {}).get("MetricName") for res in resources.values()
+               if res.get("Type") == "AWS::CloudWatch::Alarm"}
+    return [f"no alarm on {metric}" for metric in ALARMED_METRICS if metric not in alarmed]
 
 
 def problems(template):
     resources = template["Resources"]
     return (grant_problems(resources) + bucket_problems(resources)
-            + topic_problems(resources) + alarm_problems(resources))
+            + topic_problems(resources) + retry_queue_problems(resources)
+            + alarm_problems(resources))
 
 
 def statement(template, resource, sid=None, policy=None):
@@ -260,15 +283,25 @@ def self_test(template):
         del t["Resources"]["FindingsTopicPolicy"]
 
     def new_publisher_not_in_topic_policy(t):
-        statement(t, "RemediatorRole", "AuditTopic")["Resource"] = [
-            {"Ref": "RemediatorAuditTopic"}, {"Ref": "FindingsTopic"}]
+        policy = t["Resources"]["FindingsTopicPolicy"]["Properties"]["PolicyDocument"]
+        allowed = policy["Statement"][0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+        allowed.remove({"Fn::GetAtt": ["RemediatorRole", "Arn"]})
+
+    def retry_queue_on_star(t):
+        statement(t, "RemediatorRole", "DeferRateLimited")["Resource"] = "*"
+
+    def anyone_defers(t):
+        del t["Resources"]["RemediatorRetryQueuePolicy"]
 
     def no_rejected_alarm(t):
         del t["Resources"]["RecordsRejectedAlarm"]
 
+    def no_rate_limit_alarm(t):
+        del t["Resources"]["RemediatorRateLimitedAlarm"]
+
     breaks = [cloudtrail_on_star, s3_any_account, rules_from_every_bucket, every_parameter,
               anyone_writes_logs, anyone_publishes, new_publisher_not_in_topic_policy,
-              no_rejected_alarm]
+              retry_queue_on_star, anyone_defers, no_rejected_alarm, no_rate_limit_alarm]
     for mutate in breaks:
         broken = copy.deepcopy(template)
         mutate(broken)

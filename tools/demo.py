@@ -214,7 +214,10 @@ def main():
     WORK.mkdir(exist_ok=True)
     stage("Starting moto on 127.0.0.1")
     moto_port = free_port()
-    start([str(ROOT / ".venv/bin/moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)], log=WORK / "moto.log")
+    # moto in the logs' account: the remediator acts only in the account of
+    # the findings topic, which must be the events' own.
+    start([str(ROOT / ".venv/bin/moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)],
+          env={**os.environ, "MOTO_ACCOUNT_ID": ACCOUNT}, log=WORK / "moto.log")
     endpoint = f"http://127.0.0.1:{moto_port}"
     if not wait_http(endpoint + "/moto-api/data.json", 30):
         fail("moto", "did not start")
@@ -243,6 +246,9 @@ def main():
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
         queues[name] = url
+    # The remediator's retry queue (rate-limited requests wait there).
+    retry_url = sqs.create_queue(QueueName="remediator-retry")["QueueUrl"]
+    retry_arn = sqs.get_queue_attributes(QueueUrl=retry_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     group = ec2.create_security_group(GroupName="demo-web", Description="demo", VpcId=vpc)["GroupId"]
     opened = ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[
@@ -269,6 +275,7 @@ def main():
         "TRAILGUARD_FINDINGS_TOPIC_ARN": findings_topic,
         "TRAILGUARD_AUDIT_TABLE": AUDIT_TABLE, "TRAILGUARD_AUDIT_TOPIC_ARN": audit_topic,
         "TRAILGUARD_RATE_TABLE": TABLE,
+        "TRAILGUARD_RETRY_QUEUE_URL": retry_url, "TRAILGUARD_RETRY_QUEUE_ARN": retry_arn,
         "TRAILGUARD_OWN_ROLE_ARNS": REMEDIATOR_ROLE,
         "TRAILGUARD_ENABLED_ACTIONS": "security-group-open-ingress",
         "RUST_LOG": "warn",

@@ -5,7 +5,9 @@
 //! DynamoDB and from an SQS queue subscribed to the audit topic.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -19,8 +21,12 @@ use testkit::{Moto, repo_root};
 use trailguard::ObjectRef;
 use trailguard::findings::finding::MAX_MESSAGE_BYTES;
 use trailguard::findings::{Finding, FindingMessage};
+use trailguard::remediation::audit::rfc3339_utc;
+use trailguard::remediation::execute::tag_history::TagHistory;
+use trailguard::remediation::exemption::TagChange;
+use trailguard::remediation::service::now_epoch;
 use trailguard::remediation::{
-    ActionKind, RemediatorConfig, RemediatorService, ResourceRef, audit_id,
+    ActionKind, RemediationRequest, RemediatorConfig, RemediatorService, ResourceRef, audit_id,
 };
 
 const ACCOUNT: &str = "123456789012";
@@ -32,14 +38,45 @@ const OWN_ROLE: &str = "arn:aws:iam::123456789012:role/trailguard-remediator";
 const OWN_SESSION: &str = "arn:aws:sts::123456789012:assumed-role/trailguard-remediator/1764062043";
 /// Longer than the epoch is old: one rate window for the whole test.
 const ONE_WINDOW: &str = "10000000000";
+/// The findings topic, as the samples' SNS envelopes name it.
+const FINDINGS_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:trailguard-findings";
+/// An administrator who sets exemption tags.
+const ADMIN: &str = "arn:aws:sts::123456789012:assumed-role/SecurityAdmin/bob";
 
-/// One moto, the audit table, rate table and topic, and a queue tapping the topic.
+/// A tag history that answers the same changes for every resource (moto
+/// has no CloudTrail `LookupEvents`).
+struct FixedHistory(Vec<TagChange>);
+
+impl TagHistory for FixedHistory {
+    fn changes<'a>(
+        &'a self,
+        _req: &'a RemediationRequest,
+        _tag_key: &'a str,
+        _now: u64,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<TagChange>, String>> + Send + 'a>> {
+        let changes = self.0.clone();
+        Box::pin(async move { Ok(changes) })
+    }
+}
+
+/// Exemption tags set long ago by an administrator.
+fn tagged_by_admin_long_ago() -> Arc<FixedHistory> {
+    Arc::new(FixedHistory(vec![TagChange {
+        at_epoch: 1_600_000_000,
+        principal: Some(ADMIN.to_owned()),
+    }]))
+}
+
+/// One moto, the audit table, rate table and topic, and a queue tapping the
+/// topic; the findings topic and the retry queue.
 struct Harness {
     moto: Moto,
     sdk: SdkConfig,
     dynamodb: aws_sdk_dynamodb::Client,
     topic_arn: String,
     queue_url: String,
+    retry_queue_url: String,
+    retry_queue_arn: String,
     /// `(audit id, outcome kind)` of every record the handler returned.
     returned: Mutex<Vec<(String, String)>>,
 }
@@ -62,24 +99,55 @@ impl Harness {
             .topic_arn
             .unwrap();
         let queue_url = moto.queue_on_topic(&topic_arn, "audit-tap", true).await;
+        let findings = sns
+            .create_topic()
+            .name("trailguard-findings")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        assert_eq!(findings, FINDINGS_TOPIC);
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let retry_queue_url = sqs
+            .create_queue()
+            .queue_name("trailguard-retry")
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let retry_queue_arn = "arn:aws:sqs:us-east-1:123456789012:trailguard-retry".to_owned();
         Harness {
             moto,
             sdk,
             dynamodb,
             topic_arn,
             queue_url,
+            retry_queue_url,
+            retry_queue_arn,
             returned: Mutex::new(Vec::new()),
         }
     }
 
-    /// A service with the harness's tables and topic, the own role set,
-    /// and `extra` variables on top.
+    /// A service with the harness's tables, topics and queue, the own role
+    /// set, exemption tags set long ago by an administrator, and `extra`
+    /// variables on top.
     fn service(&self, extra: &[(&str, &str)]) -> RemediatorService {
+        self.service_without_history(extra)
+            .with_tag_history(tagged_by_admin_long_ago())
+    }
+
+    /// [`Harness::service`] reading tag history from moto's CloudTrail.
+    fn service_without_history(&self, extra: &[(&str, &str)]) -> RemediatorService {
         let mut vars = vec![
             ("TRAILGUARD_AUDIT_TABLE", AUDIT_TABLE.to_owned()),
             ("TRAILGUARD_AUDIT_TOPIC_ARN", self.topic_arn.clone()),
             ("TRAILGUARD_RATE_TABLE", RATE_TABLE.to_owned()),
             ("TRAILGUARD_OWN_ROLE_ARNS", OWN_ROLE.to_owned()),
+            ("TRAILGUARD_FINDINGS_TOPIC_ARN", FINDINGS_TOPIC.to_owned()),
+            ("TRAILGUARD_RETRY_QUEUE_URL", self.retry_queue_url.clone()),
+            ("TRAILGUARD_RETRY_QUEUE_ARN", self.retry_queue_arn.clone()),
         ];
         vars.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
         RemediatorService::new(RemediatorConfig::from_vars(vars).unwrap(), &self.sdk)
@@ -362,6 +430,18 @@ async fn matrix(
 
 // --- security groups ---------------------------------------------------------
 
+async fn vpc(ec2: &aws_sdk_ec2::Client, cidr: &str) -> String {
+    ec2.create_vpc()
+        .cidr_block(cidr)
+        .send()
+        .await
+        .unwrap()
+        .vpc
+        .unwrap()
+        .vpc_id
+        .unwrap()
+}
+
 async fn open_group(
     ec2: &aws_sdk_ec2::Client,
     vpc: &str,
@@ -450,16 +530,7 @@ fn point_group(record: &mut Value, group_id: &str) {
 async fn security_group_world_ingress_is_revoked_and_nothing_else() {
     let h = Harness::start().await;
     let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.0.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc
-        .unwrap()
-        .vpc_id
-        .unwrap();
+    let vpc = vpc(&ec2, "10.0.0.0/16").await;
     let web = open_group(&ec2, &vpc, "web", &[("team", "web")]).await;
     let tagged = open_group(&ec2, &vpc, "bastion", &[(EXEMPT, "approved in SEC-1234")]).await;
     let world_ssh = "tcp 22-22 0.0.0.0/0".to_owned();
@@ -976,7 +1047,9 @@ async fn scheduled_key_deletion_is_cancelled() {
     );
     assert_eq!(acted["after"]["keyState"], "Disabled");
 
-    // The same trigger through SQS (an SNS subscription without raw delivery).
+    // The same trigger through SQS (an SNS subscription without raw
+    // delivery) is refused: the topic in a queued notification was written
+    // by whoever sent the message, so only the retry queue is trusted.
     let third = doomed_key(&kms, &[]).await;
     let payload = trigger("eventbridge-schedule-key-deletion.json", |r| {
         r["requestParameters"]["keyId"] = json!(third);
@@ -985,8 +1058,12 @@ async fn scheduled_key_deletion_is_cancelled() {
     let record = h
         .decide(&h.live("kms-key-deletion"), sqs_wrapped(&payload))
         .await;
-    assert_eq!(kind(&record), "acted", "{record}");
-    assert_eq!(key_state(&kms, &third).await, "Disabled");
+    assert_eq!(kind(&record), "refused", "{record}");
+    assert!(
+        reason(&record).contains("only from the retry queue"),
+        "{record}"
+    );
+    assert_eq!(key_state(&kms, &third).await, "PendingDeletion");
     h.assert_all_published().await;
 }
 
@@ -1161,8 +1238,11 @@ async fn key_status(iam: &aws_sdk_iam::Client, user_and_key: &str) -> String {
         .unwrap()
 }
 
+/// Points a `CreateAccessKey` record at a key moto made just now, as the
+/// event that created it.
 fn point_key(record: &mut Value, user_and_key: &str) {
     let (user, key) = user_and_key.split_once(' ').unwrap();
+    record["eventTime"] = json!(rfc3339_utc(now_epoch()));
     record["requestParameters"]["userName"] = json!(user);
     record["responseElements"]["accessKey"]["userName"] = json!(user);
     record["responseElements"]["accessKey"]["accessKeyId"] = json!(key);
@@ -1300,16 +1380,7 @@ impl DenyListed<'_> {
 async fn rate_limit_trips_after_the_budget_and_dry_runs_do_not_count() {
     let h = Harness::start().await;
     let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.1.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc
-        .unwrap()
-        .vpc_id
-        .unwrap();
+    let vpc = vpc(&ec2, "10.1.0.0/16").await;
     let mut groups = Vec::new();
     for name in ["a", "b", "c", "d"] {
         groups.push(open_group(&ec2, &vpc, name, &[]).await);
@@ -1343,7 +1414,7 @@ async fn rate_limit_trips_after_the_budget_and_dry_runs_do_not_count() {
     for (n, group) in groups.iter().enumerate() {
         let record = h.decide(&live, event(group, n)).await;
         kinds.push(kind(&record).to_owned());
-        if kind(&record) == "skippedRateLimited" {
+        if kind(&record) == "deferred" {
             assert!(record["outcome"]["untilEpoch"].as_u64().unwrap() >= 10_000_000_000);
             assert!(
                 record["plan"].is_object(),
@@ -1351,10 +1422,7 @@ async fn rate_limit_trips_after_the_budget_and_dry_runs_do_not_count() {
             );
         }
     }
-    assert_eq!(
-        kinds,
-        ["acted", "acted", "skippedRateLimited", "skippedRateLimited"]
-    );
+    assert_eq!(kinds, ["acted", "acted", "deferred", "deferred"]);
     let world_ssh = "tcp 22-22 0.0.0.0/0".to_owned();
     for (n, group) in groups.iter().enumerate() {
         assert_eq!(
@@ -1379,9 +1447,13 @@ async fn rate_limit_trips_after_the_budget_and_dry_runs_do_not_count() {
     );
     assert_eq!(counters[0].get("count").map(String::as_str), Some("2"));
 
-    // Rate-limited decisions are final: a redelivery does not drain a later window.
+    // A redelivery in the full window is deferred again, never acted on.
     let again = h.invoke(&live, event(&groups[2], 2)).await.unwrap();
-    assert_eq!(again["records"], json!([]));
+    assert_eq!(
+        again["records"][0]["outcome"]["kind"], "deferred",
+        "{again}"
+    );
+    assert!(ingress(&ec2, &groups[2]).await.contains(&world_ssh));
     // Dry runs still describe what they would do.
     assert_eq!(
         kind(&h.decide(&dry, event(&groups[3], 200)).await),
@@ -1396,16 +1468,7 @@ async fn rate_limit_trips_after_the_budget_and_dry_runs_do_not_count() {
 async fn malformed_trigger_is_rejected_audited_and_changes_nothing() {
     let h = Harness::start().await;
     let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.2.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc
-        .unwrap()
-        .vpc_id
-        .unwrap();
+    let vpc = vpc(&ec2, "10.2.0.0/16").await;
     let group = open_group(&ec2, &vpc, "web", &[]).await;
     let rules_before = ingress(&ec2, &group).await;
     let live = h.live("all");
@@ -1468,6 +1531,357 @@ async fn malformed_trigger_is_rejected_audited_and_changes_nothing() {
         published
             .iter()
             .any(|m| m["outcome"]["error"] == "detail.requestParameters.groupId missing")
+    );
+}
+
+// --- authentic triggers ------------------------------------------------------------
+
+#[tokio::test]
+async fn forged_findings_are_refused_and_audited_and_the_real_one_still_acts() {
+    let h = Harness::start().await;
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
+    let vpc = vpc(&ec2, "10.3.0.0/16").await;
+    let group = open_group(&ec2, &vpc, "web", &[]).await;
+    let rules_before = ingress(&ec2, &group).await;
+    let live = h.live("security-group-open-ingress");
+    let finding = |edit: &dyn Fn(&mut Value)| {
+        trigger("sns-finding-authorize-security-group-ingress.json", |r| {
+            point_group(r, &group);
+            r["eventID"] = json!("f0f0f0f0-0000-4000-8000-000000000000");
+            edit(r);
+        })
+    };
+
+    // Published on a topic anyone in the account may publish to.
+    let mut other_topic = finding(&|_| {});
+    other_topic["Records"][0]["Sns"]["TopicArn"] =
+        json!("arn:aws:sns:us-east-1:123456789012:open-to-all");
+    let wrong_topic = h.decide(&live, other_topic).await;
+    // On the findings topic, but naming another account.
+    let foreign = h
+        .decide(
+            &live,
+            finding(&|r| r["recipientAccountId"] = json!("210987654321")),
+        )
+        .await;
+    // A bare finding, invoked directly: no envelope AWS wrote.
+    let mut bare: Value = serde_json::from_str(
+        finding(&|_| {})["Records"][0]["Sns"]["Message"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    bare["id"] = json!("bare");
+    let direct = h.decide(&live, bare).await;
+    // An EventBridge event whose envelope names another region.
+    let eventbridge = trigger("eventbridge-authorize-security-group-ingress.json", |r| {
+        point_group(r, &group);
+        r["eventID"] = json!("f0f0f0f0-0000-4000-8000-000000000000");
+    });
+    let mut elsewhere = eventbridge.clone();
+    elsewhere["region"] = json!("eu-west-1");
+    let wrong_region = h.decide(&live, elsewhere).await;
+
+    for (record, why) in [
+        (&wrong_topic, "not from the findings topic"),
+        (&foreign, "names account 210987654321"),
+        (&direct, "no envelope"),
+        (&wrong_region, "not the region EventBridge delivered it in"),
+    ] {
+        assert_eq!(kind(record), "refused", "{record}");
+        assert!(reason(record).contains(why), "{why}: {record}");
+        assert!(record["before"].is_null(), "nothing was read: {record}");
+    }
+    assert_eq!(ingress(&ec2, &group).await, rules_before);
+
+    // The refusals kept their own ids: the authentic trigger for the same
+    // event still acts.
+    let acted = h.decide(&live, eventbridge).await;
+    assert_eq!(kind(&acted), "acted", "{acted}");
+    assert!(
+        !ingress(&ec2, &group)
+            .await
+            .contains(&"tcp 22-22 0.0.0.0/0".to_owned())
+    );
+    let stored = h.all_stored().await;
+    let refused = stored
+        .iter()
+        .filter(|r| r.get("outcome").map(String::as_str) == Some("refused"))
+        .count();
+    assert_eq!(refused, 4, "{stored:?}");
+    h.assert_all_published().await;
+}
+
+#[tokio::test]
+async fn a_forged_finding_naming_an_old_key_does_not_deactivate_it() {
+    let h = Harness::start().await;
+    let iam = aws_sdk_iam::Client::new(&h.sdk);
+    let backup = user_with_key(&iam, "svc-backup", &[]).await;
+    let live = h.service(&[
+        ("TRAILGUARD_ENABLED_ACTIONS", "iam-access-key"),
+        ("TRAILGUARD_DRY_RUN", "false"),
+        ("TRAILGUARD_DENY_LISTED_USERS", "svc-backup"),
+    ]);
+    // A finding on the findings topic, naming the workload's key, with the
+    // sample's event time: days before the key was made.
+    let forged = trigger("sns-finding-create-access-key.json", |r| {
+        point_key(r, &backup);
+        r["eventTime"] = json!("2026-01-05T09:14:03Z");
+        r["eventID"] = json!("01d0a000-0000-4000-8000-000000000000");
+    });
+    let record = h.decide(&live, forged).await;
+    assert_eq!(kind(&record), "skippedNotApplicable", "{record}");
+    assert!(reason(&record).contains("older key"), "{record}");
+    assert!(record["before"]["createdEpoch"].is_i64(), "{record}");
+    assert_eq!(key_status(&iam, &backup).await, "Active");
+
+    // Another user's key under the deny-listed user's name is not found.
+    let alice = user_with_key(&iam, "alice", &[]).await;
+    let (_, alice_key) = alice.split_once(' ').unwrap();
+    let borrowed = trigger("sns-finding-create-access-key.json", |r| {
+        point_key(r, &format!("svc-backup {alice_key}"));
+        r["eventID"] = json!("01d0a000-0000-4000-8000-000000000001");
+    });
+    let record = h.decide(&live, borrowed).await;
+    assert_eq!(kind(&record), "skippedNotApplicable", "{record}");
+    assert_eq!(key_status(&iam, &alice).await, "Active");
+
+    // The key the event created is deactivated.
+    let genuine = trigger("sns-finding-create-access-key.json", |r| {
+        point_key(r, &backup);
+        r["eventID"] = json!("01d0a000-0000-4000-8000-000000000002");
+    });
+    let record = h.decide(&live, genuine).await;
+    assert_eq!(kind(&record), "acted", "{record}");
+    assert_eq!(key_status(&iam, &backup).await, "Inactive");
+    h.assert_all_published().await;
+}
+
+// --- self-granted exemptions ---------------------------------------------------------
+
+#[tokio::test]
+async fn a_self_set_exemption_tag_does_not_exempt_and_an_earlier_admin_tag_does() {
+    let h = Harness::start().await;
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
+    let vpc = vpc(&ec2, "10.4.0.0/16").await;
+    let exempt = [(EXEMPT, "vendor appliance")];
+    let self_tagged = open_group(&ec2, &vpc, "self-tagged", &exempt).await;
+    let admin_tagged = open_group(&ec2, &vpc, "admin-tagged", &exempt).await;
+    let no_history = open_group(&ec2, &vpc, "no-history", &exempt).await;
+    let world_ssh = "tcp 22-22 0.0.0.0/0".to_owned();
+    let action = "security-group-open-ingress";
+    let vars = [
+        ("TRAILGUARD_ENABLED_ACTIONS", action),
+        ("TRAILGUARD_DRY_RUN", "false"),
+    ];
+    let change_at: i64 = 1_795_000_000;
+    let event = |group: &str, n: u32| {
+        trigger("sns-finding-authorize-security-group-ingress.json", |r| {
+            point_group(r, group);
+            r["eventID"] = json!(format!("5e1f0000-0000-4000-8000-{n:012}"));
+            r["eventTime"] = json!(rfc3339_utc(change_at.unsigned_abs()));
+        })
+    };
+    let changer = "arn:aws:sts::123456789012:assumed-role/Admin/alice";
+
+    // Tagged by the changer (another session of the same role), a few
+    // seconds after the change.
+    let self_set = h
+        .service_without_history(&vars)
+        .with_tag_history(Arc::new(FixedHistory(vec![TagChange {
+            at_epoch: change_at + 5,
+            principal: Some("arn:aws:sts::123456789012:assumed-role/Admin/alice-2".to_owned()),
+        }])));
+    let record = h.decide(&self_set, event(&self_tagged, 1)).await;
+    assert_eq!(kind(&record), "acted", "{record}");
+    let note = record["note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("not honoured") && note.contains("who made the change"),
+        "{record}"
+    );
+    assert!(!ingress(&ec2, &self_tagged).await.contains(&world_ssh));
+    assert!(record["principal"] == changer, "{record}");
+
+    // Tagged a day before the change by an administrator.
+    let earlier = h
+        .service_without_history(&vars)
+        .with_tag_history(Arc::new(FixedHistory(vec![TagChange {
+            at_epoch: change_at - 86_400,
+            principal: Some(ADMIN.to_owned()),
+        }])));
+    let record = h.decide(&earlier, event(&admin_tagged, 2)).await;
+    assert_eq!(kind(&record), "skippedExempt", "{record}");
+    assert!(ingress(&ec2, &admin_tagged).await.contains(&world_ssh));
+
+    // Nothing in the history (moto's CloudTrail has no LookupEvents): the
+    // tag is not honoured.
+    let record = h
+        .decide(&h.service_without_history(&vars), event(&no_history, 3))
+        .await;
+    assert_eq!(kind(&record), "acted", "{record}");
+    assert!(
+        record["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not honoured"),
+        "{record}"
+    );
+    assert!(!ingress(&ec2, &no_history).await.contains(&world_ssh));
+    let stored = h.stored(record["id"].as_str().unwrap()).await;
+    assert!(
+        stored
+            .get("note")
+            .is_some_and(|n| n.contains("not honoured")),
+        "{stored:?}"
+    );
+    h.assert_all_published().await;
+}
+
+// --- a tripped rate limit --------------------------------------------------------------
+
+#[tokio::test]
+async fn a_tripped_breaker_alarms_reports_and_runs_the_request_after_the_window() {
+    let h = Harness::start().await;
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
+    let vpc = vpc(&ec2, "10.5.0.0/16").await;
+    let mut groups = Vec::new();
+    for name in ["first", "second", "third"] {
+        groups.push(open_group(&ec2, &vpc, name, &[]).await);
+    }
+    let findings_tap = h
+        .moto
+        .queue_on_topic(FINDINGS_TOPIC, "findings-tap", true)
+        .await;
+    let action = "security-group-open-ingress";
+    let live = h.service(&[
+        ("TRAILGUARD_ENABLED_ACTIONS", action),
+        ("TRAILGUARD_DRY_RUN", "false"),
+        ("TRAILGUARD_RATE_MAX_ACTIONS", "1"),
+        ("TRAILGUARD_RATE_WINDOW_SECS", "3600"),
+    ]);
+    let event = |group: &str, n: usize| {
+        trigger("eventbridge-authorize-security-group-ingress.json", |r| {
+            point_group(r, group);
+            r["eventID"] = json!(format!("b4ea0000-0000-4000-8000-{n:012}"));
+        })
+    };
+    let world_ssh = "tcp 22-22 0.0.0.0/0".to_owned();
+    // Two seconds before a window ends: the deferral's delay is two seconds.
+    let window_end: u64 = 1_800_000_000 / 3600 * 3600 + 3600;
+    let now = window_end - 2;
+    let decide_at = async |payload: Value, at: u64| {
+        let response = live.handle(&payload, at).await.unwrap();
+        response["records"][0].clone()
+    };
+
+    let first = decide_at(event(&groups[0], 0), now).await;
+    assert_eq!(kind(&first), "acted", "{first}");
+    let second = decide_at(event(&groups[1], 1), now).await;
+    assert_eq!(kind(&second), "deferred", "{second}");
+    assert_eq!(second["outcome"]["untilEpoch"], window_end);
+    let third = decide_at(event(&groups[2], 2), now).await;
+    assert_eq!(kind(&third), "deferred", "{third}");
+    assert!(ingress(&ec2, &groups[1]).await.contains(&world_ssh));
+    let stored = h.stored(second["id"].as_str().unwrap()).await;
+    assert_eq!(stored.get("outcome").map(String::as_str), Some("deferred"));
+
+    // The alarm's metric, one datum per deferral.
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&h.sdk);
+    let at = |secs: u64| aws_sdk_cloudwatch::primitives::DateTime::from_secs(secs as i64);
+    let stats = cloudwatch
+        .get_metric_statistics()
+        .namespace("Trailguard")
+        .metric_name("RemediationsRateLimited")
+        .start_time(at(now - 600))
+        .end_time(at(now + 600))
+        .period(60)
+        .statistics(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .send()
+        .await
+        .unwrap();
+    let deferrals: f64 = stats.datapoints().iter().filter_map(|d| d.sum()).sum();
+    assert_eq!(deferrals, 2.0, "{stats:?}");
+    // One high finding for the window, on the findings topic, which the
+    // remediator's subscription never receives (no `remediation` attribute).
+    let findings = h.moto.drain_queue(&findings_tap).await;
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(
+        findings[0]["rule"]["id"],
+        "trailguard-remediation-rate-limit"
+    );
+    assert_eq!(findings[0]["rule"]["severity"], "high");
+    assert_eq!(findings[0]["where"]["account"], ACCOUNT);
+    assert!(findings[0].get("remediation").is_none(), "{}", findings[0]);
+
+    // Both deferred requests wait on the retry queue for the window's end.
+    let sqs = aws_sdk_sqs::Client::new(&h.sdk);
+    let mut messages = Vec::new();
+    for _ in 0..5 {
+        let received = sqs
+            .receive_message()
+            .queue_url(&h.retry_queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(2)
+            .send()
+            .await
+            .unwrap();
+        messages.extend(received.messages().iter().cloned());
+        if messages.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    let delivery = |body: &str| {
+        json!({"Records": [{
+            "messageId": "d3f3",
+            "body": body,
+            "eventSource": "aws:sqs",
+            "eventSourceARN": h.retry_queue_arn,
+            "awsRegion": "us-east-1"
+        }]})
+    };
+    let body_of = |group: &str| {
+        messages
+            .iter()
+            .filter_map(|m| m.body())
+            .find(|b| b.contains(group))
+            .unwrap()
+            .to_owned()
+    };
+    let body: Value = serde_json::from_str(&body_of(&groups[1])).unwrap();
+    assert_eq!(body["deferrals"], 1);
+    assert_eq!(body["untilEpoch"], window_end);
+
+    // A deferred request from any other queue is refused.
+    let mut forged = delivery(&body_of(&groups[1]));
+    forged["Records"][0]["eventSourceARN"] = json!("arn:aws:sqs:us-east-1:123456789012:other");
+    let refused = decide_at(forged, window_end + 1).await;
+    assert_eq!(kind(&refused), "refused", "{refused}");
+    assert!(ingress(&ec2, &groups[1]).await.contains(&world_ssh));
+
+    // After the window it runs, under its original audit id.
+    let ran = decide_at(delivery(&body_of(&groups[1])), window_end + 1).await;
+    assert_eq!(kind(&ran), "acted", "{ran}");
+    assert_eq!(ran["id"], second["id"]);
+    assert!(!ingress(&ec2, &groups[1]).await.contains(&world_ssh));
+    // The third finds the new window full: deferred again, and counted.
+    let again = decide_at(delivery(&body_of(&groups[2])), window_end + 1).await;
+    assert_eq!(kind(&again), "deferred", "{again}");
+    assert_eq!(again["outcome"]["untilEpoch"], window_end + 3600);
+    assert!(ingress(&ec2, &groups[2]).await.contains(&world_ssh));
+    let requeued = sqs
+        .receive_message()
+        .queue_url(&h.retry_queue_url)
+        .send()
+        .await
+        .unwrap();
+    // Delayed by SQS's 15-minute maximum, it is not visible yet.
+    assert!(requeued.messages().is_empty(), "{requeued:?}");
+    let findings = h.moto.drain_queue(&findings_tap).await;
+    assert_eq!(
+        findings.len(),
+        1,
+        "a new window, a new finding: {findings:?}"
     );
 }
 

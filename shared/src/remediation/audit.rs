@@ -80,10 +80,18 @@ pub enum Outcome {
         /// Which check.
         reason: String,
     },
-    /// The account's rate limit window is full.
-    SkippedRateLimited {
+    /// The account's rate limit window is full: the request was queued
+    /// to run again when the window ends. Not final: the queued request
+    /// takes the record over.
+    Deferred {
         /// When the next window starts (epoch seconds).
         until_epoch: u64,
+    },
+    /// The trigger is not authentic, or names an account other than the
+    /// one AWS delivered it from: nothing is read or changed.
+    Refused {
+        /// Why.
+        reason: String,
     },
     /// Reading live state or applying the plan failed.
     Failed {
@@ -107,7 +115,8 @@ impl Outcome {
             Outcome::SkippedAlreadyCompliant { .. } => "skippedAlreadyCompliant",
             Outcome::SkippedNotApplicable { .. } => "skippedNotApplicable",
             Outcome::SkippedGuard { .. } => "skippedGuard",
-            Outcome::SkippedRateLimited { .. } => "skippedRateLimited",
+            Outcome::Deferred { .. } => "deferred",
+            Outcome::Refused { .. } => "refused",
             Outcome::Failed { .. } => "failed",
             Outcome::Rejected { .. } => "rejected",
         }
@@ -120,20 +129,22 @@ impl Outcome {
             Outcome::SkippedExempt { reason }
             | Outcome::SkippedAlreadyCompliant { reason }
             | Outcome::SkippedNotApplicable { reason }
-            | Outcome::SkippedGuard { reason } => Some(reason.clone()),
-            Outcome::SkippedRateLimited { until_epoch } => Some(format!(
-                "rate limit window full until {}",
+            | Outcome::SkippedGuard { reason }
+            | Outcome::Refused { reason } => Some(reason.clone()),
+            Outcome::Deferred { until_epoch } => Some(format!(
+                "rate limit window full: deferred until {}",
                 rfc3339_utc(*until_epoch)
             )),
             Outcome::Failed { error } | Outcome::Rejected { error } => Some(error.clone()),
         }
     }
 
-    /// Whether a redelivery of the same trigger should stop here. Only a
-    /// failure may be retried; a rate-limited request is final so that a
-    /// redelivery storm cannot drain the next window.
+    /// Whether a redelivery of the same trigger should stop here. A
+    /// failure may be retried, and a deferred request runs again from the
+    /// retry queue; a redelivery in a full window is deferred again, never
+    /// acted on, so it cannot drain the next window ahead of its turn.
     pub fn is_final(&self) -> bool {
-        !matches!(self, Outcome::Failed { .. })
+        !matches!(self, Outcome::Failed { .. } | Outcome::Deferred { .. })
     }
 }
 
@@ -174,6 +185,9 @@ pub struct AuditRecord {
     pub principal: Option<String>,
     /// What happened.
     pub outcome: Outcome,
+    /// Something the decision set aside, e.g. an exemption tag not honoured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Whether the remediator ran in dry run.
     pub dry_run: bool,
     /// The action's plan, or null.
@@ -235,11 +249,34 @@ impl AuditRecord {
             finding_id,
             principal: req.principal_arn.clone(),
             outcome,
+            note: None,
             dry_run,
             plan: Value::Null,
             before: Value::Null,
             after: Value::Null,
         }
+    }
+
+    /// A record of a request refused for its origin. Its id is not the
+    /// request's [`audit_id`]: a forged trigger naming a real event's id
+    /// must not take the record the authentic trigger will need. `origin`
+    /// describes the envelope it came in.
+    pub fn refused(
+        req: &RemediationRequest,
+        origin: &str,
+        reason: String,
+        dry_run: bool,
+        now_epoch: u64,
+    ) -> Self {
+        let mut record = Self::new(req, Outcome::Refused { reason }, dry_run, now_epoch);
+        record.id = digest_hex(&[
+            "trailguard-refused-v1",
+            origin,
+            &req.trigger_event_id,
+            req.action.name(),
+            &req.resource.to_string(),
+        ]);
+        record
     }
 
     /// A record of a trigger that could not be read; its id is derived from
@@ -260,6 +297,7 @@ impl AuditRecord {
             outcome: Outcome::Rejected {
                 error: error.to_owned(),
             },
+            note: None,
             dry_run,
             plan: Value::Null,
             before: Value::Null,
@@ -276,6 +314,12 @@ impl AuditRecord {
     /// The record with the live state read before deciding.
     pub fn with_before(mut self, before: Value) -> Self {
         self.before = before;
+        self
+    }
+
+    /// The record with a note on what the decision set aside.
+    pub fn with_note(mut self, note: Option<String>) -> Self {
+        self.note = note;
         self
     }
 
@@ -304,6 +348,7 @@ impl AuditRecord {
             ("findingId", self.finding_id.clone()),
             ("principal", self.principal.clone()),
             ("outcomeDetail", self.outcome.detail()),
+            ("note", self.note.clone()),
         ];
         item.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
         item.insert("outcome", self.outcome.kind().to_owned());
@@ -463,7 +508,7 @@ mod tests {
     fn dynamodb_item_is_flat_strings() {
         let record = AuditRecord::new(
             &request(),
-            Outcome::SkippedRateLimited {
+            Outcome::Deferred {
                 until_epoch: 1_714_644_000,
             },
             false,
@@ -471,13 +516,10 @@ mod tests {
         )
         .with_before(json!({"groupId": "sg-0632fa4ee8a8468a4", "ingressRules": []}));
         let item = record.to_dynamodb_item();
-        assert_eq!(
-            item.get("outcome").map(String::as_str),
-            Some("skippedRateLimited")
-        );
+        assert_eq!(item.get("outcome").map(String::as_str), Some("deferred"));
         assert_eq!(
             item.get("outcomeDetail").map(String::as_str),
-            Some("rate limit window full until 2024-05-02T10:00:00Z")
+            Some("rate limit window full: deferred until 2024-05-02T10:00:00Z")
         );
         assert_eq!(item.get("dryRun").map(String::as_str), Some("false"));
         assert_eq!(
@@ -516,6 +558,12 @@ mod tests {
             .is_final()
         );
         assert!(Outcome::Acted.is_final());
-        assert!(Outcome::SkippedRateLimited { until_epoch: 0 }.is_final());
+        assert!(!Outcome::Deferred { until_epoch: 0 }.is_final());
+        assert!(
+            Outcome::Refused {
+                reason: "forged".into()
+            }
+            .is_final()
+        );
     }
 }

@@ -6,21 +6,27 @@
 //!
 //! 1. the trigger becomes requests; a malformed one is audited as
 //!    `rejected` and the call fails with an error naming the field;
-//! 2. the guard pre-check (own role, failed call, disabled action, exempt
+//! 2. each request's envelope is checked ([`crate::remediation::origin`]);
+//!    a request AWS did not deliver from a trusted source, or naming
+//!    another account, is audited as `refused` (under its own id) and
+//!    nothing more is done;
+//! 3. the guard pre-check (own role, failed call, disabled action, exempt
 //!    account) may skip the request; the skip is audited;
-//! 3. the request's audit id is claimed in the audit table, so a
+//! 4. the request's audit id is claimed in the audit table, so a
 //!    redelivered trigger whose decision is final is not run again;
-//! 4. the executor reads the live state and the exemption tags, the action
-//!    decides, the rate limit admits (real changes only), and the plan is
-//!    recorded (dry run) or applied and read back;
-//! 5. the audit record goes to DynamoDB and, as JSON, to the audit topic.
+//! 5. the executor reads the live state and the exemption tags (honoured
+//!    only when CloudTrail shows someone else set them before the change),
+//!    the action decides, the rate limit admits (real changes only) or
+//!    defers the request to the retry queue, and the plan is recorded (dry
+//!    run) or applied and read back;
+//! 6. the audit record goes to DynamoDB and, as JSON, to the audit topic.
 //!
 //! # The idempotency claim
 //!
 //! Every first write of an audit id is conditional:
 //!
 //! ```text
-//! attribute_not_exists(id) OR outcome = :failed
+//! attribute_not_exists(id) OR outcome IN (:failed, :deferred)
 //!   OR (outcome = :inProgress AND leaseExpiresAt < :now)
 //! ```
 //!
@@ -29,7 +35,8 @@
 //! [`CLAIM_LEASE_SECS`] lease) and overwrites it with the final record. A
 //! failed condition means the id is taken: the trigger is a redelivery of
 //! one already decided (or being decided), and nothing more is done. Only
-//! a `failed` record, or a claim whose invocation died, can be taken over.
+//! a `failed` or `deferred` record, or a claim whose invocation died, can
+//! be taken over.
 //!
 //! # Tables
 //!
@@ -48,8 +55,12 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use std::sync::Arc;
+
 use super::actions::{ActionKind, Decision};
+use super::alert::{rate_limit_finding, rate_limited_datum};
 use super::audit::{AuditRecord, Outcome, audit_id, rfc3339_utc};
+use super::deferral::{DeferredRequest, delay_secs};
 use super::execute::cloudtrail_logging::TrailExecutor;
 use super::execute::config_recorder::RecorderExecutor;
 use super::execute::iam_access_key::AccessKeyExecutor;
@@ -58,11 +69,16 @@ use super::execute::kms_key_deletion::KeyExecutor;
 use super::execute::s3_public_access::BucketExecutor;
 use super::execute::security_group_open_ingress::SecurityGroupExecutor;
 use super::execute::snapshot_public::SnapshotExecutor;
+use super::execute::tag_history::{CloudTrailHistory, TagHistory};
 use super::execute::{ExecuteError, Executor};
+use super::exemption::standing;
 use super::guard::{GuardConfig, GuardConfigError, exempt_by_tags, pre_check};
+use super::origin::{TrustedSources, authenticate, describe};
 use super::rate::{Admission, RateLimit, RateLimitError};
-use super::request::trigger::requests_from_trigger;
+use super::request::trigger::{Envelope, Planned, plan};
 use super::request::{RemediationRequest, RequestError};
+use crate::findings::sns::{Outgoing, publish as publish_findings};
+use crate::metrics::cloudwatch::publish as publish_metrics;
 
 /// The DynamoDB table audit records are written to.
 pub const VAR_AUDIT_TABLE: &str = "TRAILGUARD_AUDIT_TABLE";
@@ -70,6 +86,18 @@ pub const VAR_AUDIT_TABLE: &str = "TRAILGUARD_AUDIT_TABLE";
 pub const VAR_AUDIT_TOPIC_ARN: &str = "TRAILGUARD_AUDIT_TOPIC_ARN";
 /// The DynamoDB table holding the rate limit counters.
 pub const VAR_RATE_TABLE: &str = "TRAILGUARD_RATE_TABLE";
+/// The findings topic: the only topic findings are accepted from, and the
+/// one a tripped rate limit is reported on.
+pub const VAR_FINDINGS_TOPIC_ARN: &str = "TRAILGUARD_FINDINGS_TOPIC_ARN";
+/// The retry queue's URL, where rate-limited requests are sent.
+pub const VAR_RETRY_QUEUE_URL: &str = "TRAILGUARD_RETRY_QUEUE_URL";
+/// The retry queue's ARN, the only queue SQS records are accepted from.
+pub const VAR_RETRY_QUEUE_ARN: &str = "TRAILGUARD_RETRY_QUEUE_ARN";
+/// The CloudWatch namespace of operational metrics (default `Trailguard`).
+pub const VAR_OPS_NAMESPACE: &str = "TRAILGUARD_OPS_NAMESPACE";
+
+/// [`VAR_OPS_NAMESPACE`] when unset, as for the other functions.
+pub const DEFAULT_OPS_NAMESPACE: &str = "Trailguard";
 
 /// How long a claim holds an audit id against a concurrent delivery of the
 /// same trigger. Longer than one request's work; shorter than Lambda's
@@ -81,12 +109,16 @@ pub const CLAIM_LEASE_SECS: u64 = 60;
 /// The `outcome` of a claim, before the final record replaces it.
 pub const CLAIM_OUTCOME: &str = "inProgress";
 
-/// The stored `outcome` of [`Outcome::Failed`], the one final record a
-/// redelivery may take over.
+/// The stored `outcome` of [`Outcome::Failed`], a record a redelivery may
+/// take over.
 const FAILED_OUTCOME: &str = "failed";
 
+/// The stored `outcome` of [`Outcome::Deferred`], a record the deferred
+/// request takes over when it comes back.
+const DEFERRED_OUTCOME: &str = "deferred";
+
 /// The condition of every first write of an audit id (see the module docs).
-const FIRST_WRITE_CONDITION: &str = "attribute_not_exists(id) OR outcome = :failed \
+const FIRST_WRITE_CONDITION: &str = "attribute_not_exists(id) OR outcome IN (:failed, :deferred) \
      OR (outcome = :inProgress AND leaseExpiresAt < :now)";
 
 /// Everything the remediator is configured with.
@@ -102,6 +134,12 @@ pub struct RemediatorConfig {
     pub audit_topic_arn: String,
     /// [`VAR_RATE_TABLE`].
     pub rate_table: String,
+    /// [`VAR_FINDINGS_TOPIC_ARN`] and [`VAR_RETRY_QUEUE_ARN`].
+    pub trusted: TrustedSources,
+    /// [`VAR_RETRY_QUEUE_URL`].
+    pub retry_queue_url: String,
+    /// [`VAR_OPS_NAMESPACE`].
+    pub ops_namespace: String,
 }
 
 /// A configuration variable that could not be used.
@@ -120,6 +158,16 @@ pub enum RemediatorConfigError {
         var: &'static str,
         /// What it is for.
         purpose: &'static str,
+    },
+    /// The retry queue ARN is not an SQS queue ARN.
+    #[error(
+        "{var}=`{value}` is not an SQS queue ARN (arn:<partition>:sqs:<region>:<account>:<queue>)"
+    )]
+    NotQueueArn {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
     },
     /// The audit topic is not an SNS topic ARN.
     #[error(
@@ -141,7 +189,8 @@ impl RemediatorConfig {
 
     /// Loads the configuration from `(name, value)` pairs: the guard and
     /// rate variables ([`GuardConfig::from_vars`], [`RateLimit::from_vars`])
-    /// and the three resource variables, which are required.
+    /// and the resource variables, which are required (the findings topic
+    /// too: without it no finding could be told authentic).
     pub fn from_vars<I, K, V>(vars: I) -> Result<Self, RemediatorConfigError>
     where
         I: IntoIterator<Item = (K, V)>,
@@ -161,28 +210,61 @@ impl RemediatorConfig {
         let audit_table = required(VAR_AUDIT_TABLE, "record every decision")?;
         let audit_topic_arn = required(VAR_AUDIT_TOPIC_ARN, "publish every decision")?;
         let rate_table = required(VAR_RATE_TABLE, "count changes per account")?;
-        if !is_topic_arn(&audit_topic_arn) {
-            return Err(RemediatorConfigError::NotTopicArn {
-                var: VAR_AUDIT_TOPIC_ARN,
-                value: audit_topic_arn,
+        let findings_topic_arn = required(
+            VAR_FINDINGS_TOPIC_ARN,
+            "tell authentic findings from forged ones and report a tripped rate limit",
+        )?;
+        let retry_queue_url = required(VAR_RETRY_QUEUE_URL, "defer rate-limited requests")?;
+        let retry_queue_arn = required(
+            VAR_RETRY_QUEUE_ARN,
+            "accept deferred requests from the retry queue only",
+        )?;
+        for (var, value) in [
+            (VAR_AUDIT_TOPIC_ARN, &audit_topic_arn),
+            (VAR_FINDINGS_TOPIC_ARN, &findings_topic_arn),
+        ] {
+            if !is_arn_of(value, "sns") {
+                return Err(RemediatorConfigError::NotTopicArn {
+                    var,
+                    value: value.clone(),
+                });
+            }
+        }
+        if !is_arn_of(&retry_queue_arn, "sqs") {
+            return Err(RemediatorConfigError::NotQueueArn {
+                var: VAR_RETRY_QUEUE_ARN,
+                value: retry_queue_arn,
             });
         }
+        let ops_namespace = vars
+            .iter()
+            .find(|(k, v)| k == VAR_OPS_NAMESPACE && !v.is_empty())
+            .map_or_else(|| DEFAULT_OPS_NAMESPACE.to_owned(), |(_, v)| v.clone());
         Ok(Self {
             guard: GuardConfig::from_vars(vars.iter().map(|(k, v)| (k, v)))?,
             rate: RateLimit::from_vars(vars.iter().map(|(k, v)| (k, v)))?,
             audit_table,
             audit_topic_arn,
             rate_table,
+            trusted: TrustedSources {
+                findings_topic_arn,
+                retry_queue_arn,
+            },
+            retry_queue_url,
+            ops_namespace,
         })
     }
 }
 
-fn is_topic_arn(value: &str) -> bool {
+/// Whether `value` is an ARN of `service` with a region, an account and a
+/// name (SNS topics and SQS queues).
+fn is_arn_of(value: &str, service: &str) -> bool {
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     matches!(
         parts.as_slice(),
-        ["arn", partition, "sns", region, account, topic]
-            if !partition.is_empty() && !region.is_empty() && account.len() == 12 && !topic.is_empty()
+        ["arn", partition, svc, region, account, name]
+            if *svc == service && !partition.is_empty() && !region.is_empty()
+                && account.len() == 12 && !name.is_empty()
     )
 }
 
@@ -255,6 +337,14 @@ pub fn now_epoch() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// A request and what AWS wrote around it.
+struct Incoming {
+    request: RemediationRequest,
+    envelope: Envelope,
+    /// For a deferred request, how many times it was deferred.
+    deferrals: Option<u32>,
+}
+
 /// What became of one request.
 enum Processed {
     /// Decided and audited.
@@ -269,6 +359,9 @@ pub struct RemediatorService {
     sdk: SdkConfig,
     dynamodb: aws_sdk_dynamodb::Client,
     sns: aws_sdk_sns::Client,
+    sqs: aws_sdk_sqs::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
+    tag_history: Arc<dyn TagHistory>,
 }
 
 impl RemediatorService {
@@ -280,7 +373,17 @@ impl RemediatorService {
             sdk: sdk.clone(),
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             sns: aws_sdk_sns::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(sdk),
+            tag_history: Arc::new(CloudTrailHistory::new(sdk)),
         }
+    }
+
+    /// The service reading exemption tag changes from `history` instead of
+    /// CloudTrail's event history (for emulators without `LookupEvents`).
+    pub fn with_tag_history(mut self, history: Arc<dyn TagHistory>) -> Self {
+        self.tag_history = history;
+        self
     }
 
     /// The configuration in force.
@@ -294,26 +397,36 @@ impl RemediatorService {
     /// Accepted payloads: an EventBridge "AWS API Call via CloudTrail"
     /// event, a trailguard finding, the Lambda SNS event around either, and
     /// the Lambda SQS event whose bodies are any of those (raw, or as SNS
-    /// notifications).
+    /// notifications) or deferred requests. Which of them are trusted is
+    /// [`crate::remediation::origin`]'s decision.
     pub async fn handle(&self, payload: &Value, now: u64) -> Result<Value, RemediatorError> {
         let dry_run = self.config.guard.dry_run;
-        let requests = match requests_from_trigger(payload) {
-            Ok(requests) => requests,
-            Err(source) => {
-                let record = AuditRecord::rejected(payload, &source.to_string(), dry_run, now);
-                tracing::warn!(id = %record.id, error = %source, "trigger rejected");
-                self.write(&record, None).await?;
-                self.publish(&record).await?;
-                return Err(RemediatorError::Rejected { source });
+        let mut requests = Vec::new();
+        for trigger in plan(payload) {
+            match trigger.outcome {
+                Ok(Planned::Request(request)) => requests.push(Incoming {
+                    request: *request,
+                    envelope: trigger.envelope,
+                    deferrals: trigger.deferrals,
+                }),
+                Ok(Planned::NoAction { .. }) => {}
+                Err(source) => {
+                    let record = AuditRecord::rejected(payload, &source.to_string(), dry_run, now);
+                    tracing::warn!(id = %record.id, error = %source, "trigger rejected");
+                    self.write(&record, None).await?;
+                    self.publish(&record).await?;
+                    return Err(RemediatorError::Rejected { source });
+                }
             }
-        };
+        }
         if requests.is_empty() {
             tracing::info!("trigger holds no event a remediation action handles");
         }
         let mut records = Vec::new();
         let mut redelivered = Vec::new();
-        for req in &requests {
-            match self.process(req, now).await? {
+        let total = requests.len();
+        for incoming in requests {
+            match self.process(incoming, now).await? {
                 Processed::Recorded(record) => records.push(*record),
                 Processed::Redelivered(id) => redelivered.push(id),
             }
@@ -331,19 +444,35 @@ impl RemediatorService {
         if let Some(first) = failures.first() {
             return Err(RemediatorError::Failed {
                 failed: failures.len(),
-                total: requests.len(),
+                total,
                 first: first.clone(),
             });
         }
         Ok(json!({ "records": records, "redelivered": redelivered }))
     }
 
-    async fn process(
-        &self,
-        req: &RemediationRequest,
-        now: u64,
-    ) -> Result<Processed, RemediatorError> {
+    async fn process(&self, incoming: Incoming, now: u64) -> Result<Processed, RemediatorError> {
         let guard = &self.config.guard;
+        let Incoming {
+            request: mut req,
+            envelope,
+            deferrals,
+        } = incoming;
+        match authenticate(&envelope, deferrals.is_some(), &req, &self.config.trusted) {
+            // The limit and the exemptions below count this account.
+            Ok(account) => req.account = account,
+            Err(reason) => {
+                let origin = describe(&envelope);
+                tracing::warn!(%origin, resource = %req.resource, %reason, "trigger refused");
+                let record = AuditRecord::refused(&req, &origin, reason, guard.dry_run, now);
+                if !self.write(&record, Some(now)).await? {
+                    return Ok(Processed::Redelivered(record.id));
+                }
+                self.publish(&record).await?;
+                return Ok(Processed::Recorded(Box::new(record)));
+            }
+        }
+        let req = &req;
         if let Some(skip) = pre_check(req, guard) {
             let record = AuditRecord::new(req, skip.outcome(), guard.dry_run, now);
             if !self.write(&record, Some(now)).await? {
@@ -357,38 +486,40 @@ impl RemediatorService {
             tracing::info!(%id, resource = %req.resource, "redelivered trigger left alone");
             return Ok(Processed::Redelivered(id));
         }
-        let record = self.remediate(req, now).await;
+        let record = self.remediate(req, deferrals.unwrap_or(0), now).await;
         self.write(&record, None).await?;
         self.publish(&record).await?;
         Ok(Processed::Recorded(Box::new(record)))
     }
 
     /// The decision for `req`, with its executor.
-    async fn remediate(&self, req: &RemediationRequest, now: u64) -> AuditRecord {
+    async fn remediate(&self, req: &RemediationRequest, deferrals: u32, now: u64) -> AuditRecord {
         let sdk = &self.sdk;
+        let ctx = RunContext { deferrals, now };
         match req.action {
             ActionKind::SecurityGroupOpenIngress => {
-                self.run(SecurityGroupExecutor::new(sdk, req), req, now)
+                self.run(SecurityGroupExecutor::new(sdk, req), req, ctx)
                     .await
             }
-            ActionKind::CloudtrailLogging => self.run(TrailExecutor::new(sdk, req), req, now).await,
-            ActionKind::S3PublicAccess => self.run(BucketExecutor::new(sdk, req), req, now).await,
-            ActionKind::SnapshotPublic => self.run(SnapshotExecutor::new(sdk, req), req, now).await,
-            ActionKind::ImagePublic => self.run(ImageExecutor::new(sdk, req), req, now).await,
-            ActionKind::KmsKeyDeletion => self.run(KeyExecutor::new(sdk, req), req, now).await,
-            ActionKind::ConfigRecorder => self.run(RecorderExecutor::new(sdk, req), req, now).await,
-            ActionKind::IamAccessKey => self.run(AccessKeyExecutor::new(sdk, req), req, now).await,
+            ActionKind::CloudtrailLogging => self.run(TrailExecutor::new(sdk, req), req, ctx).await,
+            ActionKind::S3PublicAccess => self.run(BucketExecutor::new(sdk, req), req, ctx).await,
+            ActionKind::SnapshotPublic => self.run(SnapshotExecutor::new(sdk, req), req, ctx).await,
+            ActionKind::ImagePublic => self.run(ImageExecutor::new(sdk, req), req, ctx).await,
+            ActionKind::KmsKeyDeletion => self.run(KeyExecutor::new(sdk, req), req, ctx).await,
+            ActionKind::ConfigRecorder => self.run(RecorderExecutor::new(sdk, req), req, ctx).await,
+            ActionKind::IamAccessKey => self.run(AccessKeyExecutor::new(sdk, req), req, ctx).await,
         }
     }
 
-    /// Steps 4 to 8 of the flow for one executor; every path ends in a record.
+    /// Step 5 of the flow for one executor; every path ends in a record.
     async fn run<E: Executor>(
         &self,
         exec: Result<E, ExecuteError>,
         req: &RemediationRequest,
-        now: u64,
+        ctx: RunContext,
     ) -> AuditRecord {
         let cfg = &self.config.guard;
+        let now = ctx.now;
         let record = |outcome| AuditRecord::new(req, outcome, cfg.dry_run, now);
         let exec = match exec {
             Ok(exec) => exec,
@@ -403,13 +534,26 @@ impl RemediatorService {
             Ok(tags) => tags,
             Err(e) => return record(error_outcome(&e)).with_before(before),
         };
+        let mut note = None;
         if exempt_by_tags(tags.iter().map(|(k, v)| (k, v)), cfg) {
-            let reason = format!(
-                "{} carries the exemption tag `{}`",
-                req.resource, cfg.exemption_tag
-            );
-            return record(Outcome::SkippedExempt { reason }).with_before(before);
+            match self.exemption_standing(req, now).await {
+                Ok(()) => {
+                    let reason = format!(
+                        "{} carries the exemption tag `{}`, set before the change by another principal",
+                        req.resource, cfg.exemption_tag
+                    );
+                    return record(Outcome::SkippedExempt { reason }).with_before(before);
+                }
+                Err(why) => {
+                    tracing::warn!(resource = %req.resource, %why, "exemption tag not honoured");
+                    note = Some(format!(
+                        "exemption tag `{}` not honoured: {why}",
+                        cfg.exemption_tag
+                    ));
+                }
+            }
         }
+        let record = |outcome| record(outcome).with_note(note.clone());
         let plan = match exec.decide(req, &live, cfg) {
             Decision::Act(plan) => plan,
             Decision::AlreadyCompliant { reason } => {
@@ -430,7 +574,7 @@ impl RemediatorService {
         match self.admit(&req.account, now).await {
             Ok(Admission::Allowed) => {}
             Ok(Admission::Tripped { until_epoch }) => {
-                return planned(Outcome::SkippedRateLimited { until_epoch });
+                return planned(self.defer(req, ctx.deferrals, until_epoch, now).await);
             }
             Err(error) => return planned(Outcome::Failed { error }),
         }
@@ -460,6 +604,104 @@ impl RemediatorService {
                 tracing::warn!(resource = %req.resource, error = %e, "changed, but the read-back failed");
                 planned(Outcome::Acted)
             }
+        }
+    }
+
+    /// Whether `req`'s exemption tag may be honoured: `Ok`, or why not.
+    async fn exemption_standing(&self, req: &RemediationRequest, now: u64) -> Result<(), String> {
+        let changes = self
+            .tag_history
+            .changes(req, &self.config.guard.exemption_tag, now)
+            .await?;
+        standing(req, &changes)
+    }
+
+    /// Queues a rate-limited `req` for the window starting at `until_epoch`,
+    /// counts it in the alarm's metric and, on the window's first trip,
+    /// reports a finding. Any failure is the request's failure, so the
+    /// trigger is retried rather than the request dropped.
+    async fn defer(
+        &self,
+        req: &RemediationRequest,
+        deferrals: u32,
+        until_epoch: u64,
+        now: u64,
+    ) -> Outcome {
+        match self.try_defer(req, deferrals, until_epoch, now).await {
+            Ok(()) => Outcome::Deferred { until_epoch },
+            Err(error) => Outcome::Failed {
+                error: format!(
+                    "rate limit reached, and the request could not be deferred: {error}"
+                ),
+            },
+        }
+    }
+
+    async fn try_defer(
+        &self,
+        req: &RemediationRequest,
+        deferrals: u32,
+        until_epoch: u64,
+        now: u64,
+    ) -> Result<(), String> {
+        let body = DeferredRequest::new(req.clone(), deferrals.saturating_add(1), until_epoch)
+            .to_body()
+            .map_err(|e| e.to_string())?;
+        let delay = i32::try_from(delay_secs(until_epoch, now)).unwrap_or(0);
+        self.sqs
+            .send_message()
+            .queue_url(&self.config.retry_queue_url)
+            .message_body(body)
+            .delay_seconds(delay)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "SendMessage to {} failed: {}",
+                    self.config.retry_queue_url,
+                    DisplayErrorContext(&e)
+                )
+            })?;
+        let datum = rate_limited_datum(&self.config.ops_namespace, now);
+        publish_metrics(&self.cloudwatch, &[datum], None)
+            .await
+            .map_err(|e| e.to_string())?;
+        if self.first_trip(&req.account, now).await? {
+            let finding = rate_limit_finding(req, &self.config.rate, now);
+            let topic = &self.config.trusted.findings_topic_arn;
+            let refused = publish_findings(&self.sns, topic, &[Outgoing::of(&finding)]).await;
+            if let Some(first) = refused.first() {
+                return Err(format!(
+                    "the rate limit finding could not be published to {topic}: {}",
+                    first.reason
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks `account`'s current window as reported; `true` the first time.
+    async fn first_trip(&self, account: &str, now: u64) -> Result<bool, String> {
+        let key = self.config.rate.counter_key(account, now);
+        let result = self
+            .dynamodb
+            .update_item()
+            .table_name(&self.config.rate_table)
+            .key("pk", AttributeValue::S(key.clone()))
+            .update_expression("SET #reported = :now")
+            .condition_expression("attribute_not_exists(#reported)")
+            .expression_attribute_names("#reported", "reportedAt")
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(format!(
+                "rate limit counter {key} in table {} could not be marked reported: {}",
+                self.config.rate_table,
+                DisplayErrorContext(&e)
+            )),
         }
     }
 
@@ -564,6 +806,10 @@ impl RemediatorService {
                     AttributeValue::S(FAILED_OUTCOME.to_owned()),
                 )
                 .expression_attribute_values(
+                    ":deferred",
+                    AttributeValue::S(DEFERRED_OUTCOME.to_owned()),
+                )
+                .expression_attribute_values(
                     ":inProgress",
                     AttributeValue::S(CLAIM_OUTCOME.to_owned()),
                 )
@@ -624,6 +870,15 @@ impl RemediatorService {
     }
 }
 
+/// What [`RemediatorService::run`] needs besides the request.
+#[derive(Debug, Clone, Copy)]
+struct RunContext {
+    /// How many times the request was deferred already.
+    deferrals: u32,
+    /// The decision time, epoch seconds.
+    now: u64,
+}
+
 /// The audit outcome of an executor error: nothing to do when the resource
 /// is gone or out of reach, else a failure to retry.
 fn error_outcome(e: &ExecuteError) -> Outcome {
@@ -654,14 +909,23 @@ fn subject(record: &AuditRecord) -> String {
 mod tests {
     use super::*;
     use crate::remediation::request::ResourceRef;
+    use crate::remediation::request::trigger::requests_from_trigger;
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:trailguard-audit";
+    const FINDINGS: &str = "arn:aws:sns:us-east-1:123456789012:trailguard-findings";
+    const RETRY_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:trailguard-retry";
 
     fn vars() -> Vec<(&'static str, &'static str)> {
         vec![
             ("TRAILGUARD_AUDIT_TABLE", "trailguard-audit"),
             ("TRAILGUARD_AUDIT_TOPIC_ARN", TOPIC),
             ("TRAILGUARD_RATE_TABLE", "trailguard-rate"),
+            ("TRAILGUARD_FINDINGS_TOPIC_ARN", FINDINGS),
+            (
+                "TRAILGUARD_RETRY_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/trailguard-retry",
+            ),
+            ("TRAILGUARD_RETRY_QUEUE_ARN", RETRY_ARN),
         ]
     }
 
@@ -717,6 +981,9 @@ mod tests {
         assert_eq!(cfg.audit_table, "trailguard-audit");
         assert_eq!(cfg.audit_topic_arn, TOPIC);
         assert_eq!(cfg.rate_table, "trailguard-rate");
+        assert_eq!(cfg.trusted.findings_topic_arn, FINDINGS);
+        assert_eq!(cfg.trusted.retry_queue_arn, RETRY_ARN);
+        assert_eq!(cfg.ops_namespace, DEFAULT_OPS_NAMESPACE);
         assert!(!cfg.guard.dry_run);
         assert!(cfg.guard.enabled.contains(&ActionKind::CloudtrailLogging));
         assert_eq!(cfg.rate.max_actions(), 3);
@@ -734,6 +1001,16 @@ mod tests {
         bad_topic.retain(|(k, _)| *k != "TRAILGUARD_AUDIT_TOPIC_ARN");
         bad_topic.push(("TRAILGUARD_AUDIT_TOPIC_ARN", "trailguard-audit"));
         assert!(error_text(bad_topic).starts_with("TRAILGUARD_AUDIT_TOPIC_ARN=`trailguard-audit`"));
+        let mut no_findings = vars();
+        no_findings.retain(|(k, _)| *k != "TRAILGUARD_FINDINGS_TOPIC_ARN");
+        assert!(
+            error_text(no_findings)
+                .starts_with("TRAILGUARD_FINDINGS_TOPIC_ARN is not set: the remediator needs it")
+        );
+        let mut bad_queue = vars();
+        bad_queue.retain(|(k, _)| *k != "TRAILGUARD_RETRY_QUEUE_ARN");
+        bad_queue.push(("TRAILGUARD_RETRY_QUEUE_ARN", FINDINGS));
+        assert!(error_text(bad_queue).starts_with("TRAILGUARD_RETRY_QUEUE_ARN=`arn:aws:sns"));
         let mut bad_guard = vars();
         bad_guard.push(("TRAILGUARD_DRY_RUN", "maybe"));
         assert!(error_text(bad_guard).starts_with("TRAILGUARD_DRY_RUN=maybe"));
@@ -744,13 +1021,15 @@ mod tests {
 
     #[test]
     fn topic_arns_are_checked_by_shape() {
-        assert!(is_topic_arn(TOPIC));
-        assert!(is_topic_arn(
-            "arn:aws-us-gov:sns:us-gov-west-1:123456789012:t"
+        assert!(is_arn_of(TOPIC, "sns"));
+        assert!(is_arn_of(
+            "arn:aws-us-gov:sns:us-gov-west-1:123456789012:t",
+            "sns"
         ));
-        assert!(!is_topic_arn("arn:aws:sqs:us-east-1:123456789012:t"));
-        assert!(!is_topic_arn("arn:aws:sns:us-east-1:1234:t"));
-        assert!(!is_topic_arn("arn:aws:sns:us-east-1:123456789012:"));
+        assert!(!is_arn_of("arn:aws:sqs:us-east-1:123456789012:t", "sns"));
+        assert!(is_arn_of(RETRY_ARN, "sqs"));
+        assert!(!is_arn_of("arn:aws:sns:us-east-1:1234:t", "sns"));
+        assert!(!is_arn_of("arn:aws:sns:us-east-1:123456789012:", "sns"));
     }
 
     #[test]
@@ -822,7 +1101,10 @@ mod tests {
         };
         assert_eq!(failed.kind(), FAILED_OUTCOME);
         assert!(!failed.is_final());
-        assert!(FIRST_WRITE_CONDITION.contains("outcome = :failed"));
+        let deferred = Outcome::Deferred { until_epoch: 0 };
+        assert_eq!(deferred.kind(), DEFERRED_OUTCOME);
+        assert!(!deferred.is_final());
+        assert!(FIRST_WRITE_CONDITION.contains("outcome IN (:failed, :deferred)"));
         assert_ne!(CLAIM_OUTCOME, FAILED_OUTCOME);
     }
 

@@ -3,10 +3,16 @@
 //! Off unless named in `TRAILGUARD_ENABLED_ACTIONS` (the `all` keyword
 //! leaves it out): deactivating a key can stop a production workload.
 //!
-//! The executor reads the key's status with `ListAccessKeys(UserName)` and
-//! calls `UpdateAccessKey(UserName, AccessKeyId, Status=Inactive)`. The key
-//! is deactivated, never deleted, so the change is undone by setting it
+//! The executor reads the key with `ListAccessKeys(UserName)` and calls
+//! `UpdateAccessKey(UserName, AccessKeyId, Status=Inactive)`. The key is
+//! deactivated, never deleted, so the change is undone by setting it
 //! `Active` again.
+//!
+//! Only the key the triggering `CreateAccessKey` created is acted on: the
+//! live key must belong to the event's user and have been created within
+//! [`CREATION_SKEW_SECS`] of the event's time. A trigger naming an older
+//! key (a forged or replayed one) is "not applicable", whoever's key it is,
+//! so it cannot switch off a workload's long-lived credentials.
 //!
 //! Root user keys are reported, not changed. IAM accepts `UpdateAccessKey`
 //! without a `UserName` only from the key owner's own long-term
@@ -32,6 +38,11 @@ pub const PERMISSIONS: &[&str] = &[
     "iam:UpdateAccessKey",
 ];
 
+/// How far apart the key's `CreateDate` and the event's `eventTime` may be
+/// for the key to be the one the event created. CloudTrail's `eventTime`
+/// is the call's time to the second; the slack covers clock differences.
+pub const CREATION_SKEW_SECS: i64 = 300;
+
 /// An access key's status, spelt as IAM spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AccessKeyStatus {
@@ -47,8 +58,14 @@ pub enum AccessKeyStatus {
 pub struct LiveState {
     /// The key read.
     pub access_key_id: String,
+    /// The user IAM lists it under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
     /// Its status.
     pub status: AccessKeyStatus,
+    /// When IAM says it was created, epoch seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_epoch: Option<i64>,
 }
 
 /// Call `UpdateAccessKey` for this user's key.
@@ -121,6 +138,9 @@ pub fn decide(
     if live.access_key_id != *access_key_id {
         return live_mismatch(access_key_id, &live.access_key_id);
     }
+    if let Some(reason) = not_created_by_event(req, owner, live) {
+        return Decision::NotApplicable { reason };
+    }
     if live.status == AccessKeyStatus::Inactive {
         return Decision::AlreadyCompliant {
             reason: format!("{access_key_id} of {owner} is inactive"),
@@ -152,6 +172,33 @@ pub fn decide(
     })
 }
 
+/// Why the live key is not the one the triggering event created, if it is not.
+fn not_created_by_event(
+    req: &RemediationRequest,
+    owner: &KeyOwner,
+    live: &LiveState,
+) -> Option<String> {
+    let key = &live.access_key_id;
+    if let (KeyOwner::User(expected), Some(listed)) = (owner, &live.user_name)
+        && !expected.eq_ignore_ascii_case(listed)
+    {
+        return Some(format!("{key} belongs to {listed}, not to {expected}"));
+    }
+    let (Some(created), Some(event)) = (live.created_epoch, req.event_epoch()) else {
+        return Some(format!(
+            "{key}: its creation time or the event's time is unknown, so it cannot be shown \
+             to be the key the event created"
+        ));
+    };
+    if (created - event).abs() > CREATION_SKEW_SECS {
+        return Some(format!(
+            "{key} was created at epoch {created}, not by the triggering event at epoch {event}: \
+             an older key is never deactivated on a trigger's word"
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,10 +217,15 @@ mod tests {
         )
     }
 
+    /// The test request's `eventTime`, 2024-05-02T09:14:03Z.
+    const EVENT_EPOCH: i64 = 1_714_641_243;
+
     fn live(status: AccessKeyStatus) -> LiveState {
         LiveState {
             access_key_id: KEY.into(),
+            user_name: None,
             status,
+            created_epoch: Some(EVENT_EPOCH + 1),
         }
     }
 
@@ -245,6 +297,47 @@ mod tests {
                 "{decision:?}"
             );
         }
+    }
+
+    #[test]
+    fn only_the_key_the_event_created_is_acted_on() {
+        let req = request(KeyOwner::User("svc-backup".into()), Some(KEY));
+        let deny = deny("svc-backup");
+        let old = LiveState {
+            created_epoch: Some(EVENT_EPOCH - 86_400 * 400),
+            ..live(AccessKeyStatus::Active)
+        };
+        let decision = decide(&req, &old, &deny);
+        assert!(
+            matches!(decision, Decision::NotApplicable { ref reason } if reason.contains("older key")),
+            "{decision:?}"
+        );
+        let unknown = LiveState {
+            created_epoch: None,
+            ..live(AccessKeyStatus::Active)
+        };
+        assert!(matches!(
+            decide(&req, &unknown, &deny),
+            Decision::NotApplicable { .. }
+        ));
+        let other_user = LiveState {
+            user_name: Some("alice".into()),
+            ..live(AccessKeyStatus::Active)
+        };
+        let decision = decide(&req, &other_user, &deny);
+        assert!(
+            matches!(decision, Decision::NotApplicable { ref reason } if reason.contains("belongs to alice")),
+            "{decision:?}"
+        );
+        let within_skew = LiveState {
+            user_name: Some("SVC-backup".into()),
+            created_epoch: Some(EVENT_EPOCH - CREATION_SKEW_SECS),
+            ..live(AccessKeyStatus::Active)
+        };
+        assert!(matches!(
+            decide(&req, &within_skew, &deny),
+            Decision::Act(_)
+        ));
     }
 
     #[test]

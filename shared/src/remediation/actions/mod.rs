@@ -201,6 +201,19 @@ pub(crate) fn test_request(
     }
 }
 
+/// A request for `sg-1` by the test request's caller, for unit tests of
+/// the modules around the actions.
+#[cfg(test)]
+pub(crate) fn test_group_request() -> RemediationRequest {
+    test_request(
+        ActionKind::SecurityGroupOpenIngress,
+        super::request::ResourceRef::SecurityGroup {
+            group_id: "sg-1".into(),
+        },
+        "AuthorizeSecurityGroupIngress",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

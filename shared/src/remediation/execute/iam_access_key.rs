@@ -1,5 +1,5 @@
 //! Executor for [`crate::remediation::actions::iam_access_key`]: the key's
-//! status from `ListAccessKeys(UserName)`, the user's tags from
+//! user, status and creation time from `ListAccessKeys(UserName)`, the user's tags from
 //! `ListUserTags`, and `UpdateAccessKey(Status=Inactive)`.
 //!
 //! Root user keys are out of reach: IAM lists and updates them only for the
@@ -100,7 +100,9 @@ impl Executor for AccessKeyExecutor {
         };
         Ok(action::LiveState {
             access_key_id: self.access_key_id.clone(),
+            user_name: key.user_name().map(str::to_owned),
             status,
+            created_epoch: key.create_date().map(|d| d.secs()),
         })
     }
 

@@ -26,6 +26,7 @@ pub mod kms_key_deletion;
 pub mod s3_public_access;
 pub mod security_group_open_ingress;
 pub mod snapshot_public;
+pub mod tag_history;
 
 use std::error::Error as StdError;
 use std::fmt::Debug;

@@ -323,6 +323,14 @@ impl Remediation {
 }
 
 impl RemediationRequest {
+    /// The triggering event's time in epoch seconds, when it has a readable one.
+    pub fn event_epoch(&self) -> Option<i64> {
+        let text = self.event_time.as_deref()?;
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .ok()
+            .map(time::OffsetDateTime::unix_timestamp)
+    }
+
     /// The request for `remediation`, with the facts of `event` the guard
     /// and the audit need.
     pub fn for_event(

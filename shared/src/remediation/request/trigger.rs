@@ -9,7 +9,11 @@
 //! - the Lambda SNS event: `{"Records": [{"Sns": {"Message": "..", "TopicArn": ..}}]}`,
 //!   each message one of the above as JSON text;
 //! - the Lambda SQS event: `{"Records": [{"eventSource": "aws:sqs", "body": ".."}]}`,
-//!   each body one of the above, raw or as an SNS notification.
+//!   each body one of the above, raw or as an SNS notification, or a
+//!   request the remediator deferred ([`crate::remediation::deferral`]).
+//!
+//! Each trigger keeps the [`Envelope`] AWS wrote around it, which
+//! [`crate::remediation::origin`] checks before anything is acted on.
 //!
 //! [`plan`] answers per trigger, for `trailguard remediate plan` and for
 //! the remediator, which runs the same code.
@@ -21,6 +25,34 @@ use super::{
     TriggerSource, optional_str, required_object, required_str,
 };
 use crate::findings::{FindingMessage, MessageError};
+use crate::remediation::deferral::DeferredRequest;
+
+/// What AWS wrote around a trigger: the only facts about its origin the
+/// remediator can trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Envelope {
+    /// The payload was the trigger itself, with no envelope (a direct
+    /// invocation of a bare finding).
+    Direct,
+    /// An EventBridge event: the `account` and `region` EventBridge wrote.
+    EventBridge {
+        /// `account`.
+        account: Option<String>,
+        /// `region`.
+        region: Option<String>,
+    },
+    /// A Lambda SNS record: the `TopicArn` SNS wrote.
+    Sns {
+        /// `Sns.TopicArn`.
+        topic_arn: Option<String>,
+    },
+    /// A Lambda SQS record: the queue Lambda read it from. A topic ARN in
+    /// the body was written by whoever sent the message, so it is not kept.
+    Sqs {
+        /// `eventSourceARN`.
+        queue_arn: Option<String>,
+    },
+}
 
 /// One trigger found in a payload, and what it calls for.
 #[derive(Debug)]
@@ -30,6 +62,10 @@ pub struct TriggerPlan {
     pub at: String,
     /// The topic an SNS notification came from, as SNS wrote it.
     pub sns_topic_arn: Option<String>,
+    /// The envelope AWS wrote around the trigger.
+    pub envelope: Envelope,
+    /// For a request the remediator deferred: how many times it was.
+    pub deferrals: Option<u32>,
     /// The request, why there is none, or why the trigger is unreadable.
     pub outcome: Result<Planned, RequestError>,
 }
@@ -49,7 +85,15 @@ pub enum Planned {
 /// Every trigger in `payload`, in order, with what each calls for.
 pub fn plan(payload: &Value) -> Vec<TriggerPlan> {
     let Some(records) = payload.get("Records") else {
-        return vec![plan_message(payload, None, String::new(), None)];
+        let envelope = if payload.get("detail-type").is_some() {
+            Envelope::EventBridge {
+                account: owned_str(payload, "account"),
+                region: owned_str(payload, "region"),
+            }
+        } else {
+            Envelope::Direct
+        };
+        return vec![plan_message(payload, None, String::new(), None).within(envelope)];
     };
     let Some(records) = records.as_array() else {
         return vec![unreadable(
@@ -65,9 +109,16 @@ pub fn plan(payload: &Value) -> Vec<TriggerPlan> {
         .enumerate()
         .map(|(i, record)| {
             if record.get("eventSource").and_then(Value::as_str) == Some("aws:sqs") {
+                let queue_arn = owned_str(record, "eventSourceARN");
                 plan_sqs_body(record, &format!("Records[{i}].body"))
+                    .within(Envelope::Sqs { queue_arn })
             } else {
+                let topic_arn = optional_str(record, &["Sns", "TopicArn"])
+                    .ok()
+                    .flatten()
+                    .map(str::to_owned);
                 plan_sns_record(record, &format!("Records[{i}]"))
+                    .within(Envelope::Sns { topic_arn })
             }
         })
         .collect()
@@ -85,10 +136,23 @@ pub fn requests_from_trigger(payload: &Value) -> Result<Vec<RemediationRequest>,
     Ok(requests)
 }
 
+impl TriggerPlan {
+    /// The plan, with the envelope it arrived in.
+    fn within(self, envelope: Envelope) -> Self {
+        Self { envelope, ..self }
+    }
+}
+
+fn owned_str(value: &Value, key: &str) -> Option<String> {
+    value.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
 fn unreadable(at: &str, error: RequestError) -> TriggerPlan {
     TriggerPlan {
         at: at.to_owned(),
         sns_topic_arn: None,
+        envelope: Envelope::Direct,
+        deferrals: None,
         outcome: Err(error),
     }
 }
@@ -130,7 +194,23 @@ fn plan_sqs_body(record: &Value, at: &str) -> TriggerPlan {
         let topic = message.get("TopicArn").and_then(Value::as_str);
         return parse_and_plan(text, format!("{at}.Message"), topic.map(str::to_owned));
     }
+    if DeferredRequest::is_deferred(&message) {
+        return plan_deferred(&message, at);
+    }
     plan_message(&message, Some(body), at.to_owned(), None)
+}
+
+fn plan_deferred(message: &Value, at: &str) -> TriggerPlan {
+    match DeferredRequest::from_value(message) {
+        Ok(deferred) => TriggerPlan {
+            at: at.to_owned(),
+            sns_topic_arn: None,
+            envelope: Envelope::Direct,
+            deferrals: Some(deferred.deferrals),
+            outcome: Ok(Planned::Request(Box::new(deferred.request))),
+        },
+        Err(e) => unreadable(at, e.within(at)),
+    }
 }
 
 fn parse_and_plan(text: &str, at: String, topic: Option<String>) -> TriggerPlan {
@@ -143,6 +223,8 @@ fn parse_and_plan(text: &str, at: String, topic: Option<String>) -> TriggerPlan 
             }),
             at,
             sns_topic_arn: topic,
+            envelope: Envelope::Direct,
+            deferrals: None,
         },
     }
 }
@@ -168,6 +250,8 @@ fn plan_message(
     TriggerPlan {
         at,
         sns_topic_arn,
+        envelope: Envelope::Direct,
+        deferrals: None,
         outcome,
     }
 }
