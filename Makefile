@@ -63,6 +63,7 @@ bench: venv
 	python3 bench/python_baseline.py $(BENCH_DATA)/cloudtrail-200k.json.gz
 	cargo build --release -p trailguard-cli --bin trailguard --example integrity_bench
 	./target/release/examples/integrity_bench
+	python3 bench/scan_memory.py target/release/trailguard $(BENCH_DATA)/cloudtrail-200k.json.gz
 
 demo: venv
 	$(PY) tools/demo.py
