@@ -2,12 +2,26 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use time::OffsetDateTime;
+
+use crate::integrity::timestamps;
+
 /// Seconds since the Unix epoch; 0 if the clock is before it.
 pub fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0)
+}
+
+/// `epoch_secs` as `YYYY-MM-DDTHH:MM:SSZ` (UTC); the epoch itself for a
+/// time past what `time` represents.
+pub fn rfc3339_utc(epoch_secs: u64) -> String {
+    let at = i64::try_from(epoch_secs)
+        .ok()
+        .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    timestamps::format_display(at)
 }
 
 /// The [`Instant`] of a Lambda context's deadline (epoch milliseconds);
@@ -29,6 +43,14 @@ pub fn lambda_deadline(deadline_ms: u64) -> Option<Instant> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(1_714_641_243), "2024-05-02T09:14:03Z");
+        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_utc(4_107_542_399), "2100-02-28T23:59:59Z");
+    }
 
     #[test]
     fn only_a_future_deadline_is_a_deadline() {

@@ -6,7 +6,6 @@
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 use trailguard::remediation::RemediatorService;
-use trailguard::remediation::service::now_epoch;
 
 /// Handles one invocation: any trigger the service accepts.
 pub async fn handler(
@@ -14,11 +13,9 @@ pub async fn handler(
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
     let (payload, _context) = event.into_parts();
-    service
-        .handle(&payload, now_epoch())
-        .await
-        .map_err(|e| Diagnostic {
-            error_type: e.error_type().to_owned(),
-            error_message: e.to_string(),
-        })
+    let now = u64::try_from(trailguard::clock::now()).unwrap_or(0);
+    service.handle(&payload, now).await.map_err(|e| Diagnostic {
+        error_type: e.error_type().to_owned(),
+        error_message: e.to_string(),
+    })
 }

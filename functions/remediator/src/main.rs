@@ -1,5 +1,5 @@
 use lambda_runtime::{Error, run, service_fn, tracing};
-use trailguard::remediation::service::load_sdk_config;
+use trailguard::aws::load_sdk_config;
 use trailguard::remediation::{RemediatorConfig, RemediatorService};
 
 #[tokio::main]

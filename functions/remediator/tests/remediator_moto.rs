@@ -19,12 +19,11 @@ use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use testkit::{Moto, repo_root};
 use trailguard::ObjectRef;
+use trailguard::clock::rfc3339_utc;
 use trailguard::findings::finding::MAX_MESSAGE_BYTES;
 use trailguard::findings::{Finding, FindingMessage};
-use trailguard::remediation::audit::rfc3339_utc;
 use trailguard::remediation::execute::tag_history::TagHistory;
 use trailguard::remediation::exemption::TagChange;
-use trailguard::remediation::service::now_epoch;
 use trailguard::remediation::{
     ActionKind, RemediationRequest, RemediatorConfig, RemediatorService, ResourceRef, audit_id,
 };
@@ -1242,7 +1241,9 @@ async fn key_status(iam: &aws_sdk_iam::Client, user_and_key: &str) -> String {
 /// event that created it.
 fn point_key(record: &mut Value, user_and_key: &str) {
     let (user, key) = user_and_key.split_once(' ').unwrap();
-    record["eventTime"] = json!(rfc3339_utc(now_epoch()));
+    record["eventTime"] = json!(rfc3339_utc(
+        u64::try_from(trailguard::clock::now()).unwrap_or(0)
+    ));
     record["requestParameters"]["userName"] = json!(user);
     record["responseElements"]["accessKey"]["userName"] = json!(user);
     record["responseElements"]["accessKey"]["accessKeyId"] = json!(key);

@@ -19,8 +19,8 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::finding::{Finding, finding_id};
+use crate::clock::rfc3339_utc;
 use crate::record::Record;
-use crate::remediation::audit::rfc3339_utc;
 
 /// Event ids kept per folded finding, after the first event's own.
 pub const SAMPLES: usize = 10;

@@ -10,9 +10,9 @@
 
 use serde_json::{Value, json};
 
-use super::audit::rfc3339_utc;
 use super::rate::RateLimit;
 use super::request::RemediationRequest;
+use crate::clock::rfc3339_utc;
 use crate::findings::{Finding, RuleInfo};
 use crate::metrics::Datum;
 use crate::rules::Severity;

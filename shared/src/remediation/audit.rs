@@ -45,6 +45,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::clock::rfc3339_utc;
+
 use super::actions::ActionKind;
 use super::request::{RemediationRequest, ResourceRef, TriggerSource};
 
@@ -371,34 +373,6 @@ impl AuditRecord {
     }
 }
 
-/// `epoch_secs` as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn rfc3339_utc(epoch_secs: u64) -> String {
-    let days = epoch_secs / 86_400;
-    let secs = epoch_secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`, restricted to non-negative days).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,14 +434,6 @@ mod tests {
             AuditRecord::new(&req, Outcome::Acted, false, now).id,
             AuditRecord::new(&req.clone(), Outcome::WouldAct, true, now + 60).id
         );
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_utc() {
-        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339_utc(1_714_641_243), "2024-05-02T09:14:03Z");
-        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339_utc(4_107_542_399), "2100-02-28T23:59:59Z");
     }
 
     #[test]

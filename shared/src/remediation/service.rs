@@ -46,9 +46,8 @@
 //! table holds audit records only.
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sns::types::MessageAttributeValue;
@@ -59,7 +58,7 @@ use std::sync::Arc;
 
 use super::actions::{ActionKind, Decision};
 use super::alert::{rate_limit_finding, rate_limited_datum};
-use super::audit::{AuditRecord, Outcome, audit_id, rfc3339_utc};
+use super::audit::{AuditRecord, Outcome, audit_id};
 use super::deferral::{DeferredRequest, delay_secs};
 use super::execute::cloudtrail_logging::TrailExecutor;
 use super::execute::config_recorder::RecorderExecutor;
@@ -77,6 +76,7 @@ use super::origin::{TrustedSources, authenticate, describe};
 use super::rate::{Admission, RateLimit, RateLimitError};
 use super::request::trigger::{Envelope, Planned, plan};
 use super::request::{RemediationRequest, RequestError};
+use crate::clock::rfc3339_utc;
 use crate::findings::sns::{Outgoing, publish as publish_findings};
 use crate::metrics::cloudwatch::publish as publish_metrics;
 
@@ -322,19 +322,6 @@ impl RemediatorError {
             RemediatorError::AuditPublish { .. } => "AuditPublishFailed",
         }
     }
-}
-
-/// Loads the SDK configuration the standard way (environment, profile,
-/// role), honouring `AWS_ENDPOINT_URL`.
-pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::load_defaults(BehaviorVersion::latest()).await
-}
-
-/// Seconds since the Unix epoch, now.
-pub fn now_epoch() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// A request and what AWS wrote around it.
