@@ -160,7 +160,7 @@ def same_as_cli(findings):
     says whether the CLI finds the same finding ids the topic delivered."""
     subprocess.run(["cargo", "build", "--quiet", "-p", "trailguard-cli", "--bin", "trailguard"], cwd=ROOT, check=True)
     cli = [str(ROOT / "target/debug/trailguard"), "scan", "--min-severity", "low", "--flood-cap", "100", str(SAMPLES)]
-    env = {**os.environ, "COLUMNS": os.environ.get("COLUMNS", "110")}
+    env = {**os.environ, "COLUMNS": os.environ.get("COLUMNS", "120")}
     scanned = subprocess.run(cli + ["--format", "json"], capture_output=True, text=True, env=env)
     if scanned.returncode not in (0, 1):
         print(scanned.stderr, flush=True)

@@ -213,7 +213,11 @@ impl FindingsView {
         rows.sort_by(|a, b| {
             (Reverse(a.severity), &a.time, &a.title).cmp(&(Reverse(b.severity), &b.time, &b.title))
         });
-        let mut table = Table::new(&["SEVERITY", "WHEN", "RULE", "WHO", "WHAT", "WHERE"]);
+        // The time is read whole; who, what and where give way to the
+        // rule's title first.
+        let mut table = Table::new(&["SEVERITY", "WHEN", "RULE", "WHO", "WHAT", "WHERE"])
+            .uncut(1)
+            .cut_first(&[3, 4, 5], 16);
         for row in rows.iter() {
             table.row(vec![
                 row.severity.as_str().to_owned(),

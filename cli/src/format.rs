@@ -59,6 +59,10 @@ const MIN_COLUMN: usize = 8;
 pub struct Table {
     rows: Vec<Vec<String>>,
     width: Option<usize>,
+    /// Columns never cut to fit, besides the first.
+    uncut: Vec<usize>,
+    /// Columns cut first, down to this many characters, before any other.
+    cut_first: (Vec<usize>, usize),
 }
 
 impl Table {
@@ -67,7 +71,22 @@ impl Table {
         Table {
             rows: vec![header.iter().map(|h| (*h).to_owned()).collect()],
             width: None,
+            uncut: Vec::new(),
+            cut_first: (Vec::new(), MIN_COLUMN),
         }
+    }
+
+    /// Cuts `columns` first, down to `floor` characters, so the others (a
+    /// rule's title) keep their width longest.
+    pub fn cut_first(mut self, columns: &[usize], floor: usize) -> Table {
+        self.cut_first = (columns.to_vec(), floor.max(MIN_COLUMN));
+        self
+    }
+
+    /// Never cuts column `column` to fit (a time, read whole or not at all).
+    pub fn uncut(mut self, column: usize) -> Table {
+        self.uncut.push(column);
+        self
     }
 
     /// The same table, its lines at most `width` characters long.
@@ -97,7 +116,10 @@ impl std::fmt::Display for Table {
             }
         }
         if let Some(width) = self.width {
-            shrink(&mut widths, width);
+            let (first, floor) = &self.cut_first;
+            let rest = self.uncut_complement(widths.len());
+            shrink(&mut widths, width, first, *floor);
+            shrink(&mut widths, width, &rest, MIN_COLUMN);
         }
         for row in &self.rows {
             let mut line = String::new();
@@ -116,14 +138,26 @@ impl std::fmt::Display for Table {
     }
 }
 
-/// Narrows the widest columns, one character at a time, until the columns
-/// and their two-space gaps fit `total` (or every column is at the minimum).
-/// The first column (the severity, or the metric, that a row is read by) is
-/// never cut.
-fn shrink(widths: &mut [usize], total: usize) {
+impl Table {
+    /// The columns that may be cut: all but the first (the severity, or the
+    /// metric, that a row is read by) and the `uncut` ones.
+    fn uncut_complement(&self, columns: usize) -> Vec<usize> {
+        (1..columns).filter(|i| !self.uncut.contains(i)).collect()
+    }
+}
+
+/// Narrows the widest of `cuttable` columns, one character at a time, until
+/// the columns and their two-space gaps fit `total` (or every one of them is
+/// down to `floor`).
+fn shrink(widths: &mut [usize], total: usize, cuttable: &[usize], floor: usize) {
     let gaps = widths.len().saturating_sub(1) * 2;
     while widths.iter().sum::<usize>() + gaps > total {
-        match widths.iter_mut().skip(1).filter(|w| **w > MIN_COLUMN).max() {
+        let candidates = widths
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, w)| cuttable.contains(i) && **w > floor)
+            .map(|(_, w)| w);
+        match candidates.max() {
             Some(widest) => *widest -= 1,
             None => return,
         }
@@ -132,20 +166,23 @@ fn shrink(widths: &mut [usize], total: usize) {
 
 pub use trailguard::findings::readable::clip;
 
-/// Who acted, briefly: user name, else ARN, else identity type.
+/// Who acted, briefly: user name, else the ARN's resource part
+/// (`assumed-role/NAME/SESSION`: the account is in the WHERE column), else
+/// principal id, identity type or invoking service.
 pub fn who(finding: &Finding) -> String {
     let who = &finding.event.who;
-    [
-        &who.user_name,
-        &who.arn,
-        &who.principal_id,
-        &who.identity_type,
-        &who.invoked_by,
-    ]
-    .into_iter()
-    .find_map(Option::as_deref)
-    .unwrap_or("-")
-    .to_owned()
+    if let Some(name) = &who.user_name {
+        return name.clone();
+    }
+    if let Some(arn) = &who.arn {
+        // arn:partition:service:region:account:resource
+        return arn.splitn(6, ':').nth(5).unwrap_or(arn).to_owned();
+    }
+    [&who.principal_id, &who.identity_type, &who.invoked_by]
+        .into_iter()
+        .find_map(Option::as_deref)
+        .unwrap_or("-")
+        .to_owned()
 }
 
 /// What was done: `eventSource:eventName`.
@@ -204,6 +241,42 @@ mod tests {
         let row = text.lines().nth(1).unwrap();
         assert!(row.starts_with("critical  rrr"), "{row}");
         assert!(row.contains("…  2023-07-10T11:45:00Z"), "{row}");
+    }
+
+    #[test]
+    fn uncut_columns_keep_their_width() {
+        let mut table = Table::new(&["SEVERITY", "WHEN", "RULE", "WHO"]).uncut(1);
+        table.row(vec![
+            "critical".to_owned(),
+            "2023-07-10T11:45:00Z".to_owned(),
+            "r".repeat(100),
+            "w".repeat(100),
+        ]);
+        let text = table.fitted(80).to_string();
+        let row = text.lines().nth(1).unwrap();
+        assert!(row.chars().count() <= 80, "{row}");
+        assert!(
+            row.starts_with("critical  2023-07-10T11:45:00Z  rrr"),
+            "{row}"
+        );
+    }
+
+    #[test]
+    fn who_is_the_arn_without_its_account_prefix() {
+        let rule = RuleInfo {
+            id: "r".to_owned(),
+            title: "t".to_owned(),
+            description: String::new(),
+            severity: Severity::High,
+            references: vec![],
+            engine: "trailguard",
+        };
+        let event = json!({
+            "userIdentity": {"type": "AssumedRole",
+                "arn": "arn:aws:sts::111122223333:assumed-role/deployer/session-1"},
+        });
+        let finding = Finding::new(rule, &event, None);
+        assert_eq!(who(&finding), "assumed-role/deployer/session-1");
     }
 
     #[test]
