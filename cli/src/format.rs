@@ -261,16 +261,20 @@ mod tests {
         );
     }
 
-    #[test]
-    fn who_is_the_arn_without_its_account_prefix() {
-        let rule = RuleInfo {
+    fn rule() -> RuleInfo {
+        RuleInfo {
             id: "r".to_owned(),
             title: "t".to_owned(),
             description: String::new(),
             severity: Severity::High,
             references: vec![],
             engine: "trailguard",
-        };
+        }
+    }
+
+    #[test]
+    fn who_is_the_arn_without_its_account_prefix() {
+        let rule = rule();
         let event = json!({
             "userIdentity": {"type": "AssumedRole",
                 "arn": "arn:aws:sts::111122223333:assumed-role/deployer/session-1"},
@@ -287,14 +291,7 @@ mod tests {
 
     #[test]
     fn facets_summarise_a_finding() {
-        let rule = RuleInfo {
-            id: "r".to_owned(),
-            title: "t".to_owned(),
-            description: String::new(),
-            severity: Severity::High,
-            references: vec![],
-            engine: "trailguard",
-        };
+        let rule = rule();
         let event = json!({
             "eventSource": "iam.amazonaws.com", "eventName": "CreateUser",
             "userIdentity": {"type": "IAMUser", "userName": "alice"},
