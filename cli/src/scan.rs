@@ -60,10 +60,11 @@ pub struct ScanArgs {
     /// summary finding (the notifier uses 100); unlimited by default.
     #[arg(long, value_name = "N")]
     pub flood_cap: Option<usize>,
-    /// Repeats of a rule by one principal within this many seconds of event
-    /// time are one finding with a count (`repeats` in JSON), as the
-    /// notifier publishes them; 0 reports every match on its own.
-    #[arg(long, value_name = "SECONDS", default_value_t = trailguard::findings::repeat::DEFAULT_WINDOW_SECS)]
+    /// Fold repeats of a rule by one principal within this many seconds of
+    /// event time into one finding with a count (`repeats` in JSON), as the
+    /// notifier does with 3600; default 0: every match on its own, so an
+    /// investigation sees every event.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub repeat_window: u64,
     /// Output format [default: table on a terminal, json otherwise].
     #[arg(long, value_enum)]
