@@ -325,8 +325,7 @@ fn named_account(name: &str) -> Option<String> {
         return Some(account);
     }
     let file = name.rsplit(['/', '\\']).next()?;
-    let (account, _) = file.split_once("_CloudTrail_")?;
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then(|| account.to_owned())
+    keys::log_file_account(file).map(str::to_owned)
 }
 
 /// Findings as the workers write them.

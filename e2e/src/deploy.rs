@@ -20,6 +20,7 @@ use aws_sdk_s3::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
+use testkit::queue_arn;
 
 use crate::routing::{Routing, Table};
 
@@ -121,19 +122,6 @@ async fn queues(routing: &Routing, sdk: &SdkConfig, deployed: &mut Deployed) {
             .await
             .unwrap_or_else(|e| panic!("SetQueueAttributes {}: {e:?}", queue.id));
     }
-}
-
-/// The ARN of the queue at `url`.
-pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
-    sqs.get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("GetQueueAttributes")
-        .attributes
-        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-        .unwrap_or_default()
 }
 
 fn text<'a>(value: &'a Value, member: &str) -> &'a str {

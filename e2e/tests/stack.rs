@@ -28,7 +28,7 @@ use std::path::PathBuf;
 
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
 use serde_json::{Value, json};
-use testkit::{Moto, assert_schema_valid, repo_root, sample_files};
+use testkit::{Moto, assert_schema_valid, ingress_rules, repo_root, sample_files};
 use trailguard_e2e::deploy::{Deployed, deploy};
 use trailguard_e2e::routing::Routing;
 
@@ -101,32 +101,6 @@ async fn world_open_group(ec2: &aws_sdk_ec2::Client) -> (String, String) {
         .expect("the world-open rule")
         .to_owned();
     (group, world)
-}
-
-/// The group's ingress rules as `protocol from-to source`.
-async fn ingress(ec2: &aws_sdk_ec2::Client, group: &str) -> Vec<String> {
-    let rules = ec2
-        .describe_security_group_rules()
-        .filters(Filter::builder().name("group-id").values(group).build())
-        .send()
-        .await
-        .expect("DescribeSecurityGroupRules");
-    let mut rules: Vec<String> = rules
-        .security_group_rules()
-        .iter()
-        .filter(|r| r.is_egress() == Some(false))
-        .map(|r| {
-            format!(
-                "{} {}-{} {}",
-                r.ip_protocol().unwrap_or_default(),
-                r.from_port().unwrap_or_default(),
-                r.to_port().unwrap_or_default(),
-                r.cidr_ipv4().or(r.cidr_ipv6()).unwrap_or_default()
-            )
-        })
-        .collect();
-    rules.sort();
-    rules
 }
 
 /// The CloudTrail record of the call that opened `group` to the world.
@@ -288,7 +262,11 @@ async fn log_files_become_metrics_findings_and_one_remediation_as_the_template_w
     let sdk = stack.moto.sdk_config().await;
     let ec2 = aws_sdk_ec2::Client::new(&sdk);
     let (group, world_rule) = world_open_group(&ec2).await;
-    assert!(ingress(&ec2, &group).await.contains(&WORLD_SSH.to_owned()));
+    assert!(
+        ingress_rules(&ec2, &group)
+            .await
+            .contains(&WORLD_SSH.to_owned())
+    );
     let opening = opening_record(&group, &world_rule);
     let (opening_file, opening_key) = log_file(&opening);
 
@@ -420,7 +398,10 @@ async fn log_files_become_metrics_findings_and_one_remediation_as_the_template_w
         "{}",
         acted[0]
     );
-    assert_eq!(ingress(&ec2, &group).await, vec![PRIVATE_SSH.to_owned()]);
+    assert_eq!(
+        ingress_rules(&ec2, &group).await,
+        vec![PRIVATE_SSH.to_owned()]
+    );
 
     // The EventBridge path: the template's pattern passes the call (and
     // not a read), and the change it triggers was already made.
@@ -514,7 +495,10 @@ async fn log_files_become_metrics_findings_and_one_remediation_as_the_template_w
         "findings published again"
     );
     assert_eq!(cis::read_back(&cw, namespace, &expected).await, expected);
-    assert_eq!(ingress(&ec2, &group).await, vec![PRIVATE_SSH.to_owned()]);
+    assert_eq!(
+        ingress_rules(&ec2, &group).await,
+        vec![PRIVATE_SSH.to_owned()]
+    );
     stack.assert_settled().await;
     let _ = std::fs::remove_file(&uploads[uploads.len() - 1].0);
 }

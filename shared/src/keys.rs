@@ -203,6 +203,13 @@ impl KeyInfo {
     }
 }
 
+/// The account a log file's name (`<account>_CloudTrail_<region>_...`) is
+/// filed under, for a file met outside its `AWSLogs/` path (a local copy).
+pub fn log_file_account(file_name: &str) -> Option<&str> {
+    let name = parse_file_name(file_name, KeyKind::Log, "CloudTrail").ok()?;
+    is_account(name.account).then_some(name.account)
+}
+
 /// Classifies an already-decoded S3 key (see [`decode_s3_event_key`] for keys
 /// taken from event notifications).
 pub fn classify(key: &str) -> KeyInfo {
@@ -855,6 +862,23 @@ mod tests {
                     .to_owned()
             )
         );
+    }
+
+    #[test]
+    fn a_log_file_name_alone_names_its_account() {
+        let name = "111122223333_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json.gz";
+        assert_eq!(log_file_account(name), Some("111122223333"));
+        assert_eq!(
+            log_file_account("12345_CloudTrail_us-east-1_20230710T1145Z_x.json.gz"),
+            None
+        );
+        assert_eq!(
+            log_file_account(
+                "111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20230710T114500Z.json.gz"
+            ),
+            None
+        );
+        assert_eq!(log_file_account("trail.json.gz"), None);
     }
 
     #[test]

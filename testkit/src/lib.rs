@@ -9,6 +9,10 @@
 //! `.venv/bin/moto_server` (created by `make venv`), then `moto_server` on
 //! `PATH`.
 
+mod readback;
+
+pub use readback::{ingress_rules, metric_minutes, metric_names, queue_arn};
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -365,7 +369,6 @@ impl Moto {
         queue_name: &str,
         attributes: &[(&str, &str)],
     ) -> String {
-        use aws_sdk_sqs::types::QueueAttributeName;
         let sdk = self.sdk_config().await;
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let queue_url = sqs
@@ -376,16 +379,7 @@ impl Moto {
             .expect("CreateQueue")
             .queue_url
             .expect("queue URL");
-        let queue_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .expect("GetQueueAttributes")
-            .attributes
-            .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
-            .expect("queue ARN");
+        let queue_arn = queue_arn(&sqs, &queue_url).await;
         let mut subscribe = aws_sdk_sns::Client::new(&sdk)
             .subscribe()
             .topic_arn(topic_arn)

@@ -5,9 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 
-use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat};
-use testkit::repo_root;
+use testkit::{metric_minutes, metric_names, repo_root};
 
 /// Per metric, per minute (epoch seconds): count.
 pub type Counts = BTreeMap<String, BTreeMap<i64, f64>>;
@@ -49,52 +47,15 @@ pub async fn read_back(
         .values()
         .flat_map(|per| per.keys().map(|t| t - t.rem_euclid(DAY)))
         .collect();
-    let listed = cw
-        .list_metrics()
-        .namespace(namespace)
-        .send()
-        .await
-        .expect("ListMetrics");
-    // ListMetrics may name a metric once per stored datapoint.
-    let names: BTreeSet<String> = listed
-        .metrics()
-        .iter()
-        .filter_map(|m| m.metric_name().map(str::to_owned))
-        .collect();
     let mut counts = Counts::new();
-    for name in names {
+    for name in metric_names(cw, namespace).await {
         for day in &days {
-            let query = MetricDataQuery::builder()
-                .id("m")
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(
-                            Metric::builder()
-                                .namespace(namespace)
-                                .metric_name(&name)
-                                .build(),
-                        )
-                        .period(60)
-                        .stat("Sum")
-                        .build(),
-                )
-                .build();
-            let data = cw
-                .get_metric_data()
-                .metric_data_queries(query)
-                .start_time(DateTime::from_secs(*day))
-                .end_time(DateTime::from_secs(day + DAY))
-                .send()
-                .await
-                .expect("GetMetricData");
-            for result in data.metric_data_results() {
-                for (t, v) in result.timestamps().iter().zip(result.values()) {
-                    *counts
-                        .entry(name.clone())
-                        .or_default()
-                        .entry(t.secs())
-                        .or_default() += v;
-                }
+            for (t, v) in metric_minutes(cw, namespace, &name, *day, day + DAY).await {
+                *counts
+                    .entry(name.clone())
+                    .or_default()
+                    .entry(t)
+                    .or_default() += v;
             }
         }
     }

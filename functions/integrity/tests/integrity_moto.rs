@@ -8,12 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 
-use testkit::{Moto, assert_schema_valid, repo_root, sqs_delivery};
+use testkit::{Moto, assert_schema_valid, metric_minutes, repo_root, sqs_delivery};
 use time::{Duration, OffsetDateTime};
 use trailguard::integrity::StaticKeys;
 use trailguard::integrity::layout::DigestLayout;
@@ -185,38 +183,15 @@ fn rule_ids(findings: &[Value]) -> Vec<&str> {
     ids
 }
 
-/// Validates findings against the shipped JSON Schema with the `jsonschema`
-/// package of the test venv (an implementation independent of ours).
 /// The sum of every datapoint of `name` sent in the last hour.
 async fn metric(stack: &Stack, name: &str) -> f64 {
     let cw = aws_sdk_cloudwatch::Client::new(&stack.moto.sdk_config().await);
     let now = trailguard::clock::now();
-    let query = MetricDataQuery::builder()
-        .id("m")
-        .metric_stat(
-            MetricStat::builder()
-                .metric(
-                    Metric::builder()
-                        .namespace(NAMESPACE)
-                        .metric_name(name)
-                        .build(),
-                )
-                .period(60)
-                .stat("Sum")
-                .build(),
-        )
-        .build();
-    let data = cw
-        .get_metric_data()
-        .metric_data_queries(query)
-        .start_time(DateTime::from_secs(now - 3600))
-        .end_time(DateTime::from_secs(now + 600))
-        .send()
+    metric_minutes(&cw, NAMESPACE, name, now - 3600, now + 600)
         .await
-        .unwrap();
-    data.metric_data_results()
-        .first()
-        .map_or(0.0, |r| r.values().iter().sum())
+        .iter()
+        .map(|(_, v)| v)
+        .sum()
 }
 
 fn hour_ago() -> OffsetDateTime {

@@ -7,11 +7,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-use aws_sdk_cloudwatch::primitives::DateTime;
-use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use testkit::{Moto, repo_root, sample_files};
+use testkit::{Moto, metric_minutes, metric_names, repo_root, sample_files};
 use trailguard::service::{MetricsConfig, MetricsService};
 
 const BUCKET: &str = "trailguard-demo-trail";
@@ -117,48 +115,20 @@ async fn invoke(service: &MetricsService, payload: Value) -> Result<Value, Strin
 /// Reads every CIS metric back from CloudWatch, per minute.
 async fn read_back(moto: &Moto) -> Counts {
     let cw = aws_sdk_cloudwatch::Client::new(&moto.sdk_config().await);
-    let listed = cw
-        .list_metrics()
-        .namespace("CloudTrailMetrics")
-        .send()
-        .await
-        .unwrap();
-    // ListMetrics may name a metric once per stored datapoint.
-    let names: std::collections::BTreeSet<String> = listed
-        .metrics()
-        .iter()
-        .filter_map(|m| m.metric_name().map(str::to_owned))
-        .collect();
     let mut counts = Counts::new();
-    for name in names {
-        let query = MetricDataQuery::builder()
-            .id("m")
-            .metric_stat(
-                MetricStat::builder()
-                    .metric(
-                        Metric::builder()
-                            .namespace("CloudTrailMetrics")
-                            .metric_name(&name)
-                            .build(),
-                    )
-                    .period(60)
-                    .stat("Sum")
-                    .build(),
-            )
-            .build();
-        let data = cw
-            .get_metric_data()
-            .metric_data_queries(query)
-            // Whole minutes, so each 60 s period is one minute of eventTime.
-            .start_time(DateTime::from_secs(1_688_979_960))
-            .end_time(DateTime::from_secs(1_689_000_000))
-            .send()
-            .await
-            .unwrap();
-        let result = &data.metric_data_results()[0];
+    for name in metric_names(&cw, "CloudTrailMetrics").await {
+        // Whole minutes, so each 60 s period is one minute of eventTime.
+        let minutes = metric_minutes(
+            &cw,
+            "CloudTrailMetrics",
+            &name,
+            1_688_979_960,
+            1_689_000_000,
+        )
+        .await;
         let per_minute = counts.entry(name).or_default();
-        for (t, v) in result.timestamps().iter().zip(result.values()) {
-            *per_minute.entry(t.secs()).or_default() += v;
+        for (t, v) in minutes {
+            *per_minute.entry(t).or_default() += v;
         }
     }
     counts
@@ -306,6 +276,20 @@ async fn limited_service(moto: &Moto, limits: &[(&'static str, &'static str)]) -
         .unwrap()
 }
 
+/// The batch of [`batch_with_a_bomb`] answered: its bomb (message 1)
+/// failed alone, and the two sample files around it were counted.
+async fn only_the_bomb_failed(moto: &Moto, response: &Value) {
+    assert_eq!(
+        *response,
+        json!({"batchItemFailures": [{"itemIdentifier": "msg-1"}]})
+    );
+    assert_eq!(
+        read_back(moto).await,
+        independent_expectations(&sample_files()[..2]),
+        "the other messages were counted"
+    );
+}
+
 #[tokio::test]
 async fn a_file_over_the_record_cap_fails_alone_as_poison() {
     let moto = Moto::start();
@@ -313,15 +297,7 @@ async fn a_file_over_the_record_cap_fails_alone_as_poison() {
     let service = limited_service(&moto, &[("TRAILGUARD_MAX_OBJECT_RECORDS", "100000")]).await;
 
     let response = invoke(&service, sqs_event(&keys)).await.unwrap();
-    assert_eq!(
-        response,
-        json!({"batchItemFailures": [{"itemIdentifier": "msg-1"}]})
-    );
-    assert_eq!(
-        read_back(&moto).await,
-        independent_expectations(&sample_files()[..2]),
-        "the other messages were counted"
-    );
+    only_the_bomb_failed(&moto, &response).await;
 
     let err = invoke(&service, s3_event(&keys[1..2])).await.unwrap_err();
     assert!(err.contains("more than 100000 records"), "{err}");
@@ -358,15 +334,7 @@ async fn a_file_still_reading_near_the_deadline_fails_alone_in_time() {
         std::time::Instant::now() < deadline,
         "answered before the Lambda deadline"
     );
-    assert_eq!(
-        response,
-        json!({"batchItemFailures": [{"itemIdentifier": "msg-1"}]})
-    );
-    assert_eq!(
-        read_back(&moto).await,
-        independent_expectations(&sample_files()[..2]),
-        "the other messages were counted"
-    );
+    only_the_bomb_failed(&moto, &response).await;
 
     let (context, _) = lambda_deadline(6);
     let err = metrics::handler(&service, LambdaEvent::new(s3_event(&keys[1..2]), context))

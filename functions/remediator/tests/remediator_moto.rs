@@ -12,12 +12,12 @@ use std::sync::{Arc, Mutex};
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, Ipv6Range, OperationType, ResourceType, SnapshotAttributeName,
+    IpPermission, IpRange, Ipv6Range, OperationType, ResourceType, SnapshotAttributeName,
     TagSpecification,
 };
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
-use testkit::{Moto, repo_root};
+use testkit::{Moto, ingress_rules, repo_root};
 use trailguard::ObjectRef;
 use trailguard::clock::rfc3339_utc;
 use trailguard::findings::finding::MAX_MESSAGE_BYTES;
@@ -494,32 +494,6 @@ async fn open_group(
     id
 }
 
-/// The group's ingress rules as `protocol from-to source`.
-async fn ingress(ec2: &aws_sdk_ec2::Client, group_id: &str) -> Vec<String> {
-    let rules = ec2
-        .describe_security_group_rules()
-        .filters(Filter::builder().name("group-id").values(group_id).build())
-        .send()
-        .await
-        .unwrap();
-    let mut rules: Vec<String> = rules
-        .security_group_rules()
-        .iter()
-        .filter(|r| r.is_egress() == Some(false))
-        .map(|r| {
-            format!(
-                "{} {}-{} {}",
-                r.ip_protocol().unwrap_or_default(),
-                r.from_port().unwrap_or_default(),
-                r.to_port().unwrap_or_default(),
-                r.cidr_ipv4().or(r.cidr_ipv6()).unwrap_or_default()
-            )
-        })
-        .collect();
-    rules.sort();
-    rules
-}
-
 fn point_group(record: &mut Value, group_id: &str) {
     record["requestParameters"]["groupId"] = json!(group_id);
     record["responseElements"]["securityGroupRuleSet"]["items"][0]["groupId"] = json!(group_id);
@@ -533,7 +507,7 @@ async fn security_group_world_ingress_is_revoked_and_nothing_else() {
     let web = open_group(&ec2, &vpc, "web", &[("team", "web")]).await;
     let tagged = open_group(&ec2, &vpc, "bastion", &[(EXEMPT, "approved in SEC-1234")]).await;
     let world_ssh = "tcp 22-22 0.0.0.0/0".to_owned();
-    let fixed = async |id: &str| !ingress(&ec2, id).await.contains(&world_ssh);
+    let fixed = async |id: &str| !ingress_rules(&ec2, id).await.contains(&world_ssh);
 
     let action = "security-group-open-ingress";
     let acted = matrix(
@@ -550,7 +524,7 @@ async fn security_group_world_ingress_is_revoked_and_nothing_else() {
     // Only the private ssh rule survives: with no port allowed (the
     // default) the world-open 443 rule goes as well.
     assert_eq!(
-        ingress(&ec2, &web).await,
+        ingress_rules(&ec2, &web).await,
         vec!["tcp 22-22 10.0.0.0/8".to_owned()]
     );
     // `before` holds full rule definitions, so a person can re-add them.
@@ -592,7 +566,7 @@ async fn security_group_world_ingress_is_revoked_and_nothing_else() {
     });
     assert_eq!(kind(&h.decide(&service, payload).await), "acted");
     assert_eq!(
-        ingress(&ec2, &allowed).await,
+        ingress_rules(&ec2, &allowed).await,
         vec![
             "tcp 22-22 10.0.0.0/8".to_owned(),
             "tcp 443-443 ::/0".to_owned()
@@ -1427,7 +1401,7 @@ async fn rate_limit_trips_after_the_budget_and_dry_runs_do_not_count() {
     let world_ssh = "tcp 22-22 0.0.0.0/0".to_owned();
     for (n, group) in groups.iter().enumerate() {
         assert_eq!(
-            ingress(&ec2, group).await.contains(&world_ssh),
+            ingress_rules(&ec2, group).await.contains(&world_ssh),
             n >= 2,
             "{group}"
         );
@@ -1454,7 +1428,7 @@ async fn rate_limit_trips_after_the_budget_and_dry_runs_do_not_count() {
         again["records"][0]["outcome"]["kind"], "deferred",
         "{again}"
     );
-    assert!(ingress(&ec2, &groups[2]).await.contains(&world_ssh));
+    assert!(ingress_rules(&ec2, &groups[2]).await.contains(&world_ssh));
     // Dry runs still describe what they would do.
     assert_eq!(
         kind(&h.decide(&dry, event(&groups[3], 200)).await),
@@ -1471,7 +1445,7 @@ async fn malformed_trigger_is_rejected_audited_and_changes_nothing() {
     let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
     let vpc = vpc(&ec2, "10.2.0.0/16").await;
     let group = open_group(&ec2, &vpc, "web", &[]).await;
-    let rules_before = ingress(&ec2, &group).await;
+    let rules_before = ingress_rules(&ec2, &group).await;
     let live = h.live("all");
 
     let payload = sample("eventbridge-malformed-missing-group-id.json");
@@ -1507,7 +1481,7 @@ async fn malformed_trigger_is_rejected_audited_and_changes_nothing() {
     );
 
     assert_eq!(
-        ingress(&ec2, &group).await,
+        ingress_rules(&ec2, &group).await,
         rules_before,
         "a rejected trigger changed the group"
     );
@@ -1543,7 +1517,7 @@ async fn forged_findings_are_refused_and_audited_and_the_real_one_still_acts() {
     let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
     let vpc = vpc(&ec2, "10.3.0.0/16").await;
     let group = open_group(&ec2, &vpc, "web", &[]).await;
-    let rules_before = ingress(&ec2, &group).await;
+    let rules_before = ingress_rules(&ec2, &group).await;
     let live = h.live("security-group-open-ingress");
     let finding = |edit: &dyn Fn(&mut Value)| {
         trigger("sns-finding-authorize-security-group-ingress.json", |r| {
@@ -1593,14 +1567,14 @@ async fn forged_findings_are_refused_and_audited_and_the_real_one_still_acts() {
         assert!(reason(record).contains(why), "{why}: {record}");
         assert!(record["before"].is_null(), "nothing was read: {record}");
     }
-    assert_eq!(ingress(&ec2, &group).await, rules_before);
+    assert_eq!(ingress_rules(&ec2, &group).await, rules_before);
 
     // The refusals kept their own ids: the authentic trigger for the same
     // event still acts.
     let acted = h.decide(&live, eventbridge).await;
     assert_eq!(kind(&acted), "acted", "{acted}");
     assert!(
-        !ingress(&ec2, &group)
+        !ingress_rules(&ec2, &group)
             .await
             .contains(&"tcp 22-22 0.0.0.0/0".to_owned())
     );
@@ -1700,7 +1674,7 @@ async fn a_self_set_exemption_tag_does_not_exempt_and_an_earlier_admin_tag_does(
         note.contains("not honoured") && note.contains("who made the change"),
         "{record}"
     );
-    assert!(!ingress(&ec2, &self_tagged).await.contains(&world_ssh));
+    assert!(!ingress_rules(&ec2, &self_tagged).await.contains(&world_ssh));
     assert!(record["principal"] == changer, "{record}");
 
     // Tagged a day before the change by an administrator.
@@ -1712,7 +1686,11 @@ async fn a_self_set_exemption_tag_does_not_exempt_and_an_earlier_admin_tag_does(
         }])));
     let record = h.decide(&earlier, event(&admin_tagged, 2)).await;
     assert_eq!(kind(&record), "skippedExempt", "{record}");
-    assert!(ingress(&ec2, &admin_tagged).await.contains(&world_ssh));
+    assert!(
+        ingress_rules(&ec2, &admin_tagged)
+            .await
+            .contains(&world_ssh)
+    );
 
     // Nothing in the history (moto's CloudTrail has no LookupEvents): the
     // tag is not honoured.
@@ -1727,7 +1705,7 @@ async fn a_self_set_exemption_tag_does_not_exempt_and_an_earlier_admin_tag_does(
             .contains("not honoured"),
         "{record}"
     );
-    assert!(!ingress(&ec2, &no_history).await.contains(&world_ssh));
+    assert!(!ingress_rules(&ec2, &no_history).await.contains(&world_ssh));
     let stored = h.stored(record["id"].as_str().unwrap()).await;
     assert!(
         stored
@@ -1782,7 +1760,7 @@ async fn a_tripped_breaker_alarms_reports_and_runs_the_request_after_the_window(
     assert_eq!(second["outcome"]["untilEpoch"], window_end);
     let third = decide_at(event(&groups[2], 2), now).await;
     assert_eq!(kind(&third), "deferred", "{third}");
-    assert!(ingress(&ec2, &groups[1]).await.contains(&world_ssh));
+    assert!(ingress_rules(&ec2, &groups[1]).await.contains(&world_ssh));
     let stored = h.stored(second["id"].as_str().unwrap()).await;
     assert_eq!(stored.get("outcome").map(String::as_str), Some("deferred"));
 
@@ -1858,18 +1836,18 @@ async fn a_tripped_breaker_alarms_reports_and_runs_the_request_after_the_window(
     forged["Records"][0]["eventSourceARN"] = json!("arn:aws:sqs:us-east-1:123456789012:other");
     let refused = decide_at(forged, window_end + 1).await;
     assert_eq!(kind(&refused), "refused", "{refused}");
-    assert!(ingress(&ec2, &groups[1]).await.contains(&world_ssh));
+    assert!(ingress_rules(&ec2, &groups[1]).await.contains(&world_ssh));
 
     // After the window it runs, under its original audit id.
     let ran = decide_at(delivery(&body_of(&groups[1])), window_end + 1).await;
     assert_eq!(kind(&ran), "acted", "{ran}");
     assert_eq!(ran["id"], second["id"]);
-    assert!(!ingress(&ec2, &groups[1]).await.contains(&world_ssh));
+    assert!(!ingress_rules(&ec2, &groups[1]).await.contains(&world_ssh));
     // The third finds the new window full: deferred again, and counted.
     let again = decide_at(delivery(&body_of(&groups[2])), window_end + 1).await;
     assert_eq!(kind(&again), "deferred", "{again}");
     assert_eq!(again["outcome"]["untilEpoch"], window_end + 3600);
-    assert!(ingress(&ec2, &groups[2]).await.contains(&world_ssh));
+    assert!(ingress_rules(&ec2, &groups[2]).await.contains(&world_ssh));
     let requeued = sqs
         .receive_message()
         .queue_url(&h.retry_queue_url)
