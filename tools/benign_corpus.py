@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Writes shared/tests/data/benign/routine-activity.json.gz: a CloudTrail log
+"""Writes engine/tests/data/benign/routine-activity.json.gz: a CloudTrail log
 file of routine work, the background against which trailguard's noise budget
-is measured (shared/tests/noise_budget.rs, docs/detections.md).
+is measured (delivery/tests/noise_budget.rs, docs/detections.md).
 
 Every record is one of the event shapes below, each taken from where AWS
 documents it (the CloudTrail user guide's examples, the service's "Logging
@@ -23,7 +23,7 @@ import sys
 import uuid
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "shared/tests/data/benign/routine-activity.json.gz"
+OUT = Path(__file__).resolve().parent.parent / "engine/tests/data/benign/routine-activity.json.gz"
 ACCT = "111122223333"
 REGION = "eu-west-1"
 rng = random.Random(18)

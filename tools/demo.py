@@ -32,7 +32,7 @@ import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".demo"
-SAMPLES = ROOT / "shared/tests/data/invictus-stratus"
+SAMPLES = ROOT / "engine/tests/data/invictus-stratus"
 ACCOUNT = "218007301253"
 REGION = "us-east-1"
 BUCKET = "trailguard-demo-trail"

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Types that carry no routing the test can exercise, and why.
 IGNORED = {
     "AWS::CloudWatch::Alarm": "alarms read metrics; the test reads the metrics themselves",
-    "AWS::CloudWatch::Dashboard": "a dashboard reads metrics; shared/tests/dashboard.rs checks it",
+    "AWS::CloudWatch::Dashboard": "a dashboard reads metrics; engine/tests/dashboard.rs checks it",
     "AWS::Logs::LogGroup": "log retention only",
     "AWS::Lambda::Permission": "moto cannot invoke Lambda; the test invokes handlers",
     "AWS::SNS::TopicPolicy": "service-principal resource policies: moto does not evaluate them",

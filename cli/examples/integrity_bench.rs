@@ -34,12 +34,12 @@ use anyhow::{Context, bail, ensure};
 use flate2::read::MultiGzDecoder;
 use futures::{StreamExt, TryStreamExt};
 use testkit::Moto;
+use testkit::cloudtrail::{Delivered, FakeCloudTrail, Signer};
 use time::OffsetDateTime;
 use time::macros::datetime;
-use trailguard::RecordReader;
-use trailguard::integrity::hashing::{sha256_hex, sha256_hex_of_gzip};
-use trailguard::integrity::testing::{Delivered, FakeCloudTrail, Signer};
-use trailguard::integrity::timestamps::format_display;
+use trailguard_engine::RecordReader;
+use trailguard_engine::integrity::hashing::{sha256_hex, sha256_hex_of_gzip};
+use trailguard_engine::integrity::timestamps::format_display;
 
 const BUCKET: &str = "trailguard-integrity-bench";
 /// End of the first digest; one more every hour.

@@ -8,7 +8,7 @@ use aws_config::BehaviorVersion;
 use aws_sdk_s3::error::DisplayErrorContext;
 use thiserror::Error;
 use tokio::runtime::Runtime;
-use trailguard::aws::{load_sdk_config, s3_client};
+use trailguard_aws::{load_sdk_config, s3_client};
 
 /// `--profile`, when given: set once at start-up, before any connection.
 static PROFILE: OnceLock<String> = OnceLock::new();

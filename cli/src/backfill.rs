@@ -18,7 +18,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use trailguard::keys::{self, KeyKind};
+use trailguard_engine::keys::{self, KeyKind};
 
 use crate::aws::{Aws, Listed, S3Url, s3_url_arg};
 use crate::filters::{TimeArg, Window, time_arg};
@@ -282,7 +282,7 @@ mod tests {
             "us-east-1",
             datetime!(2024-01-01 0:00 UTC),
         );
-        let delivery = trailguard::envelope::unwrap(&body).unwrap();
+        let delivery = trailguard_engine::envelope::unwrap(&body).unwrap();
         let objects: Vec<_> = delivery.objects().cloned().collect();
         assert_eq!(objects.len(), 1);
         assert_eq!(objects[0].bucket, "trail-bucket");

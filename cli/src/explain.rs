@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::Value;
-use trailguard::reader::{Compression, RecordReader, detect_compression};
+use trailguard_engine::reader::{Compression, RecordReader, detect_compression};
 
 use crate::outcome::Outcome;
 use crate::ruleset::RuleArgs;

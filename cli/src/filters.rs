@@ -11,8 +11,8 @@ use thiserror::Error;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime, Time};
-use trailguard::keys;
-use trailguard::service::scan::RecordFilter;
+use trailguard_engine::keys;
+use trailguard_engine::scan::RecordFilter;
 
 /// A `--since` / `--until` value could not be read.
 #[derive(Debug, Error, PartialEq, Eq)]

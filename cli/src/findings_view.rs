@@ -11,9 +11,9 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
-use trailguard::findings::Finding;
-use trailguard::findings::flood::FLOOD_SUMMARY_EVENT;
-use trailguard::rules::Severity;
+use trailguard_engine::findings::Finding;
+use trailguard_engine::findings::flood::FLOOD_SUMMARY_EVENT;
+use trailguard_engine::rules::Severity;
 
 use crate::format::{self, Table};
 
@@ -283,8 +283,8 @@ impl FindingsView {
 mod tests {
     use super::*;
     use serde_json::json;
-    use trailguard::findings::RuleInfo;
-    use trailguard::findings::repeat::Repeats;
+    use trailguard_engine::findings::RuleInfo;
+    use trailguard_engine::findings::repeat::Repeats;
 
     fn finding(id: &str, title: &str, severity: Severity, time: &str, user: &str) -> Finding {
         let rule = RuleInfo {

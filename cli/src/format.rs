@@ -8,7 +8,7 @@
 use std::io::IsTerminal;
 
 use clap::ValueEnum;
-use trailguard::findings::Finding;
+use trailguard_engine::findings::Finding;
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -164,7 +164,7 @@ fn shrink(widths: &mut [usize], total: usize, cuttable: &[usize], floor: usize) 
     }
 }
 
-pub use trailguard::findings::readable::clip;
+pub use trailguard_engine::findings::readable::clip;
 
 /// Who acted, briefly: user name, else the ARN's resource part
 /// (`assumed-role/NAME/SESSION`: the account is in the WHERE column), else
@@ -216,8 +216,8 @@ pub fn outcome(finding: &Finding) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
-    use trailguard::findings::RuleInfo;
-    use trailguard::rules::Severity;
+    use trailguard_engine::findings::RuleInfo;
+    use trailguard_engine::rules::Severity;
 
     #[test]
     fn tables_pad_all_but_the_last_column() {

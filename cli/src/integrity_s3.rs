@@ -1,13 +1,13 @@
 //! Public keys read from a file (`trailguard validate --public-key`), for
 //! when `ListPublicKeys` is not available. The S3 store and the CloudTrail
-//! key source live in [`trailguard::aws::integrity`], shared with the
+//! key source live in [`trailguard_aws::integrity`], shared with the
 //! `integrity` function.
 
 use std::path::Path;
 
 use thiserror::Error;
-use trailguard::integrity::public_keys::{PublicKeyError, parse_list_public_keys};
-use trailguard::integrity::{PublicKey, StaticKeys};
+use trailguard_engine::integrity::public_keys::{PublicKeyError, parse_list_public_keys};
+use trailguard_engine::integrity::{PublicKey, StaticKeys};
 
 /// A `--public-key` file could not be used.
 #[derive(Debug, Error)]

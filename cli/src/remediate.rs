@@ -5,7 +5,7 @@
 //! findings, an EventBridge event, an SQS batch), a finding as JSON, or
 //! findings as JSON lines (what `trailguard scan --format jsonl` prints).
 //! Each trigger goes through the remediator's own mapping
-//! ([`trailguard::remediation::plan`]); nothing calls AWS, and live state
+//! ([`trailguard_engine::remediation::plan`]); nothing calls AWS, and live state
 //! (which the remediator re-reads before deciding) is not consulted.
 
 use std::io::{Read, Write};
@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use serde_json::Value;
-use trailguard::remediation::{Planned, TriggerPlan, plan};
+use trailguard_engine::remediation::{Planned, TriggerPlan, plan};
 
 use crate::outcome::Outcome;
 

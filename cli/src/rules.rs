@@ -1,7 +1,7 @@
 //! `trailguard rules list` and `trailguard rules test`.
 //!
 //! `rules test` reads test cases in the format of
-//! `shared/rules/tests/detections.yaml` (`version: 1`, then `tests:`, each
+//! `engine/rules/tests/detections.yaml` (`version: 1`, then `tests:`, each
 //! with `rule`, `name`, `expect: match|no-match` and one CloudTrail
 //! `event`) and runs each against the named rule of the given rule files.
 
@@ -12,8 +12,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use trailguard::rules::{Catalogue, Severity};
-use trailguard::sigma::SigmaRules;
+use trailguard_engine::rules::{Catalogue, Severity};
+use trailguard_engine::sigma::SigmaRules;
 
 use crate::format::{Format, Table};
 use crate::outcome::Outcome;
@@ -44,7 +44,7 @@ pub struct TestArgs {
     /// Rule files or folders (trailguard and Sigma) holding the rules under test.
     #[arg(required = true, value_name = "FILE|DIR")]
     pub rules: Vec<PathBuf>,
-    /// The test cases (YAML, as shared/rules/tests/detections.yaml).
+    /// The test cases (YAML, as engine/rules/tests/detections.yaml).
     #[arg(long, value_name = "FILE")]
     pub events: PathBuf,
 }
@@ -257,7 +257,7 @@ fn run_case(catalogue: &Catalogue, sigma: &SigmaRules, case: &Case) -> CaseResul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trailguard::rules::RuleText;
+    use trailguard_engine::rules::RuleText;
 
     const RULES: &str = "version: 1\nrules:\n  - id: root\n    title: Root\n    severity: high\n    pattern: '{ $.userIdentity.type = \"Root\" && $.eventType != \"AwsServiceEvent\" }'\n";
 

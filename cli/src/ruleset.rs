@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use thiserror::Error;
-use trailguard::rules::{Catalogue, CatalogueError, RuleText, Severity};
-use trailguard::sigma::{BUILTIN_FILES, SigmaRules, SkippedRule};
+use trailguard_engine::rules::{Catalogue, CatalogueError, RuleText, Severity};
+use trailguard_engine::sigma::{BUILTIN_FILES, SigmaRules, SkippedRule};
 
 /// Rule files could not be loaded.
 #[derive(Debug, Error)]
@@ -190,7 +190,7 @@ impl RuleArgs {
         let user_skips: Vec<SkippedRule> = skipped
             .iter()
             .filter(|s| files.sigma.iter().any(|(origin, _)| *origin == s.origin))
-            .filter(|s| !matches!(s.reason, trailguard::sigma::SkipReason::Replaced(_)))
+            .filter(|s| !matches!(s.reason, trailguard_engine::sigma::SkipReason::Replaced(_)))
             .cloned()
             .collect();
         if !user_skips.is_empty() {

@@ -19,11 +19,11 @@ use std::time::SystemTime;
 
 use futures::StreamExt;
 use indicatif::ProgressBar;
-use trailguard::ObjectRef;
-use trailguard::aws::open_object;
-use trailguard::findings::Finding;
-use trailguard::metrics::{Aggregator, AggregatorConfig};
-use trailguard::service::notifier::{Detector, FileFindings};
+use trailguard_aws::open_object;
+use trailguard_engine::ObjectRef;
+use trailguard_engine::detect::{Detector, FileFindings};
+use trailguard_engine::findings::Finding;
+use trailguard_engine::metrics::{Aggregator, AggregatorConfig};
 
 use crate::aws::Aws;
 use crate::sources::Source;
@@ -275,7 +275,7 @@ fn scan_reader(
             input,
             object,
             agg.as_mut().map(|a| (a, fallback)),
-            &trailguard::ReadLimits::default(),
+            &trailguard_engine::ReadLimits::default(),
             |f| {
                 let f = match output.as_deref_mut() {
                     Some(output) => output.finding(f),
@@ -312,7 +312,7 @@ fn epoch(at: SystemTime) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use trailguard::rules::{Catalogue, Severity};
+    use trailguard_engine::rules::{Catalogue, Severity};
 
     fn detector() -> Arc<Detector> {
         let catalogue = Catalogue::builtin().unwrap();

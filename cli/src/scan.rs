@@ -24,10 +24,10 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
-use trailguard::findings::Finding;
-use trailguard::keys;
-use trailguard::rules::Severity;
-use trailguard::service::notifier::Detector;
+use trailguard_engine::detect::Detector;
+use trailguard_engine::findings::Finding;
+use trailguard_engine::keys;
+use trailguard_engine::rules::Severity;
 
 use crate::aws::{self, Aws};
 use crate::filters::FilterArgs;
@@ -560,8 +560,8 @@ fn summary(report: &Report, view: &FindingsView) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
-    use trailguard::findings::RuleInfo;
-    use trailguard::metrics::{Aggregator, AggregatorConfig, Datum};
+    use trailguard_engine::findings::RuleInfo;
+    use trailguard_engine::metrics::{Aggregator, AggregatorConfig, Datum};
 
     fn finding(event_id: &str) -> Finding {
         let rule = RuleInfo {

@@ -10,9 +10,9 @@ use std::io::Write;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use trailguard::rules::{Catalogue, Rule, RuleSpec, Severity};
-use trailguard::service::notifier::Detector;
-use trailguard::sigma::SigmaRules;
+use trailguard_engine::detect::Detector;
+use trailguard_engine::rules::{Catalogue, Rule, RuleSpec, Severity};
+use trailguard_engine::sigma::SigmaRules;
 
 use crate::filters::FilterArgs;
 use crate::format::{self, Format, Table};

@@ -10,8 +10,8 @@
 
 use std::path::{Path, PathBuf};
 
-use trailguard::ObjectRef;
-use trailguard::keys::{self, KeyKind, OtherReason};
+use trailguard_engine::ObjectRef;
+use trailguard_engine::keys::{self, KeyKind, OtherReason};
 
 use crate::aws::{Aws, AwsError, S3Url};
 use crate::filters::Window;

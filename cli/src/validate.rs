@@ -3,7 +3,7 @@
 //!
 //! The digest files under the prefix are listed once and grouped by trail
 //! (prefix, organisation, account, region, trail, home region); each group's
-//! chain is walked by the engine ([`trailguard::integrity::validate`]) over
+//! chain is walked by the engine ([`trailguard_engine::integrity::validate`]) over
 //! S3, with public keys from CloudTrail's `ListPublicKeys` in the digests'
 //! region, or from a file (`--public-key`, hidden: for saved
 //! `list-public-keys` output and for endpoints without that API).
@@ -14,10 +14,12 @@ use std::io::Write;
 use anyhow::{Context, bail};
 use clap::Args;
 use time::OffsetDateTime;
-use trailguard::aws::integrity::{CloudTrailKeys, S3Store};
-use trailguard::integrity::timestamps::format_display;
-use trailguard::integrity::{DigestLayout, PublicKeySource, Report, ValidationRequest, validate};
-use trailguard::keys::{self, KeyKind};
+use trailguard_aws::integrity::{CloudTrailKeys, S3Store};
+use trailguard_engine::integrity::timestamps::format_display;
+use trailguard_engine::integrity::{
+    DigestLayout, PublicKeySource, Report, ValidationRequest, validate,
+};
+use trailguard_engine::keys::{self, KeyKind};
 
 use crate::aws::{Aws, S3Url, s3_url_arg};
 use crate::filters::{TimeArg, time_arg};

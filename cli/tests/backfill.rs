@@ -86,7 +86,7 @@ fn every_log_file_becomes_one_s3_event_message() {
         assert_eq!(record["s3"]["object"]["size"], json!(14));
         assert!(record["s3"]["object"]["eTag"].is_string());
         // What the functions do with the message body.
-        let delivery = trailguard::envelope::unwrap(body).unwrap();
+        let delivery = trailguard_engine::envelope::unwrap(body).unwrap();
         keys.extend(delivery.objects().map(|o| o.key.clone()));
     }
     keys.sort();

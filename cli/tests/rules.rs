@@ -1,14 +1,14 @@
 //! `trailguard rules list`, `rules test` and `explain` through the binary.
 
 mod common;
-#[path = "../../shared/tests/expected/samples.rs"]
+#[path = "../../engine/tests/expected/samples.rs"]
 mod expected;
 
 use common::{sample_files, scratch, trailguard};
 use serde_json::Value;
 
-const DETECTIONS: &str = "shared/rules/detections.yaml";
-const CASES: &str = "shared/rules/tests/detections.yaml";
+const DETECTIONS: &str = "engine/rules/detections.yaml";
+const CASES: &str = "engine/rules/tests/detections.yaml";
 
 #[test]
 fn the_detection_test_cases_pass() {

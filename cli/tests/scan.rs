@@ -2,14 +2,14 @@
 //! the Stratus Red Team samples, locally and from S3 (moto).
 //!
 //! What the CLI prints is compared with the expectations the functions'
-//! tests use: the findings written down in `shared/tests/expected/samples.rs`
+//! tests use: the findings written down in `engine/tests/expected/samples.rs`
 //! (the CIS controls feed metrics and raise no finding by default), the
 //! per-minute counts of the independent Python predicates
 //! (`tools/cis_expectations.py`), and every datapoint with the metrics
 //! function's own pass (`scan_file` + `Aggregator::count_record`).
 
 mod common;
-#[path = "../../shared/tests/expected/samples.rs"]
+#[path = "../../engine/tests/expected/samples.rs"]
 mod expected;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,10 +21,10 @@ use std::process::Command;
 use common::{SAMPLES, runtime, sample_files, scratch, trailguard, trailguard_with};
 use serde_json::Value;
 use testkit::{Moto, repo_root};
-use trailguard::metrics::{Aggregator, AggregatorConfig};
-use trailguard::rules::Catalogue;
-use trailguard::service::scan::{RecordFilter, scan_file};
-use trailguard::sigma::SigmaRules;
+use trailguard_engine::metrics::{Aggregator, AggregatorConfig};
+use trailguard_engine::rules::Catalogue;
+use trailguard_engine::scan::{RecordFilter, scan_file};
+use trailguard_engine::sigma::SigmaRules;
 
 const BUCKET: &str = "trailguard-cli-scan";
 const PREFIX: &str = "AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/";
@@ -494,7 +494,7 @@ fn search_prints_the_matching_records() {
         ]
     );
 
-    let sigma = "shared/rules/sigma/aws_cloudtrail_disable_logging.yml";
+    let sigma = "engine/rules/sigma/aws_cloudtrail_disable_logging.yml";
     let table = trailguard(&["search", sigma, SAMPLES, "--format", "table"], None);
     assert_eq!(table.code, 0, "{}", table.stderr);
     assert!(table.stdout.starts_with("WHEN"), "{}", table.stdout);

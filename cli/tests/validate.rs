@@ -8,10 +8,10 @@ mod common;
 use common::integrity::{
     ACCOUNT, BUCKET, Hour, Stage, assert_output, deliver_hours, digest_line, header, log_line,
 };
+use testkit::cloudtrail::{FakeCloudTrail, Signer};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
-use trailguard::integrity::DigestLayout;
-use trailguard::integrity::testing::{FakeCloudTrail, Signer};
+use trailguard_engine::integrity::DigestLayout;
 
 const TRAIL: &str = "main";
 const REGION: &str = "us-east-1";

@@ -10,7 +10,7 @@
 use std::io::{self, Read};
 
 use libfuzzer_sys::fuzz_target;
-use trailguard::{Document, RecordReader, Segment};
+use trailguard_engine::{Document, RecordReader, Segment};
 
 /// Hands out at most `step` bytes per read.
 struct Trickle<'a> {

@@ -8,7 +8,11 @@
 //! The server binary is looked up as `$MOTO_SERVER`, then the repository's
 //! `.venv/bin/moto_server` (created by `make venv`), then `moto_server` on
 //! `PATH`.
+//!
+//! [`cloudtrail`] plays CloudTrail itself: signed digest chains and log
+//! files for the integrity tests.
 
+pub mod cloudtrail;
 mod readback;
 
 pub use readback::{ingress_rules, metric_minutes, metric_names, queue_arn};
@@ -484,7 +488,7 @@ pub fn repo_root() -> PathBuf {
 
 /// The 12 bundled real CloudTrail log files, sorted by name.
 pub fn sample_files() -> Vec<PathBuf> {
-    let dir = repo_root().join("shared/tests/data/invictus-stratus");
+    let dir = repo_root().join("engine/tests/data/invictus-stratus");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -616,5 +620,28 @@ mod sns_event_tests {
         );
         assert_eq!(sns["MessageAttributes"]["remediation"]["Value"], "x");
         assert_eq!(sns["Message"], "{}");
+    }
+}
+
+/// A remediation request as the engine's mapping would produce it for an
+/// EventBridge trigger by `Alice` in 111122223333 / us-east-1, for tests of
+/// the executors and the remediator around it.
+pub fn remediation_request(
+    action: trailguard_engine::remediation::ActionKind,
+    resource: trailguard_engine::remediation::ResourceRef,
+    event_name: &str,
+) -> trailguard_engine::remediation::RemediationRequest {
+    use trailguard_engine::remediation::{RemediationRequest, TriggerSource};
+    RemediationRequest {
+        action,
+        resource,
+        event_name: event_name.into(),
+        trigger_event_id: "2aae5c69-4eaf-490d-b022-fd622c12a717".into(),
+        event_time: Some("2024-05-02T09:14:03Z".into()),
+        principal_arn: Some("arn:aws:iam::111122223333:user/Alice".into()),
+        account: "111122223333".into(),
+        region: "us-east-1".into(),
+        error_code: None,
+        source: TriggerSource::EventBridge,
     }
 }

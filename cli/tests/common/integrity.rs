@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use base64::Engine as _;
 use serde_json::json;
 use testkit::Moto;
+use testkit::cloudtrail::{Delivered, FakeCloudTrail, Signer, gzip};
 use time::{Duration, OffsetDateTime};
-use trailguard::integrity::testing::{Delivered, FakeCloudTrail, Signer, gzip};
-use trailguard::integrity::timestamps::format_display;
+use trailguard_engine::integrity::timestamps::format_display;
 
 use super::{Run, runtime, scratch, trailguard};
 

@@ -56,7 +56,7 @@ pub fn trailguard_with(args: &[&str], moto: Option<&Moto>, env: &[(&str, &str)])
 }
 
 /// The sample folder, relative to the repository root.
-pub const SAMPLES: &str = "shared/tests/data/invictus-stratus";
+pub const SAMPLES: &str = "engine/tests/data/invictus-stratus";
 
 /// The sample log files, sorted.
 pub fn sample_files() -> Vec<PathBuf> {

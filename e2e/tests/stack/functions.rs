@@ -5,11 +5,11 @@
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use testkit::Moto;
-use trailguard::remediation::{RemediatorConfig, RemediatorService};
-use trailguard::service::integrity::{IntegrityConfig, IntegrityService};
-use trailguard::service::notifier::{NotifierConfig, NotifierService};
-use trailguard::service::{MetricsConfig, MetricsService};
+use trailguard_delivery::integrity::{IntegrityConfig, IntegrityService};
+use trailguard_delivery::notifier::{NotifierConfig, NotifierService};
+use trailguard_delivery::{MetricsConfig, MetricsService};
 use trailguard_e2e::routing::{Function, Routing};
+use trailguard_remediation::{RemediatorConfig, RemediatorService};
 
 /// Variables the test sets on top of the template's, and why:
 /// the samples are from 2023, and moto, unlike CloudWatch, keeps points

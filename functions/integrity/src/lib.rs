@@ -1,12 +1,12 @@
 //! The `integrity` Lambda function: each CloudTrail digest delivered is
 //! checked (signature, chain link, the log files it lists), and an hourly
 //! schedule looks for regions whose digests stopped arriving. All the work
-//! is [`trailguard::service::integrity::IntegrityService`]; this crate only
+//! is [`trailguard_delivery::integrity::IntegrityService`]; this crate only
 //! adapts it to the Lambda runtime.
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
-use trailguard::service::integrity::IntegrityService;
+use trailguard_delivery::integrity::IntegrityService;
 
 /// Handles one invocation: a delivery (any envelope trailguard knows) or
 /// the EventBridge schedule's event.
@@ -16,7 +16,7 @@ pub async fn handler(
 ) -> Result<Value, Diagnostic> {
     let (payload, _context) = event.into_parts();
     service
-        .handle(&payload, trailguard::clock::now())
+        .handle(&payload, trailguard_engine::clock::now())
         .await
         .map_err(|e| Diagnostic {
             error_type: e.error_type().to_owned(),

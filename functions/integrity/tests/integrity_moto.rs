@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 
+use testkit::cloudtrail::{Delivered, FakeCloudTrail, Signer};
 use testkit::{Moto, assert_schema_valid, metric_minutes, repo_root, sqs_delivery};
 use time::{Duration, OffsetDateTime};
-use trailguard::integrity::StaticKeys;
-use trailguard::integrity::layout::DigestLayout;
-use trailguard::integrity::testing::{Delivered, FakeCloudTrail, Signer};
-use trailguard::service::integrity::{IntegrityConfig, IntegrityService};
+use trailguard_delivery::integrity::{IntegrityConfig, IntegrityService};
+use trailguard_engine::integrity::StaticKeys;
+use trailguard_engine::integrity::layout::DigestLayout;
 
 const BUCKET: &str = "trailguard-demo-trail";
 const ACCOUNT: &str = "218007301253";
@@ -186,7 +186,7 @@ fn rule_ids(findings: &[Value]) -> Vec<&str> {
 /// The sum of every datapoint of `name` sent in the last hour.
 async fn metric(stack: &Stack, name: &str) -> f64 {
     let cw = aws_sdk_cloudwatch::Client::new(&stack.moto.sdk_config().await);
-    let now = trailguard::clock::now();
+    let now = trailguard_engine::clock::now();
     metric_minutes(&cw, NAMESPACE, name, now - 3600, now + 600)
         .await
         .iter()
@@ -195,7 +195,8 @@ async fn metric(stack: &Stack, name: &str) -> f64 {
 }
 
 fn hour_ago() -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(trailguard::clock::now()).unwrap() - Duration::hours(1)
+    OffsetDateTime::from_unix_timestamp(trailguard_engine::clock::now()).unwrap()
+        - Duration::hours(1)
 }
 
 #[tokio::test]
@@ -230,7 +231,7 @@ async fn a_changed_log_byte_is_a_modified_finding_and_a_redelivery_adds_nothing(
     let mut trail = trail("us-east-1", &signer);
     let [_, _, mut log, digest] = two_hours(&stack, &mut trail, SAMPLE_END).await;
     let content = b"{\"Records\":[{\"n\":3}]}";
-    log.data.body = trailguard::integrity::testing::gzip(content).unwrap();
+    log.data.body = testkit::cloudtrail::gzip(content).unwrap();
     put(&stack, &log).await;
     let service = service(&stack, &[&signer], None).await;
 

@@ -1,6 +1,6 @@
 use lambda_runtime::{Error, run, service_fn, tracing};
-use trailguard::service::config::process_env;
-use trailguard::service::{MetricsConfig, MetricsService};
+use trailguard_delivery::{MetricsConfig, MetricsService};
+use trailguard_engine::config::process_env;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -8,7 +8,7 @@ async fn main() -> Result<(), Error> {
     // Configuration and rules are checked before the first event: a broken
     // setup fails the cold start loudly instead of processing with less.
     let config = MetricsConfig::from_env(&process_env)?;
-    let sdk = trailguard::aws::load_sdk_config().await;
+    let sdk = trailguard_aws::load_sdk_config().await;
     let service = MetricsService::new(config, &sdk).await?;
     run(service_fn(|event| metrics::handler(&service, event))).await
 }

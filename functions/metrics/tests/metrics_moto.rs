@@ -10,7 +10,7 @@ use std::process::Command;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use testkit::{Moto, metric_minutes, metric_names, repo_root, sample_files};
-use trailguard::service::{MetricsConfig, MetricsService};
+use trailguard_delivery::{MetricsConfig, MetricsService};
 
 const BUCKET: &str = "trailguard-demo-trail";
 const PREFIX: &str = "AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/";
@@ -229,7 +229,7 @@ async fn the_pinned_cloudwatch_sdk_speaks_a_protocol_moto_serves() {
 /// gzip: one member of `{},` repeated over 16 MiB, written 128 times (a
 /// multi-member gzip reads as one text, as CloudTrail's do).
 fn bomb() -> Vec<u8> {
-    use trailguard::integrity::testing::gzip;
+    use testkit::cloudtrail::gzip;
     let chunk = gzip(&b"{},".repeat(16 * 1024 * 1024 / 3)).unwrap();
     let mut out = gzip(b"[").unwrap();
     for _ in 0..128 {

@@ -1,11 +1,11 @@
 //! The `notifier` Lambda function: CloudTrail log-file deliveries in,
 //! findings on SNS out. All the work is
-//! [`trailguard::service::notifier::NotifierService`]; this crate only adapts
+//! [`trailguard_delivery::notifier::NotifierService`]; this crate only adapts
 //! it to the Lambda runtime.
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
-use trailguard::service::notifier::NotifierService;
+use trailguard_delivery::notifier::NotifierService;
 
 /// Handles one invocation (any delivery envelope trailguard knows).
 pub async fn handler(
@@ -13,9 +13,9 @@ pub async fn handler(
     event: LambdaEvent<Value>,
 ) -> Result<Value, Diagnostic> {
     let (payload, context) = event.into_parts();
-    let deadline = trailguard::clock::lambda_deadline(context.deadline);
+    let deadline = trailguard_engine::clock::lambda_deadline(context.deadline);
     service
-        .handle(&payload, trailguard::clock::now(), deadline)
+        .handle(&payload, trailguard_engine::clock::now(), deadline)
         .await
         .map_err(|e| Diagnostic {
             error_type: e.error_type().to_owned(),

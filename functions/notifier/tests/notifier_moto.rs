@@ -5,7 +5,7 @@
 //! With Security Hub import on, the findings read back from moto's Security
 //! Hub are checked against the ones SNS delivered.
 
-#[path = "../../../shared/tests/expected/samples.rs"]
+#[path = "../../../engine/tests/expected/samples.rs"]
 mod expected;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,9 +16,9 @@ use aws_sdk_securityhub::types::AwsSecurityFinding;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use testkit::{Moto, REGION, assert_schema_valid, repo_root, sample_files, sqs_delivery};
-use trailguard::rules::Catalogue;
-use trailguard::service::notifier::{NotifierConfig, NotifierService};
-use trailguard::sigma::SigmaRules;
+use trailguard_delivery::notifier::{NotifierConfig, NotifierService};
+use trailguard_engine::rules::Catalogue;
+use trailguard_engine::sigma::SigmaRules;
 
 const BUCKET: &str = "trailguard-demo-trail";
 const PREFIX: &str = "AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/";
@@ -29,7 +29,7 @@ const MOTO_ACCOUNT: &str = "123456789012";
 /// Every (rule id, eventID) the notifier must report on the samples: the
 /// CIS controls (computed by the independent Python predicates), the
 /// curated detections and the SigmaHQ rules (written down in
-/// `shared/tests/expected/samples.rs`).
+/// `engine/tests/expected/samples.rs`).
 fn expected_findings(files: &[PathBuf]) -> BTreeSet<(String, String)> {
     let out = Command::new("python3")
         .arg(repo_root().join("tools/cis_expectations.py"))

@@ -18,7 +18,7 @@ use std::io::Write;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use testkit::{Moto, repo_root, sns_lambda_event, sqs_delivery};
-use trailguard::service::notifier::{NotifierConfig, NotifierService};
+use trailguard_delivery::notifier::{NotifierConfig, NotifierService};
 
 const BUCKET: &str = "trailguard-trail";
 const KEY: &str = "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/25/\

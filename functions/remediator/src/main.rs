@@ -1,6 +1,6 @@
 use lambda_runtime::{Error, run, service_fn, tracing};
-use trailguard::aws::load_sdk_config;
-use trailguard::remediation::{RemediatorConfig, RemediatorService};
+use trailguard_aws::load_sdk_config;
+use trailguard_remediation::{RemediatorConfig, RemediatorService};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

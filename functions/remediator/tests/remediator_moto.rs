@@ -18,15 +18,14 @@ use aws_sdk_ec2::types::{
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use testkit::{Moto, ingress_rules, repo_root};
-use trailguard::ObjectRef;
-use trailguard::clock::rfc3339_utc;
-use trailguard::findings::finding::MAX_MESSAGE_BYTES;
-use trailguard::findings::{Finding, FindingMessage};
-use trailguard::remediation::execute::tag_history::TagHistory;
-use trailguard::remediation::exemption::TagChange;
-use trailguard::remediation::{
-    ActionKind, RemediationRequest, RemediatorConfig, RemediatorService, ResourceRef, audit_id,
-};
+use trailguard_engine::ObjectRef;
+use trailguard_engine::clock::rfc3339_utc;
+use trailguard_engine::findings::finding::MAX_MESSAGE_BYTES;
+use trailguard_engine::findings::{Finding, FindingMessage};
+use trailguard_engine::remediation::exemption::TagChange;
+use trailguard_engine::remediation::{ActionKind, RemediationRequest, ResourceRef, audit_id};
+use trailguard_remediation::execute::tag_history::TagHistory;
+use trailguard_remediation::{RemediatorConfig, RemediatorService};
 
 const ACCOUNT: &str = "123456789012";
 const AUDIT_TABLE: &str = "trailguard-audit";
@@ -639,7 +638,7 @@ async fn stopped_trail_is_restarted() {
         "the finding's rule is recorded"
     );
     // The matrix re-published the finding for its own event id.
-    let republished = trailguard::findings::finding::finding_id(
+    let republished = trailguard_engine::findings::finding::finding_id(
         finding["rule"]["id"].as_str().unwrap(),
         acted["triggerEventId"].as_str().unwrap(),
     );
@@ -1216,7 +1215,7 @@ async fn key_status(iam: &aws_sdk_iam::Client, user_and_key: &str) -> String {
 fn point_key(record: &mut Value, user_and_key: &str) {
     let (user, key) = user_and_key.split_once(' ').unwrap();
     record["eventTime"] = json!(rfc3339_utc(
-        u64::try_from(trailguard::clock::now()).unwrap_or(0)
+        u64::try_from(trailguard_engine::clock::now()).unwrap_or(0)
     ));
     record["requestParameters"]["userName"] = json!(user);
     record["responseElements"]["accessKey"]["userName"] = json!(user);
@@ -1925,7 +1924,7 @@ fn every_sample_maps_to_its_action_in_both_envelopes() {
     listed.sort_unstable();
     assert_eq!(names, listed, "every trigger sample needs a row here");
     for (name, action) in expected {
-        let requests = trailguard::remediation::requests_from_trigger(&sample(name))
+        let requests = trailguard_engine::remediation::requests_from_trigger(&sample(name))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(requests.len(), 1, "{name}");
         assert_eq!(requests[0].action.name(), action, "{name}");

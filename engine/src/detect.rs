@@ -1,0 +1,428 @@
+//! The detector: every rule engine over one log file, into findings.
+//!
+//! One typed parse per record is read in place by the trailguard rules and
+//! the Sigma rules; matches pass the precision rules, the minimum severity
+//! and the suppressions, fold into repeats and are capped per rule at the
+//! flood gate. The notifier and `trailguard scan` run the same detector.
+
+use std::sync::Arc;
+
+use crate::envelope::ObjectRef;
+use crate::findings::finding::{EventFacts, LogFile};
+use crate::findings::flood;
+use crate::findings::repeat::{Fold, RepeatFold};
+use crate::findings::{Finding, FloodGate, RuleInfo, Subject, Suppressions};
+use crate::metrics::Aggregator;
+use crate::reader::{ReadError, ReadLimits};
+use crate::record::{KeyField, KeyMemo, Record};
+use crate::rules::precision::attempt_severity;
+use crate::rules::{Catalogue, CatalogueError, Precision, Severity, Verdict};
+use crate::scan::{RecordFilter, scan_records};
+use crate::sigma::SigmaRules;
+
+/// The rules one pass runs: trailguard rules, suppressions, Sigma rules.
+pub struct Detector {
+    catalogue: Catalogue,
+    suppressions: Suppressions,
+    sigma: Option<SigmaRules>,
+    min_severity: Severity,
+    flood_cap: usize,
+    filter: RecordFilter,
+    /// What findings say about each rule, built once, in the order of
+    /// the catalogue's rules and then the Sigma rules: a rule's place here
+    /// is also its number at the flood gate.
+    infos: Vec<Arc<RuleInfo>>,
+    /// Per rule, in the same order: how a match becomes a finding, and
+    /// what an attempt's finding says about the rule.
+    precision: Vec<(Precision, Arc<RuleInfo>)>,
+    /// Every match reported as it is (`search`), without the precision rules.
+    every_match: bool,
+    /// Repeats of a rule by one principal within this many seconds fold
+    /// into one finding (`findings::repeat`); 0 folds nothing.
+    repeat_window: u64,
+    /// The fields that decide which rules of both engines are viable.
+    key_fields: Vec<KeyField>,
+}
+
+/// The rules of each engine worth evaluating on a record, by index: the
+/// catalogue's, then Sigma's, in one allocation (this is read for every
+/// record).
+#[derive(Debug, Clone, Default)]
+struct Viable {
+    indexes: Box<[usize]>,
+    rules: usize,
+}
+
+impl Viable {
+    fn rules(&self) -> &[usize] {
+        self.indexes.get(..self.rules).unwrap_or_default()
+    }
+
+    fn sigma(&self) -> &[usize] {
+        self.indexes.get(self.rules..).unwrap_or_default()
+    }
+}
+
+/// What scanning one file produced.
+#[derive(Debug, Default)]
+pub struct FileFindings {
+    /// Findings to publish (suppressed and capped ones removed, summaries added).
+    pub findings: Vec<Finding>,
+    /// Matches dropped by a suppression.
+    pub suppressed: u64,
+    /// Matches held back by the flood cap (counted in summaries).
+    pub held_back: u64,
+    /// Records read.
+    pub records: u64,
+    /// Records rejected.
+    pub rejected: u64,
+    /// Matches counted into an earlier finding as repeats.
+    pub folded: u64,
+    /// Records left out by the detector's record filter.
+    pub filtered: u64,
+}
+
+impl Detector {
+    /// Assembles a detector; suppressions come from the catalogue's files.
+    pub fn new(
+        catalogue: Catalogue,
+        sigma: Option<SigmaRules>,
+        min_severity: Severity,
+        flood_cap: usize,
+    ) -> Result<Detector, CatalogueError> {
+        let suppressions =
+            Suppressions::new(catalogue.suppressions()).map_err(|reason| CatalogueError::File {
+                origin: "suppressions".to_owned(),
+                reason,
+            })?;
+        let infos: Vec<Arc<RuleInfo>> = catalogue
+            .rules()
+            .iter()
+            .map(RuleInfo::of_rule)
+            .chain(
+                sigma
+                    .iter()
+                    .flat_map(SigmaRules::rules)
+                    .map(RuleInfo::of_sigma),
+            )
+            .map(Arc::new)
+            .collect();
+        let precision = catalogue
+            .rules()
+            .iter()
+            .map(|r| r.precision())
+            .chain(
+                sigma
+                    .iter()
+                    .flat_map(SigmaRules::rules)
+                    .map(|r| r.precision()),
+            )
+            .zip(&infos)
+            .map(|(precision, info)| {
+                let attempt = RuleInfo {
+                    severity: attempt_severity(info.severity),
+                    ..RuleInfo::clone(info)
+                };
+                (precision, Arc::new(attempt))
+            })
+            .collect();
+        let mut key_fields = catalogue.key_fields();
+        for &field in sigma.iter().flat_map(SigmaRules::key_fields) {
+            if !key_fields.contains(&field) {
+                key_fields.push(field);
+            }
+        }
+        Ok(Detector {
+            catalogue,
+            suppressions,
+            sigma,
+            infos,
+            precision,
+            every_match: false,
+            repeat_window: 0,
+            key_fields,
+            min_severity,
+            flood_cap,
+            filter: RecordFilter::default(),
+        })
+    }
+
+    /// Folds repeats of a rule by one principal within `secs` of event time
+    /// into one finding; 0 reports every match on its own.
+    pub fn with_repeat_window(mut self, secs: u64) -> Detector {
+        self.repeat_window = secs;
+        self
+    }
+
+    /// Restricts which records are scanned (the CLI's filters).
+    pub fn with_filter(mut self, filter: RecordFilter) -> Detector {
+        self.filter = filter;
+        self
+    }
+
+    /// Reports every match as it is: no attempts, AWS services' calls
+    /// included (`search`, which shows what a pattern matches).
+    pub fn every_match(mut self) -> Detector {
+        self.every_match = true;
+        self.repeat_window = 0;
+        self
+    }
+
+    /// The trailguard rules.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// The Sigma rules, when enabled.
+    pub fn sigma(&self) -> Option<&SigmaRules> {
+        self.sigma.as_ref()
+    }
+
+    /// Scans one file (named `object` in findings and errors) into findings,
+    /// and, when `metrics` is given, counts the same pass into it
+    /// (`fallback_time` for records without `eventTime`).
+    pub fn scan(
+        &self,
+        input: impl std::io::Read,
+        object: &ObjectRef,
+        metrics: Option<(&mut Aggregator, i64)>,
+    ) -> Result<FileFindings, ReadError> {
+        self.scan_within(input, object, metrics, &ReadLimits::default())
+    }
+
+    /// [`Detector::scan`] within `limits` (caps and a deadline).
+    pub fn scan_within(
+        &self,
+        input: impl std::io::Read,
+        object: &ObjectRef,
+        metrics: Option<(&mut Aggregator, i64)>,
+        limits: &ReadLimits,
+    ) -> Result<FileFindings, ReadError> {
+        let mut findings = Vec::new();
+        let mut out = self.scan_each(input, object, metrics, limits, |f| findings.push(f))?;
+        out.findings = findings;
+        Ok(out)
+    }
+
+    /// [`Detector::scan_within`], handing each finding to `each` as soon as
+    /// it is made instead of collecting them (flood summaries come last), so
+    /// a caller writing findings out holds none of them; the counts come
+    /// back with `findings` empty.
+    pub fn scan_each(
+        &self,
+        input: impl std::io::Read,
+        object: &ObjectRef,
+        mut metrics: Option<(&mut Aggregator, i64)>,
+        limits: &ReadLimits,
+        mut each: impl FnMut(Finding),
+    ) -> Result<FileFindings, ReadError> {
+        let mut out = FileFindings::default();
+        let mut gate = FloodGate::new(self.flood_cap);
+        let mut fold = RepeatFold::new(self.repeat_window);
+        let source = object.to_string();
+        let log_file = Arc::new(LogFile::of(object));
+        // Which rules are viable is decided by a few fields whose values
+        // repeat within a file: worked out once per combination.
+        let mut memo = KeyMemo::new(self.key_fields.clone());
+        let mut matched = Vec::new();
+        let mut numbers = Vec::new();
+        let first_sigma = self.catalogue.rules().len();
+        let summary = scan_records(input, &source, &self.filter, limits, |record| {
+            let viable = memo.recall(record, || self.viable(record));
+            // Numbered by place: the catalogue's rules, then Sigma's.
+            matched.clear();
+            numbers.clear();
+            self.catalogue
+                .matching_among(record, viable.rules(), |i, rule| {
+                    matched.push(rule);
+                    if rule.spec().finding {
+                        numbers.push(i);
+                    }
+                });
+            if let Some((agg, fallback)) = metrics.as_mut() {
+                agg.count_record(record, &matched, *fallback);
+            }
+            if let Some(sigma) = &self.sigma {
+                numbers.extend(
+                    sigma
+                        .matching_among(record, viable.sigma())
+                        .map(|(i, _)| first_sigma + i),
+                );
+            }
+            // Suppressions and the flood cap read the record itself, so
+            // a suppressed or held-back match builds nothing; the facts
+            // are built on the first finding and shared by the others.
+            let mut subject = None;
+            let mut event: Option<Arc<EventFacts>> = None;
+            for (&number, info) in numbers
+                .iter()
+                .filter_map(|n| Some((n, self.infos.get(*n)?)))
+            {
+                let (info, attempt) = match self.verdict(number, record) {
+                    Verdict::Skip => continue,
+                    Verdict::Report => (info, false),
+                    Verdict::Attempt => match self.precision.get(number) {
+                        Some((_, attempt)) => (attempt, true),
+                        None => (info, false),
+                    },
+                };
+                if info.severity < self.min_severity {
+                    continue;
+                }
+                let subject = *subject.get_or_insert_with(|| Subject::of_record(record));
+                if self.suppressions.suppressing(&info.id, subject).is_some() {
+                    out.suppressed += 1;
+                    continue;
+                }
+                // A repeat is counted into its first finding, which the
+                // flood cap already let through: it builds nothing.
+                let fold_to = fold.offer(number, record);
+                if fold_to == Fold::Counted || !gate.admit(number, record.event_id.as_deref()) {
+                    continue;
+                }
+                let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
+                let mut finding = Finding::on(
+                    Arc::clone(info),
+                    Arc::clone(event),
+                    Some(Arc::clone(&log_file)),
+                );
+                finding.attempt = attempt;
+                if fold_to == Fold::Hold {
+                    fold.hold(number, record, finding);
+                } else {
+                    each(finding);
+                }
+            }
+        })?;
+        out.records = summary.records;
+        out.rejected = summary.rejected;
+        out.filtered = summary.filtered;
+        for finding in fold.finish() {
+            out.folded += finding.repeats.as_ref().map_or(0, |r| r.count - 1);
+            each(finding);
+        }
+        for overflow in gate.overflows() {
+            out.held_back += overflow.held_back as u64;
+            if let Some(rule) = self.infos.get(overflow.rule) {
+                each(flood::summary_finding(
+                    RuleInfo::clone(rule),
+                    &overflow,
+                    object,
+                ));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Detector {
+    /// What rule `number`'s match on `record` becomes.
+    fn verdict(&self, number: usize, record: &Record<'_>) -> Verdict {
+        match self.precision.get(number) {
+            Some((precision, _)) if !self.every_match => precision.judge(record),
+            _ => Verdict::Report,
+        }
+    }
+
+    /// The rules of each engine `record` can match.
+    fn viable(&self, record: &Record<'_>) -> Viable {
+        let rules = self.catalogue.candidates(record);
+        let sigma = self
+            .sigma
+            .as_ref()
+            .map_or_else(Box::default, |sigma| sigma.viable(record));
+        Viable {
+            rules: rules.len(),
+            indexes: rules.iter().chain(sigma.iter()).copied().collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleText;
+
+    const RULES: &str = r#"
+version: 1
+rules:
+  - id: denied
+    title: "Access denied"
+    severity: medium
+    references: [attack:T1580]
+    pattern: '{ $.errorCode = "AccessDenied" }'
+suppressions:
+  - rules: [denied]
+    principals: ["arn:aws:iam::111122223333:user/scanner"]
+    reason: the inventory scanner probes everything
+"#;
+
+    fn detector(flood_cap: usize) -> Detector {
+        let text = RuleText {
+            origin: "test.yaml".to_owned(),
+            text: RULES.to_owned(),
+        };
+        let catalogue = Catalogue::load(false, &[text]).unwrap();
+        Detector::new(catalogue, None, Severity::Informational, flood_cap).unwrap()
+    }
+
+    /// A log file of `n` AccessDenied records by `user`, ids `<user>-<i>`.
+    fn log(users: &[(&str, usize)]) -> String {
+        let records: Vec<String> = users
+            .iter()
+            .flat_map(|&(user, n)| {
+                (0..n).map(move |i| {
+                    format!(
+                        r#"{{"eventID":"{user}-{i}","eventName":"GetObject","errorCode":"AccessDenied","userIdentity":{{"arn":"arn:aws:iam::111122223333:user/{user}"}}}}"#
+                    )
+                })
+            })
+            .collect();
+        format!(r#"{{"Records":[{}]}}"#, records.join(","))
+    }
+
+    fn ids(found: &FileFindings) -> Vec<String> {
+        found
+            .findings
+            .iter()
+            .filter_map(|f| f.event.event_id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn suppressed_matches_are_counted_not_reported() {
+        let text = log(&[("scanner", 3), ("alice", 2)]);
+        let object = ObjectRef::new("bucket", "key.json");
+        let found = detector(100).scan(text.as_bytes(), &object, None).unwrap();
+        assert_eq!(found.suppressed, 3);
+        assert_eq!(ids(&found), ["alice-0", "alice-1"]);
+        assert_eq!(found.records, 5);
+    }
+
+    #[test]
+    fn a_flood_is_capped_and_summed_up_after_suppressions() {
+        let text = log(&[("scanner", 2), ("alice", 5)]);
+        let object = ObjectRef::new("bucket", "key.json");
+        let found = detector(2).scan(text.as_bytes(), &object, None).unwrap();
+        assert_eq!(found.suppressed, 2);
+        assert_eq!(found.held_back, 3);
+        assert_eq!(found.findings.len(), 3, "two findings and one summary");
+        assert_eq!(ids(&found)[..2], ["alice-0", "alice-1"]);
+        let summary = &found.findings[2];
+        assert_eq!(summary.rule.id, "denied");
+        assert!(
+            summary.rule.title.contains("3 more matches"),
+            "{}",
+            summary.rule.title
+        );
+        let sent = serde_json::to_value(summary).unwrap();
+        assert_eq!(
+            sent["what"]["eventName"], "trailguard:FloodSummary",
+            "{sent}"
+        );
+        assert_eq!(
+            sent["rawEvent"]["additionalEventData"]["sampleEventIds"],
+            serde_json::json!(["alice-2", "alice-3", "alice-4"])
+        );
+    }
+}
