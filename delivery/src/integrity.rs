@@ -23,7 +23,6 @@ pub mod state;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use futures::StreamExt;
 use serde_json::{Value, json};
 use thiserror::Error;
 use time::{Duration, OffsetDateTime};
@@ -36,20 +35,21 @@ use self::outcome::{
 };
 use self::state::{DeliveryState, Newest, StateError, find_gaps};
 use crate::dedup;
-use crate::ledger::{Claim, Ledger};
-use crate::pipeline::{DeliveryReport, Failure, HandlerError, first_failure};
+use crate::ledger::Ledger;
+use crate::pipeline::{self, Consumer, DeliveryReport, HandlerError, ObjectFailure};
 use crate::sinks::cloudwatch;
 use crate::sinks::sns::{self, Outgoing};
 use trailguard_aws::integrity::{CloudTrailKeys, S3Store};
 use trailguard_aws::s3_client;
 use trailguard_engine::config::{self, ConfigError, Lookup};
-use trailguard_engine::envelope::{self, Message, ObjectRef};
+use trailguard_engine::envelope::ObjectRef;
 use trailguard_engine::findings::Finding;
 use trailguard_engine::integrity::public_keys::PublicKeyError;
 use trailguard_engine::integrity::timestamps::format_display;
 use trailguard_engine::integrity::{PublicKey, PublicKeySource};
 use trailguard_engine::keys::{self, KeyKind};
 use trailguard_engine::metrics::{Datum, names};
+use trailguard_engine::reader::ReadLimits;
 
 /// The trail whose logging status gates gap reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,14 +252,12 @@ pub struct IntegrityService {
 }
 
 /// What one SQS message (or direct invocation) produced.
-struct MessageResult {
-    id: Option<String>,
+/// What one message's digests came to.
+#[derive(Debug, Default)]
+pub struct Checked {
     findings: Vec<Finding>,
     newest: Vec<Newest>,
-    claims: Vec<String>,
     tally: Tally,
-    report: DeliveryReport,
-    failure: Option<String>,
 }
 
 impl IntegrityService {
@@ -319,53 +317,29 @@ impl IntegrityService {
         if is_scheduled(payload) {
             return self.check_gaps(now).await;
         }
-        let delivery = envelope::unwrap(payload).map_err(HandlerError::from)?;
-        let from_sqs = delivery.from_sqs();
-        let results: Vec<MessageResult> = futures::stream::iter(delivery.messages)
-            .map(|m| self.process_message(m, now))
-            .buffered(self.config.concurrency)
-            .collect()
-            .await;
-        let mut report = DeliveryReport {
-            from_sqs,
-            ..DeliveryReport::default()
-        };
-        let mut tally = Tally::default();
-        let mut succeeded: Vec<(Option<String>, Vec<String>)> = Vec::new();
+        let no_caps = ReadLimits::default();
+        let mut batch =
+            pipeline::run(self, payload, now, &no_caps, self.config.concurrency).await?;
         let mut published = 0usize;
-        for mut result in results {
-            if result.failure.is_none() {
-                match self.settle_message(&result, now).await {
-                    Ok(n) => published += n,
-                    Err(reason) => result.failure = Some(reason),
-                }
-            }
-            report.add_message(&result.report, result.failure.is_none());
-            match result.failure {
-                Some(reason) => {
-                    dedup::release_all(self.digests.as_ref(), &result.claims).await;
-                    report.failures.push(Failure::of(result.id, reason.into()));
-                }
-                None => {
-                    tally.merge(&result.tally);
-                    succeeded.push((result.id, result.claims));
-                }
-            }
+        batch
+            .settle_each(async |checked: &Checked| {
+                published += self.settle_message(checked, now).await?;
+                Ok(())
+            })
+            .await;
+        let mut tally = Tally::default();
+        for checked in batch.succeeded() {
+            tally.merge(&checked.tally);
         }
         // Most deliveries carry log files only: nothing to count then.
-        if report.files_processed > 0 {
+        if batch.report().files_processed > 0 {
             let datums = self.validation_datums(&tally, now);
             if let Err(reason) = self.publish_metrics(&datums).await {
                 warn!(%reason, "publishing integrity metrics failed; the digests will be checked again");
-                for (id, claims) in succeeded.drain(..) {
-                    dedup::release_all(self.digests.as_ref(), &claims).await;
-                    report.failures.push(Failure::of(id, reason.clone().into()));
-                }
+                batch.fail_succeeded(&reason);
             }
         }
-        for (_, claims) in &succeeded {
-            dedup::complete_all(self.digests.as_ref(), claims, now).await;
-        }
+        let report = batch.finish(self.digests.as_ref(), now).await;
         info!(
             digests = report.files_processed,
             skipped = report.files_skipped,
@@ -379,110 +353,15 @@ impl IntegrityService {
     }
 
     /// Publishes a message's findings and records its authentic digests.
-    async fn settle_message(&self, result: &MessageResult, now: i64) -> Result<usize, String> {
-        let published = self.publish_findings(&result.findings, now).await?;
-        for newest in &result.newest {
+    async fn settle_message(&self, checked: &Checked, now: i64) -> Result<usize, String> {
+        let published = self.publish_findings(&checked.findings, now).await?;
+        for newest in &checked.newest {
             self.state
                 .record(newest, now)
                 .await
                 .map_err(|e| e.to_string())?;
         }
         Ok(published)
-    }
-
-    async fn process_message(&self, message: Message, now: i64) -> MessageResult {
-        let mut result = MessageResult {
-            id: message.id.clone(),
-            findings: Vec::new(),
-            newest: Vec::new(),
-            claims: Vec::new(),
-            tally: Tally::default(),
-            report: DeliveryReport::default(),
-            failure: None,
-        };
-        result.report.notifications_ignored = message.ignored.len() as u64;
-        result.failure = first_failure(message.outcome, async |object: &ObjectRef| {
-            self.process_object(object, now, &mut result).await
-        })
-        .await;
-        result
-    }
-
-    async fn process_object(
-        &self,
-        object: &ObjectRef,
-        now: i64,
-        result: &mut MessageResult,
-    ) -> Result<(), String> {
-        let info = keys::classify(&object.key);
-        let key_time = trailguard_engine::integrity::layout::digest_key_time(&object.key);
-        let (KeyKind::Digest, Some(account), Some(region), Some(name), Some(key_time)) =
-            (info.kind, info.account, info.region, info.digest, key_time)
-        else {
-            result.report.files_skipped += 1;
-            return Ok(());
-        };
-        if let Some(ledger) = &self.digests {
-            let id = object.identity();
-            match ledger.claim(&id, now).await.map_err(|e| e.to_string())? {
-                Claim::Acquired => result.claims.push(id),
-                Claim::AlreadyDone => {
-                    info!(object = %object, "digest already checked; skipped");
-                    result.report.files_duplicate += 1;
-                    return Ok(());
-                }
-                Claim::InProgress => {
-                    return Err(format!("{object}: being checked by another invocation"));
-                }
-            }
-        }
-        let target = trailguard_engine::integrity::ObjectRef::new(&object.bucket, &object.key);
-        let store = S3Store::new(self.s3.clone(), Handle::current());
-        let keys = match &self.keys {
-            Keys::CloudTrail(sdk) => {
-                KeySource::CloudTrail(CloudTrailKeys::new(sdk, &region, Handle::current()))
-            }
-            Keys::Given(keys) => KeySource::Given(Arc::clone(keys)),
-        };
-        let (at, in_region) = (target.clone(), region.clone());
-        // The check blocks on every S3 read, so it runs on a blocking thread.
-        let checked = tokio::task::spawn_blocking(move || {
-            check_digest(&store, &keys, &at, &in_region, key_time)
-        })
-        .await
-        .map_err(|e| format!("{object}: integrity check task failed: {e}"))?
-        .map_err(|e| format!("{object}: {e}"))?;
-        let context = DigestContext {
-            digest: target,
-            account: account.clone(),
-            region: region.clone(),
-            trail: name.trail_name.clone(),
-            end: key_time,
-        };
-        for judged in &checked.report.findings {
-            result.tally.count(judged);
-            if let Some(finding) = validation_finding(judged, &context) {
-                warn!(rule = %finding.rule.id, "{judged}");
-                result.findings.push(finding);
-            }
-        }
-        if let Some(file) = &checked.authentic {
-            result.newest.push(Newest {
-                account,
-                region,
-                trail: name.trail_name,
-                end: file.end,
-                digest: object.to_string(),
-            });
-        }
-        info!(
-            object = %object,
-            valid = checked.report.is_valid(),
-            logs = checked.report.logs().total(),
-            "digest checked"
-        );
-        result.report.files_processed += 1;
-        Ok(())
     }
 
     /// The scheduled check: regions whose digests stopped arriving.
@@ -625,6 +504,85 @@ impl IntegrityService {
         let outgoing: Vec<Outgoing> = fresh.iter().map(|f| Outgoing::of(f)).collect();
         let rejected = sns::publish(&self.sns, &self.config.topic_arn, &outgoing).await;
         dedup::settle(ledger, &claimed, &rejected, fresh.len(), now).await
+    }
+}
+
+/// Each digest file is checked into the message's findings, newest
+/// digests and tally.
+impl Consumer for IntegrityService {
+    type Output = Checked;
+
+    fn kind(&self) -> KeyKind {
+        KeyKind::Digest
+    }
+
+    fn ledger(&self) -> Option<&Ledger> {
+        self.digests.as_ref()
+    }
+
+    async fn consume(
+        &self,
+        object: &ObjectRef,
+        _now: i64,
+        _limits: &ReadLimits,
+        out: &mut Checked,
+        report: &mut DeliveryReport,
+    ) -> Result<(), ObjectFailure> {
+        let info = keys::classify(&object.key);
+        let key_time = trailguard_engine::integrity::layout::digest_key_time(&object.key);
+        let (KeyKind::Digest, Some(account), Some(region), Some(name), Some(key_time)) =
+            (info.kind, info.account, info.region, info.digest, key_time)
+        else {
+            report.files_skipped += 1;
+            return Ok(());
+        };
+        let target = trailguard_engine::integrity::ObjectRef::new(&object.bucket, &object.key);
+        let store = S3Store::new(self.s3.clone(), Handle::current());
+        let keys = match &self.keys {
+            Keys::CloudTrail(sdk) => {
+                KeySource::CloudTrail(CloudTrailKeys::new(sdk, &region, Handle::current()))
+            }
+            Keys::Given(keys) => KeySource::Given(Arc::clone(keys)),
+        };
+        let (at, in_region) = (target.clone(), region.clone());
+        // The check blocks on every S3 read, so it runs on a blocking thread.
+        let checked = tokio::task::spawn_blocking(move || {
+            check_digest(&store, &keys, &at, &in_region, key_time)
+        })
+        .await
+        .map_err(|e| format!("{object}: integrity check task failed: {e}"))?
+        .map_err(|e| format!("{object}: {e}"))?;
+        let context = DigestContext {
+            digest: target,
+            account: account.clone(),
+            region: region.clone(),
+            trail: name.trail_name.clone(),
+            end: key_time,
+        };
+        for judged in &checked.report.findings {
+            out.tally.count(judged);
+            if let Some(finding) = validation_finding(judged, &context) {
+                warn!(rule = %finding.rule.id, "{judged}");
+                out.findings.push(finding);
+            }
+        }
+        if let Some(file) = &checked.authentic {
+            out.newest.push(Newest {
+                account,
+                region,
+                trail: name.trail_name,
+                end: file.end,
+                digest: object.to_string(),
+            });
+        }
+        info!(
+            object = %object,
+            valid = checked.report.is_valid(),
+            logs = checked.report.logs().total(),
+            "digest checked"
+        );
+        report.files_processed += 1;
+        Ok(())
     }
 }
 

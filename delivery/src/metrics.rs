@@ -11,26 +11,24 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use aws_config::SdkConfig;
-use futures::StreamExt;
 use serde_json::Value;
 use thiserror::Error;
 use tracing::{info, warn};
 
-use crate::dedup;
 use crate::ledger::Ledger;
 use crate::pipeline::{
-    Admission, DeliveryLimits, DeliveryReport, Failure, HandlerError, ObjectFailure, admit,
-    first_failure, past_deadline,
+    self, Consumer, DeliveryLimits, DeliveryReport, HandlerError, ObjectFailure,
 };
 use crate::rule_sources::{self, RuleSource, RuleSourceError};
 use crate::sinks::cloudwatch;
-use trailguard_aws::{open_object, s3_client};
+use trailguard_aws::{ObjectMeta, open_object, s3_client};
 use trailguard_engine::config::{self, ConfigError, Lookup};
-use trailguard_engine::envelope::{self, Message, ObjectRef};
+use trailguard_engine::envelope::ObjectRef;
+use trailguard_engine::keys::KeyKind;
 use trailguard_engine::metrics::{Aggregator, AggregatorConfig, emf, names};
 use trailguard_engine::reader::ReadLimits;
 use trailguard_engine::rules::{Catalogue, CatalogueError};
-use trailguard_engine::scan::{RecordFilter, scan_file_within};
+use trailguard_engine::scan::{FileSummary, RecordFilter, scan_file_within};
 
 /// Where datapoints go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,14 +129,6 @@ pub struct MetricsService {
     ledger: Option<Ledger>,
 }
 
-struct MessageResult {
-    id: Option<String>,
-    aggregator: Aggregator,
-    claims: Vec<String>,
-    report: DeliveryReport,
-    failure: Option<ObjectFailure>,
-}
-
 impl MetricsService {
     /// Builds clients and loads the rules named in `config`.
     pub async fn new(config: MetricsConfig, sdk: &SdkConfig) -> Result<Self, StartupError> {
@@ -182,71 +172,27 @@ impl MetricsService {
         now: i64,
         deadline: Option<Instant>,
     ) -> Result<Value, HandlerError> {
-        let delivery = envelope::unwrap(payload)?;
-        let from_sqs = delivery.from_sqs();
         let limits = self.config.limits.within(deadline);
-        let results: Vec<MessageResult> = futures::stream::iter(delivery.messages)
-            .map(|message| self.process_message(message, now, &limits))
-            .buffered(self.config.concurrency)
-            .collect()
-            .await;
-
-        let mut report = DeliveryReport {
-            from_sqs,
-            ..DeliveryReport::default()
-        };
+        let mut batch = pipeline::run(self, payload, now, &limits, self.config.concurrency).await?;
         let mut total = Aggregator::new(self.config.aggregator.clone());
-        let mut succeeded: Vec<MessageResult> = Vec::new();
-        for result in results {
-            report.add_message(&result.report, result.failure.is_none());
-            match &result.failure {
-                Some(failure) => {
-                    dedup::release_all(self.ledger.as_ref(), &result.claims).await;
-                    report
-                        .failures
-                        .push(Failure::of(result.id.clone(), failure.clone()));
-                }
-                None => succeeded.push(result),
+        for aggregator in batch.succeeded() {
+            if let Some(aggregator) = aggregator.take() {
+                total.merge(aggregator);
             }
         }
-        for result in &mut succeeded {
-            let agg = std::mem::replace(
-                &mut result.aggregator,
-                Aggregator::new(self.config.aggregator.clone()),
-            );
-            total.merge(agg);
+        let so_far = batch.report();
+        for (name, count) in [
+            (names::FILES_SKIPPED, so_far.files_skipped),
+            (names::FILES_DUPLICATE, so_far.files_duplicate),
+            (names::FILES_FAILED, so_far.failures.len() as u64),
+        ] {
+            total.operational(name, now, count as f64, "Count");
         }
-        total.operational(
-            names::FILES_SKIPPED,
-            now,
-            report.files_skipped as f64,
-            "Count",
-        );
-        total.operational(
-            names::FILES_DUPLICATE,
-            now,
-            report.files_duplicate as f64,
-            "Count",
-        );
-        total.operational(
-            names::FILES_FAILED,
-            now,
-            report.failures.len() as f64,
-            "Count",
-        );
-
         if let Err(reason) = self.publish(&total, now).await {
             warn!(%reason, "publishing metrics failed; every file of this invocation will be retried");
-            for result in succeeded.drain(..) {
-                dedup::release_all(self.ledger.as_ref(), &result.claims).await;
-                report
-                    .failures
-                    .push(Failure::of(result.id, reason.clone().into()));
-            }
+            batch.fail_succeeded(&reason);
         }
-        for result in &succeeded {
-            dedup::complete_all(self.ledger.as_ref(), &result.claims, now).await;
-        }
+        let report = batch.finish(self.ledger.as_ref(), now).await;
         info!(
             files = report.files_processed,
             skipped = report.files_skipped,
@@ -291,49 +237,28 @@ impl MetricsService {
         }
         Ok(())
     }
+}
 
-    async fn process_message(
-        &self,
-        message: Message,
-        now: i64,
-        limits: &ReadLimits,
-    ) -> MessageResult {
-        let mut result = MessageResult {
-            id: message.id.clone(),
-            aggregator: Aggregator::new(self.config.aggregator.clone()),
-            claims: Vec::new(),
-            report: DeliveryReport::default(),
-            failure: None,
-        };
-        result.report.notifications_ignored = message.ignored.len() as u64;
-        result.failure = first_failure(message.outcome, async |object: &ObjectRef| {
-            self.process_object(object, now, limits, &mut result).await
-        })
-        .await;
-        result
+/// Each log file is counted into the message's aggregator.
+impl Consumer for MetricsService {
+    type Output = Option<Aggregator>;
+
+    fn kind(&self) -> KeyKind {
+        KeyKind::Log
     }
 
-    async fn process_object(
+    fn ledger(&self) -> Option<&Ledger> {
+        self.ledger.as_ref()
+    }
+
+    async fn consume(
         &self,
         object: &ObjectRef,
         now: i64,
         limits: &ReadLimits,
-        result: &mut MessageResult,
+        out: &mut Option<Aggregator>,
+        report: &mut DeliveryReport,
     ) -> Result<(), ObjectFailure> {
-        if let Some(late) = past_deadline(object, limits) {
-            return Err(late);
-        }
-        match admit(object, self.ledger.as_ref(), now).await? {
-            Admission::Process { claim } => result.claims.extend(claim),
-            Admission::NotALogFile => {
-                result.report.files_skipped += 1;
-                return Ok(());
-            }
-            Admission::AlreadyDone => {
-                result.report.files_duplicate += 1;
-                return Ok(());
-            }
-        }
         let (body, meta) = open_object(&self.s3, object)
             .await
             .map_err(|e| e.to_string())?;
@@ -362,33 +287,7 @@ impl MetricsService {
         for rejection in &summary.rejections {
             warn!(object = %object, %rejection, "record rejected");
         }
-        agg.operational(names::FILES_PROCESSED, now, 1.0, "Count");
-        agg.operational(
-            names::RECORDS_PROCESSED,
-            now,
-            summary.records as f64,
-            "Count",
-        );
-        agg.operational(
-            names::RECORDS_REJECTED,
-            now,
-            summary.rejected as f64,
-            "Count",
-        );
-        agg.operational(
-            names::RECORDS_WITHOUT_EVENT_TIME,
-            now,
-            summary.without_event_time as f64,
-            "Count",
-        );
-        if let (Some(delivered), Some(newest)) = (meta.last_modified, summary.newest_event_time) {
-            agg.operational(
-                names::PROCESSING_LAG_SECONDS,
-                now,
-                (delivered - newest).max(0) as f64,
-                "Seconds",
-            );
-        }
+        count_file(&mut agg, &summary, &meta, now);
         info!(
             object = %object,
             records = summary.records,
@@ -396,11 +295,37 @@ impl MetricsService {
             matches = summary.matches,
             "log file processed"
         );
-        result.aggregator.merge(agg);
-        result.report.files_processed += 1;
-        result.report.records += summary.records;
-        result.report.records_rejected += summary.rejected;
+        match out {
+            Some(total) => total.merge(agg),
+            None => *out = Some(agg),
+        }
+        report.files_processed += 1;
+        report.records += summary.records;
+        report.records_rejected += summary.rejected;
         Ok(())
+    }
+}
+
+/// The operational datapoints of one processed file.
+fn count_file(agg: &mut Aggregator, summary: &FileSummary, meta: &ObjectMeta, now: i64) {
+    for (name, count) in [
+        (names::FILES_PROCESSED, 1),
+        (names::RECORDS_PROCESSED, summary.records),
+        (names::RECORDS_REJECTED, summary.rejected),
+        (
+            names::RECORDS_WITHOUT_EVENT_TIME,
+            summary.without_event_time,
+        ),
+    ] {
+        agg.operational(name, now, count as f64, "Count");
+    }
+    if let (Some(delivered), Some(newest)) = (meta.last_modified, summary.newest_event_time) {
+        agg.operational(
+            names::PROCESSING_LAG_SECONDS,
+            now,
+            (delivered - newest).max(0) as f64,
+            "Seconds",
+        );
     }
 }
 

@@ -17,7 +17,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use aws_config::SdkConfig;
-use futures::StreamExt;
 use serde_json::Value;
 use thiserror::Error;
 use tracing::{info, warn};
@@ -25,8 +24,9 @@ use tracing::{info, warn};
 use trailguard_aws::{open_object, s3_client};
 use trailguard_engine::config::{self, ConfigError, Lookup};
 use trailguard_engine::detect::Detector;
-use trailguard_engine::envelope::{self, Message, ObjectRef};
+use trailguard_engine::envelope::ObjectRef;
 use trailguard_engine::findings::{Finding, repeat};
+use trailguard_engine::keys::KeyKind;
 use trailguard_engine::metrics::{self, AggregatorConfig, emf};
 use trailguard_engine::reader::ReadLimits;
 use trailguard_engine::rules::{Catalogue, CatalogueError, RuleText, Severity};
@@ -35,8 +35,7 @@ use trailguard_engine::sigma::SigmaRules;
 use crate::dedup;
 use crate::ledger::Ledger;
 use crate::pipeline::{
-    Admission, DeliveryLimits, DeliveryReport, Failure, HandlerError, ObjectFailure, admit,
-    first_failure, past_deadline,
+    self, Consumer, DeliveryLimits, DeliveryReport, HandlerError, ObjectFailure,
 };
 use crate::rule_sources::{self, RuleSource, RuleSourceError};
 use crate::sinks::security_hub::{Importer, ImporterError};
@@ -174,14 +173,6 @@ pub struct NotifierService {
     findings: Option<Ledger>,
 }
 
-struct MessageResult {
-    id: Option<String>,
-    findings: Vec<Finding>,
-    claims: Vec<String>,
-    report: DeliveryReport,
-    failure: Option<ObjectFailure>,
-}
-
 impl NotifierService {
     /// Builds clients and loads every rule named in `config`.
     pub async fn new(
@@ -230,35 +221,16 @@ impl NotifierService {
         now: i64,
         deadline: Option<Instant>,
     ) -> Result<Value, HandlerError> {
-        let delivery = envelope::unwrap(payload)?;
-        let from_sqs = delivery.from_sqs();
         let limits = self.config.limits.within(deadline);
-        let results: Vec<MessageResult> = futures::stream::iter(delivery.messages)
-            .map(|m| self.process_message(m, now, &limits))
-            .buffered(self.config.concurrency)
-            .collect()
-            .await;
-        let mut report = DeliveryReport {
-            from_sqs,
-            ..DeliveryReport::default()
-        };
+        let mut batch = pipeline::run(self, payload, now, &limits, self.config.concurrency).await?;
         let mut published = 0usize;
-        for mut result in results {
-            if result.failure.is_none() {
-                match self.publish(&result.findings, now).await {
-                    Ok(n) => published += n,
-                    Err(reason) => result.failure = Some(reason.into()),
-                }
-            }
-            report.add_message(&result.report, result.failure.is_none());
-            match result.failure {
-                Some(failure) => {
-                    dedup::release_all(self.files.as_ref(), &result.claims).await;
-                    report.failures.push(Failure::of(result.id, failure));
-                }
-                None => dedup::complete_all(self.files.as_ref(), &result.claims, now).await,
-            }
-        }
+        batch
+            .settle_each(async |findings: &Vec<Finding>| {
+                published += self.publish(findings, now).await?;
+                Ok(())
+            })
+            .await;
+        let report = batch.finish(self.files.as_ref(), now).await;
         info!(
             files = report.files_processed,
             findings = published,
@@ -305,49 +277,28 @@ impl NotifierService {
         }
         dedup::settle(ledger, &claimed, &rejected, fresh.len(), now).await
     }
+}
 
-    async fn process_message(
-        &self,
-        message: Message,
-        now: i64,
-        limits: &ReadLimits,
-    ) -> MessageResult {
-        let mut result = MessageResult {
-            id: message.id.clone(),
-            findings: Vec::new(),
-            claims: Vec::new(),
-            report: DeliveryReport::default(),
-            failure: None,
-        };
-        result.report.notifications_ignored = message.ignored.len() as u64;
-        result.failure = first_failure(message.outcome, async |object: &ObjectRef| {
-            self.process_object(object, now, limits, &mut result).await
-        })
-        .await;
-        result
+/// Each log file is scanned into the message's findings.
+impl Consumer for NotifierService {
+    type Output = Vec<Finding>;
+
+    fn kind(&self) -> KeyKind {
+        KeyKind::Log
     }
 
-    async fn process_object(
+    fn ledger(&self) -> Option<&Ledger> {
+        self.files.as_ref()
+    }
+
+    async fn consume(
         &self,
         object: &ObjectRef,
-        now: i64,
+        _now: i64,
         limits: &ReadLimits,
-        result: &mut MessageResult,
+        out: &mut Vec<Finding>,
+        report: &mut DeliveryReport,
     ) -> Result<(), ObjectFailure> {
-        if let Some(late) = past_deadline(object, limits) {
-            return Err(late);
-        }
-        match admit(object, self.files.as_ref(), now).await? {
-            Admission::Process { claim } => result.claims.extend(claim),
-            Admission::NotALogFile => {
-                result.report.files_skipped += 1;
-                return Ok(());
-            }
-            Admission::AlreadyDone => {
-                result.report.files_duplicate += 1;
-                return Ok(());
-            }
-        }
         let (body, _meta) = open_object(&self.s3, object)
             .await
             .map_err(|e| e.to_string())?;
@@ -366,10 +317,10 @@ impl NotifierService {
             held_back = scanned.held_back,
             "log file scanned"
         );
-        result.report.files_processed += 1;
-        result.report.records += scanned.records;
-        result.report.records_rejected += scanned.rejected;
-        result.findings.extend(scanned.findings);
+        report.files_processed += 1;
+        report.records += scanned.records;
+        report.records_rejected += scanned.rejected;
+        out.extend(scanned.findings);
         Ok(())
     }
 }
