@@ -7,6 +7,7 @@
 
 pub mod asff;
 pub mod chat;
+pub mod correlation;
 pub mod finding;
 pub mod flood;
 pub mod message;
