@@ -161,3 +161,74 @@ fn the_table_shows_the_correlation() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn rules_test_and_explain_take_correlation_cases() {
+    let dir = scratch("correlate-rules");
+    let rule = dir.join("pair.yml");
+    std::fs::write(
+        &rule,
+        "title: Stop\nid: stop-1\nname: stop\nlogsource: {product: aws}\ndetection:\n  sel: {eventName: StopLogging}\n  condition: sel\n---\n\
+         title: Delete\nid: delete-1\nname: delete\nlogsource: {product: aws}\ndetection:\n  sel: {eventName: DeleteTrail}\n  condition: sel\n---\n\
+         title: Stop then delete\nid: pair-1\ncorrelation:\n  type: temporal_ordered\n  rules: [stop, delete-1]\n  group-by: [userIdentity.arn]\n  timespan: 5m\nlevel: high\n",
+    )
+    .unwrap();
+    let at = |id: &str, minute: u32, name: &str| {
+        json!({"eventTime": format!("2024-03-01T10:{minute:02}:00Z"), "eventID": id, "eventName": name,
+               "eventSource": "cloudtrail.amazonaws.com", "userIdentity": {"arn": "arn:aws:iam::1:user/x"}})
+    };
+    let cases = json!({"version": 1, "tests": [
+        {"rule": "pair-1", "name": "in order", "expect": "match",
+         "events": [at("b", 3, "DeleteTrail"), at("a", 1, "StopLogging")]},
+        {"rule": "pair-1", "name": "wrong order", "expect": "no-match",
+         "events": [at("a", 3, "StopLogging"), at("b", 1, "DeleteTrail")]},
+        {"rule": "pair-1", "name": "too slow", "expect": "no-match",
+         "events": [at("a", 1, "StopLogging"), at("b", 9, "DeleteTrail")]},
+    ]});
+    let cases_path = dir.join("cases.json");
+    std::fs::write(&cases_path, cases.to_string()).unwrap();
+    let rule_arg = rule.display().to_string();
+    let run = trailguard(
+        &[
+            "rules",
+            "test",
+            &rule_arg,
+            "--events",
+            &cases_path.display().to_string(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("3 passed, 0 failed"), "{}", run.stdout);
+
+    let events = dir.join("events.json");
+    std::fs::write(
+        &events,
+        json!([at("b", 3, "DeleteTrail"), at("a", 1, "StopLogging")]).to_string(),
+    )
+    .unwrap();
+    let run = trailguard(
+        &[
+            "explain",
+            "pair-1",
+            "--event",
+            &events.display().to_string(),
+            "--rules",
+            &rule_arg,
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("pair-1 (correlation): fired"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("userIdentity.arn=arn:aws:iam::1:user/x: 2 hit(s), 1 window(s) fired"),
+        "{}",
+        run.stdout
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

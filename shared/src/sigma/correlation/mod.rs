@@ -25,6 +25,7 @@ mod builtin;
 mod collect;
 mod fields;
 mod finding;
+mod replay;
 mod rule;
 mod window;
 
@@ -33,6 +34,7 @@ use std::collections::HashMap;
 pub use builtin::CORRELATION_FILES;
 pub use collect::{Collector, CollectorReport, DEFAULT_CAP, Evidence, GroupState, hit_of};
 pub use finding::{correlation_finding, correlation_finding_id};
+pub use replay::{Replay, replay};
 pub use rule::{Condition, CorrelationField, CorrelationKind, CorrelationRule, Op};
 pub use window::{CorrelationMatch, Hit, evaluate};
 
@@ -86,19 +88,22 @@ impl Correlations {
                 }),
             }
         }
+        (Correlations::of(loaded), skipped)
+    }
+
+    /// Only the correlation `id` of `self` (none when it has no such rule).
+    pub fn only(&self, id: &str) -> Correlations {
+        Correlations::of(self.get(id).cloned().into_iter().collect())
+    }
+
+    fn of(rules: Vec<CorrelationRule>) -> Correlations {
         let mut feeds: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
-        for (c, rule) in loaded.iter().enumerate() {
+        for (c, rule) in rules.iter().enumerate() {
             for (r, id) in rule.rules.iter().enumerate() {
                 feeds.entry(id.clone()).or_default().push((c, r));
             }
         }
-        (
-            Correlations {
-                rules: loaded,
-                feeds,
-            },
-            skipped,
-        )
+        Correlations { rules, feeds }
     }
 
     /// The rules, in load order.
