@@ -89,6 +89,15 @@ pub fn rows(catalogue: &Catalogue, sigma: Option<&SigmaRules>) -> Vec<RuleRow> {
         title: r.title().to_owned(),
         origin: r.origin().to_owned(),
     }));
+    let correlations = sigma.iter().flat_map(|s| s.correlations().rules());
+    rows.extend(correlations.map(|r| RuleRow {
+        id: r.id.clone(),
+        engine: "sigma",
+        severity: r.severity,
+        references: r.references.clone(),
+        title: r.title.clone(),
+        origin: r.origin.clone(),
+    }));
     rows
 }
 

@@ -125,8 +125,8 @@ fn console_brute_force_fires_once_per_source_and_user() {
     let attack: Vec<Value> = (0..12)
         .map(|i| failed_login(&format!("e{i:02}"), (i, 0), "alice", "198.51.100.9"))
         .collect();
-    let (_, mut found) = scan(&rules, &[attack.clone()]);
-    found.sort_by(|a, b| (a.rule.id == BY_USER).cmp(&(b.rule.id == BY_USER)));
+    let (_, mut found) = scan(&rules, std::slice::from_ref(&attack));
+    found.sort_by_key(|f| f.rule.id == BY_USER);
     assert_eq!(ids(&found), [BY_IP, BY_USER], "{found:?}");
     let facts = found[0].correlation.as_ref().expect("correlation member");
     assert_eq!(facts.event_total, 10);
