@@ -62,7 +62,7 @@ fn scan(sigma: &SigmaRules, files: &[Vec<Value>]) -> (Vec<Finding>, Vec<Finding>
 }
 
 fn builtin() -> SigmaRules {
-    let (rules, skipped) = SigmaRules::builtin();
+    let (rules, skipped) = SigmaRules::builtin_with_correlations();
     let correlation_skips: Vec<_> = skipped
         .iter()
         .filter(|s| s.origin.contains("correlation") || s.file_name().starts_with("trailguard_"))
@@ -98,7 +98,7 @@ fn failed_login(id: &str, at: (u32, u32), user: &str, ip: &str) -> Value {
 #[test]
 fn builtin_correlations_load_and_their_inputs_are_silent() {
     let rules = builtin();
-    let (rules_loaded, skipped) = SigmaRules::builtin();
+    let (rules_loaded, skipped) = SigmaRules::builtin_with_correlations();
     assert!(
         rules.correlations().len() >= 14,
         "{}",
