@@ -1,6 +1,7 @@
 //! `trailguard explain RULE_ID --event FILE`: for a trailguard rule, the
 //! condition tree with each part marked held or failed; for a Sigma rule,
-//! matched or not matched.
+//! matched or not matched; for a correlation rule, its state over all the
+//! file's events (matches per referenced rule, hits and windows per group).
 //!
 //! The event file holds one CloudTrail record as JSON (or YAML), or a log
 //! file's `{"Records":[...]}` / array / JSON lines, gzipped or not (read by
@@ -14,8 +15,10 @@ use anyhow::{Context, bail};
 use clap::Args;
 use serde_json::Value;
 use trailguard_engine::reader::{Compression, RecordReader, detect_compression};
+use trailguard_engine::sigma::correlation::replay;
 
 use crate::outcome::Outcome;
+use crate::rules::correlation_state;
 use crate::ruleset::RuleArgs;
 
 /// `trailguard explain`.
@@ -81,6 +84,19 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     let bytes = std::fs::read(&args.event).with_context(|| format!("cannot read {name}"))?;
     let events = read_events(&bytes, &name).with_context(|| name.clone())?;
     let mut out = std::io::stdout().lock();
+    if let Some(sigma) = &ruleset.sigma
+        && let Some(replay) = replay(sigma, &args.rule_id, &events)
+    {
+        // A correlation is about the events together, not one at a time.
+        let verdict = if replay.findings.is_empty() {
+            "did not fire"
+        } else {
+            "fired"
+        };
+        writeln!(out, "{} (correlation): {verdict}", args.rule_id)?;
+        write!(out, "{}", correlation_state(&replay))?;
+        return Ok(Outcome::found_if(replay.findings.is_empty()));
+    }
     let mut all_matched = true;
     for (index, event) in events.iter().enumerate() {
         let label = event

@@ -100,7 +100,11 @@ impl FindingsView {
     pub fn add(&mut self, finding: &Finding) {
         let rule = &finding.rule;
         let key = (Reverse(rule.severity), rule.id.clone());
-        let events = finding.repeats.as_ref().map_or(1, |r| r.count);
+        let events = match (&finding.repeats, &finding.correlation) {
+            (_, Some(c)) => c.event_total,
+            (Some(r), None) => r.count,
+            (None, None) => 1,
+        };
         if finding.repeats.is_some() && self.count_again(&finding.id, events) {
             return;
         }
@@ -132,7 +136,11 @@ impl FindingsView {
                 time: finding.event.time.clone().unwrap_or_else(|| "-".to_owned()),
                 title: rule.title.clone(),
                 who: format::who(finding),
-                what: format::what(finding),
+                // A correlation's group says what the events had in common.
+                what: match &finding.correlation {
+                    Some(c) => c.group_text(),
+                    None => format::what(finding),
+                },
                 place: format::place(finding),
             });
         }

@@ -8,6 +8,7 @@
 
 mod aws;
 mod backfill;
+mod correlate;
 mod explain;
 mod filters;
 mod findings_view;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use trailguard_engine::rules::{Catalogue, Severity};
 use trailguard_engine::sigma::SigmaRules;
+use trailguard_engine::sigma::correlation::{Replay, replay};
 
 use crate::format::{Format, Table};
 use crate::outcome::Outcome;
@@ -88,6 +89,15 @@ pub fn rows(catalogue: &Catalogue, sigma: Option<&SigmaRules>) -> Vec<RuleRow> {
         title: r.title().to_owned(),
         origin: r.origin().to_owned(),
     }));
+    let correlations = sigma.iter().flat_map(|s| s.correlations().rules());
+    rows.extend(correlations.map(|r| RuleRow {
+        id: r.id.clone(),
+        engine: "sigma",
+        severity: r.severity,
+        references: r.references.clone(),
+        title: r.title.clone(),
+        origin: r.origin.clone(),
+    }));
     rows
 }
 
@@ -106,7 +116,15 @@ struct Case {
     rule: String,
     name: String,
     expect: Expect,
+    /// One event, for a detection rule.
+    #[serde(default)]
     event: Value,
+    /// Several events, in any order, for a correlation rule.
+    #[serde(default)]
+    events: Vec<Value>,
+    /// For a correlation rule: how many findings `match` means (default 1).
+    #[serde(default)]
+    findings: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -223,7 +241,14 @@ fn test(args: TestArgs) -> anyhow::Result<Outcome> {
 fn run_case(catalogue: &Catalogue, sigma: &SigmaRules, case: &Case) -> CaseResult {
     let label = format!("{}: {}", case.rule, case.name);
     let expected = case.expect == Expect::Match;
-    let (matched, tree) = if let Some(rule) = catalogue.get(&case.rule) {
+    let (matched, tree) = if let Some(replay) = replay(sigma, &case.rule, &case.events) {
+        let found = replay.findings.len();
+        let matched = match case.findings {
+            Some(n) => found == n,
+            None => found == 1,
+        };
+        (matched, Some(correlation_state(&replay)))
+    } else if let Some(rule) = catalogue.get(&case.rule) {
         let explanation = rule.pattern().explain(&case.event);
         (explanation.held, Some(explanation.to_string()))
     } else if let Some(rule) = sigma.rules().iter().find(|r| r.id() == case.rule) {
@@ -254,6 +279,38 @@ fn run_case(catalogue: &Catalogue, sigma: &SigmaRules, case: &Case) -> CaseResul
     }
 }
 
+/// A correlation's state after a replay: each referenced rule's matches,
+/// each group's hits and windows fired, and the findings.
+pub fn correlation_state(replay: &Replay) -> String {
+    let mut text = format!("referenced rules matched: {:?}\n", replay.matched);
+    for group in &replay.groups {
+        let values: Vec<String> = group
+            .group
+            .iter()
+            .map(|(f, v)| format!("{f}={v}"))
+            .collect();
+        text.push_str(&format!(
+            "group {}: {} hit(s), {} window(s) fired\n",
+            values.join(", "),
+            group.hits,
+            group.matches
+        ));
+    }
+    for finding in &replay.findings {
+        if let Some(c) = &finding.correlation {
+            text.push_str(&format!(
+                "finding {}: {} to {}, {}; events {}\n",
+                finding.id,
+                c.window_start,
+                c.window_end,
+                c.measure_text(),
+                c.event_ids.join(", ")
+            ));
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +324,8 @@ mod tests {
             name: "n".to_owned(),
             expect,
             event: serde_json::json!({"userIdentity": {"type": kind}, "eventType": "AwsApiCall"}),
+            events: Vec::new(),
+            findings: None,
         }
     }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use thiserror::Error;
 use trailguard_engine::rules::{Catalogue, CatalogueError, RuleText, Severity};
-use trailguard_engine::sigma::{BUILTIN_FILES, SigmaRules, SkippedRule};
+use trailguard_engine::sigma::{BUILTIN_FILES, CORRELATION_FILES, SigmaRules, SkippedRule};
 
 /// Rule files could not be loaded.
 #[derive(Debug, Error)]
@@ -84,7 +84,7 @@ pub fn kind_of(text: &str) -> Option<Kind> {
         text.lines()
             .any(|line| line.strip_prefix(key).is_some_and(|r| r.starts_with(':')))
     };
-    if top_level("detection") {
+    if top_level("detection") || top_level("correlation") {
         Some(Kind::Sigma)
     } else if top_level("version") && (top_level("rules") || top_level("suppressions")) {
         Some(Kind::Trailguard)
@@ -180,6 +180,7 @@ impl RuleArgs {
             sigma_files.extend(
                 BUILTIN_FILES
                     .iter()
+                    .chain(CORRELATION_FILES)
                     .map(|(origin, text)| ((*origin).to_owned(), (*text).to_owned())),
             );
         }
@@ -208,6 +209,11 @@ impl RuleArgs {
     }
 }
 
+/// Whether `sigma` has a rule or correlation with this id.
+fn defines(sigma: &SigmaRules, id: &str) -> bool {
+    sigma.rules().iter().any(|r| r.id() == id) || sigma.correlations().get(id).is_some()
+}
+
 impl Ruleset {
     /// Keeps only the rules named in `only`. Sigma rules are reloaded from
     /// the files that define them, as a loaded set cannot be narrowed.
@@ -219,10 +225,7 @@ impl Ruleset {
         let wanted = |id: &str| only.iter().any(|o| o == id);
         for id in only {
             let known = self.catalogue.get(id).is_some()
-                || self
-                    .sigma
-                    .as_ref()
-                    .is_some_and(|s| s.rules().iter().any(|r| r.id() == id));
+                || self.sigma.as_ref().is_some_and(|s| defines(s, id));
             if !known {
                 return Err(RulesetError::UnknownRule(id.clone()));
             }
@@ -232,7 +235,7 @@ impl Ruleset {
             .iter()
             .filter(|(origin, text)| {
                 let (rules, _) = SigmaRules::load(&[(origin, text)]);
-                rules.rules().iter().any(|r| wanted(r.id()))
+                only.iter().any(|id| defines(&rules, id))
             })
             .collect();
         let sigma = (!kept.is_empty())

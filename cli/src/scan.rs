@@ -28,8 +28,10 @@ use trailguard_engine::detect::Detector;
 use trailguard_engine::findings::Finding;
 use trailguard_engine::keys;
 use trailguard_engine::rules::Severity;
+use trailguard_engine::sigma::correlation::DEFAULT_CAP;
 
 use crate::aws::{self, Aws};
+use crate::correlate::{self, Correlating};
 use crate::filters::FilterArgs;
 use crate::findings_view::FindingsView;
 use crate::format::{self, Format, Table};
@@ -66,6 +68,10 @@ pub struct ScanArgs {
     /// investigation sees every event.
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub repeat_window: u64,
+    /// Matches held per correlation rule until the scan ends; past it,
+    /// matches are dropped and counted (memory stays bounded).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CAP)]
+    pub correlation_cap: usize,
     /// Output format [default: table on a terminal, json otherwise].
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -202,10 +208,20 @@ pub fn print_errors(errors: &[ErrorEntry]) {
 /// Runs `trailguard scan`.
 pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     let ruleset: Ruleset = args.rules.load().context("loading rules")?;
+    let correlating = Correlating::new(
+        ruleset.sigma.as_ref(),
+        args.correlation_cap,
+        args.min_severity,
+    );
+    // Correlation inputs count whatever their severity (see `correlate`).
+    let threshold = match correlating {
+        Some(_) => Severity::Informational,
+        None => args.min_severity,
+    };
     let detector = Detector::new(
         ruleset.catalogue,
         ruleset.sigma,
-        args.min_severity,
+        threshold,
         args.flood_cap.unwrap_or(usize::MAX).max(1),
     )
     .context("loading suppressions")?
@@ -223,20 +239,46 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         Format::Jsonl => Some(Stream::Lines),
         Format::Table => None,
     };
-    let scan = |output| {
-        gather(
+    let scan = |output: Output| {
+        let output = match &correlating {
+            Some(c) => correlate::wrap(output, Arc::clone(c)),
+            None => output,
+        };
+        let report = gather(
             &args.targets,
             &args.filter,
             detector,
             jobs,
             true,
             Some(output),
-        )
+        );
+        let correlated = correlating.map(Correlating::finish);
+        if let Some(note) = correlated
+            .as_ref()
+            .and_then(|c| correlate::notes(c, args.correlation_cap))
+        {
+            eprintln!("trailguard: {note}");
+        }
+        let correlated: Vec<Finding> = correlated
+            .map(|c| c.findings)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|f| Ruleset::wanted(&only, &f.rule.id))
+            .collect();
+        (report, correlated)
     };
     let report = match stream {
         Some(stream) => {
             let out = Arc::new(stream.open(BufWriter::new(std::io::stdout()))?);
-            let report = scan(stream_output(stream, Arc::clone(&out), only));
+            let (mut report, correlated) =
+                scan(stream_output(stream, Arc::clone(&out), Arc::clone(&only)));
+            // After every file's slot: the correlation findings come last.
+            let mut slot = out.slot(report.run.files.len());
+            for finding in &correlated {
+                slot.item(|buf| stream.render(finding, buf));
+            }
+            drop(slot);
+            report.findings.extend(correlated);
             let (out, wrote) = Arc::into_inner(out)
                 .context("output still in use after the scan")?
                 .finish()?;
@@ -245,11 +287,15 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         }
         None => {
             let view = Arc::new(Mutex::new(FindingsView::new(!args.summary)));
-            let report = scan(view_output(Arc::clone(&view), only));
+            let (mut report, correlated) = scan(view_output(Arc::clone(&view), Arc::clone(&only)));
             let mut view = Arc::into_inner(view)
                 .context("output still in use after the scan")?
                 .into_inner()
                 .unwrap_or_else(|e| e.into_inner());
+            for finding in &correlated {
+                view.add(finding);
+            }
+            report.findings.extend(correlated);
             let text = if args.summary {
                 summary(&report, &view)
             } else {

@@ -16,6 +16,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
+use super::correlation::CorrelationFacts;
 use super::message::{self, FindingMessage, WhatMessage};
 use super::repeat::Repeats;
 use crate::envelope::ObjectRef;
@@ -352,6 +353,9 @@ pub struct Finding {
     /// The repeats of this rule by this principal folded into this finding
     /// (see `findings::repeat`); `None` for a finding of one event.
     pub repeats: Option<Box<Repeats>>,
+    /// The correlation that fired, for a finding of a correlation rule
+    /// (see `sigma::correlation`); its event is the one that completed it.
+    pub correlation: Option<Box<CorrelationFacts>>,
 }
 
 /// The deterministic finding id: rule id and event id.
@@ -388,6 +392,7 @@ impl Finding {
             log_file,
             attempt: false,
             repeats: None,
+            correlation: None,
         }
     }
 
@@ -488,6 +493,7 @@ impl Finding {
             rule: Cow::Borrowed(&self.rule),
             attempt: self.attempt,
             repeats: self.repeats.as_deref().map(Cow::Borrowed),
+            correlation: self.correlation.as_deref().map(Cow::Borrowed),
             time: event.time.as_deref().map(Cow::Borrowed),
             event_id: event.event_id.as_deref().map(Cow::Borrowed),
             who: Cow::Borrowed(&event.who),

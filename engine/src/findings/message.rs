@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::correlation::CorrelationFacts;
 use super::finding::{LogFile, Outcome, RuleInfo, Where, Who};
 use super::repeat::Repeats;
 use crate::remediation::request::Remediation;
@@ -19,7 +20,7 @@ use crate::rules::Severity;
 
 /// Version of the finding format. The major version changes on any
 /// incompatible change; a minor version adds optional members only.
-pub const SCHEMA_VERSION: &str = "1.2";
+pub const SCHEMA_VERSION: &str = "1.3";
 
 /// The major version every reader of this crate understands.
 const SCHEMA_MAJOR: &str = "1";
@@ -44,6 +45,10 @@ pub struct FindingMessage<'a> {
     /// this finding stands for (schema 1.2); absent for one event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeats: Option<Cow<'a, Repeats>>,
+    /// The correlation a correlation rule's finding stands for (schema
+    /// 1.3); absent for a finding of one event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<Cow<'a, CorrelationFacts>>,
     /// `eventTime`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<Cow<'a, str>>,

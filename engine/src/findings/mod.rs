@@ -6,6 +6,7 @@
 //! dedup, SNS message dedup and the remediation audit line up.
 
 pub mod chat;
+pub mod correlation;
 pub mod finding;
 pub mod flood;
 pub mod message;

@@ -44,8 +44,15 @@ pub fn facets(finding: &Finding) -> [(&'static str, String); 7] {
     };
     let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
     // A folded finding stands for a burst: when says how many times, until when.
-    let when = match finding.repeats.as_deref() {
-        Some(r) if r.count > 1 => format!(
+    let when = match (finding.repeats.as_deref(), finding.correlation.as_deref()) {
+        (_, Some(c)) => format!(
+            "{} to {}: {} for {}",
+            c.window_start,
+            c.window_end,
+            c.measure_text(),
+            c.group_text()
+        ),
+        (Some(r), None) if r.count > 1 => format!(
             "{}, and {} more time(s) until {}",
             dash(&event.time),
             r.count - 1,
@@ -176,6 +183,20 @@ pub fn email_body(finding: &Finding) -> String {
     text.push('\n');
     if let Some(id) = &finding.event.event_id {
         let _ = writeln!(text, "Event id: {id}");
+    }
+    if let Some(c) = &finding.correlation {
+        let _ = writeln!(
+            text,
+            "Correlation: {} over {} s; events: {}{}",
+            c.kind,
+            c.timespan_seconds,
+            c.event_ids.join(", "),
+            if c.event_total > c.event_ids.len() as u64 {
+                ", ..."
+            } else {
+                ""
+            }
+        );
     }
     if let Some(file) = &finding.log_file {
         let _ = writeln!(text, "Log file: {file}");

@@ -10,6 +10,7 @@ use rsigma_parser::{Detection, Modifier, SigmaCollection, Status};
 use serde::Deserialize;
 use thiserror::Error;
 
+use super::correlation::Pending;
 use super::rule::{SigmaRule, file_name};
 use crate::rules::nesting::check_nesting;
 
@@ -35,9 +36,9 @@ pub enum SkipReason {
     /// The rule has no `id`. Findings are keyed by rule id, so one is required.
     #[error("has no `id`; add one (a UUID), since findings are keyed by rule id")]
     MissingId,
-    /// A Sigma correlation document: it needs state across records.
-    #[error("is a correlation rule, which needs state across records")]
-    Correlation,
+    /// A Sigma correlation document that cannot run, for this reason.
+    #[error("correlation rule cannot run: {0}")]
+    Correlation(String),
     /// A Sigma filter document. Filters amend other rules; they are not applied.
     #[error("is a filter document, which is not applied; amend the rule itself instead")]
     Filter,
@@ -80,8 +81,14 @@ impl fmt::Display for SkippedRule {
     }
 }
 
-/// Every document of one file, loaded or skipped, in file order.
-pub(super) fn load_file(origin: &str, yaml: &str) -> Vec<Result<SigmaRule, SkippedRule>> {
+/// Every detection document of one file, loaded or skipped, in file
+/// order; its correlation documents go to `correlations`, to be resolved
+/// once every file is loaded (they may refer to rules of other files).
+pub(super) fn load_file(
+    origin: &str,
+    yaml: &str,
+    correlations: &mut Vec<Pending>,
+) -> Vec<Result<SigmaRule, SkippedRule>> {
     let skipped = |title: Option<String>, id: Option<String>, reason| SkippedRule {
         origin: origin.to_owned(),
         title,
@@ -102,7 +109,7 @@ pub(super) fn load_file(origin: &str, yaml: &str) -> Vec<Result<SigmaRule, Skipp
     };
     let SigmaCollection {
         rules,
-        correlations,
+        correlations: correlations_found,
         filters,
         errors,
     } = collection;
@@ -125,13 +132,10 @@ pub(super) fn load_file(origin: &str, yaml: &str) -> Vec<Result<SigmaRule, Skipp
                 .map_err(|reason| skipped(Some(rule.title.clone()), rule.id.clone(), reason)),
         );
     }
-    for correlation in correlations {
-        out.push(Err(skipped(
-            Some(correlation.title),
-            correlation.id,
-            SkipReason::Correlation,
-        )));
-    }
+    correlations.extend(correlations_found.into_iter().map(|parsed| Pending {
+        origin: origin.to_owned(),
+        parsed,
+    }));
     for filter in filters {
         out.push(Err(skipped(
             Some(filter.title),
@@ -222,7 +226,7 @@ mod tests {
     use super::*;
 
     fn reasons(origin: &str, yaml: &str) -> Vec<Result<String, SkipReason>> {
-        load_file(origin, yaml)
+        load_file(origin, yaml, &mut Vec::new())
             .into_iter()
             .map(|r| r.map(|rule| rule.id().to_owned()).map_err(|s| s.reason))
             .collect()
@@ -241,7 +245,7 @@ mod tests {
     #[test]
     fn aggregation_conditions_are_parse_errors_naming_the_rule() {
         let yaml = "title: Many lists\nid: x-1\nstatus: unsupported\nlogsource: {product: aws}\ndetection:\n  selection: {eventName: 'list*'}\n  timeframe: 10m\n  condition: selection | count() > 50\n";
-        let out = load_file("dir/enum.yml", yaml);
+        let out = load_file("dir/enum.yml", yaml, &mut Vec::new());
         assert_eq!(out.len(), 1);
         let Some(Err(skipped)) = out.into_iter().next() else {
             panic!("expected a skipped rule");
@@ -285,16 +289,18 @@ mod tests {
     }
 
     #[test]
-    fn correlation_documents_are_skipped_and_their_rules_kept() {
+    fn correlation_documents_are_set_aside_and_their_rules_kept() {
         let yaml = format!(
             "{GOOD}---\ntitle: Many\nid: corr-1\ncorrelation:\n  type: event_count\n  rules: [11111111-1111-1111-1111-111111111111]\n  group-by: [userIdentity.arn]\n  timespan: 1h\n  condition: {{gte: 10}}\n"
         );
+        let mut pending = Vec::new();
+        let loaded = load_file("c.yml", &yaml, &mut pending);
+        assert_eq!(loaded.len(), 1);
+        assert!(loaded.iter().all(Result::is_ok));
+        assert_eq!(pending.len(), 1);
         assert_eq!(
-            reasons("c.yml", &yaml),
-            vec![
-                Ok("11111111-1111-1111-1111-111111111111".to_owned()),
-                Err(SkipReason::Correlation)
-            ]
+            pending.first().map(|p| p.parsed.title.as_str()),
+            Some("Many")
         );
     }
 

@@ -83,6 +83,7 @@
 //! choice of rules depends on.
 
 mod builtin;
+pub mod correlation;
 mod event;
 mod index;
 mod load;
@@ -98,6 +99,7 @@ use crate::document::Document;
 use crate::record::{KeyField, KeyMemo, Record};
 
 pub use builtin::BUILTIN_FILES;
+pub use correlation::{CORRELATION_FILES, Correlations};
 pub use index::KEY_FIELDS;
 pub use load::{SkipReason, SkippedRule};
 pub use rule::{Severity, SigmaRule, reference_for_tag, severity_of_level};
@@ -117,12 +119,26 @@ pub struct PassMemo(KeyMemo<Box<[usize]>>);
 pub struct SigmaRules {
     rules: Vec<SigmaRule>,
     index: Index,
+    correlations: Correlations,
 }
 
 impl SigmaRules {
     /// The built-in SigmaHQ rules ([`BUILTIN_FILES`]).
     pub fn builtin() -> (SigmaRules, Vec<SkippedRule>) {
         SigmaRules::load(BUILTIN_FILES)
+    }
+
+    /// The built-in SigmaHQ rules and the built-in correlations with their
+    /// inputs ([`CORRELATION_FILES`]). Separate from
+    /// [`SigmaRules::builtin`]: a caller running these must keep the inputs'
+    /// own matches out of its findings ([`Correlations::silences`]).
+    pub fn builtin_with_correlations() -> (SigmaRules, Vec<SkippedRule>) {
+        let files: Vec<(&str, &str)> = BUILTIN_FILES
+            .iter()
+            .chain(CORRELATION_FILES)
+            .copied()
+            .collect();
+        SigmaRules::load(&files)
     }
 
     /// Loads `(origin, YAML text)` files in order. Every document either
@@ -133,6 +149,7 @@ impl SigmaRules {
         let mut rules: Vec<SigmaRule> = Vec::new();
         let mut by_id: HashMap<String, usize> = HashMap::new();
         let mut skipped = Vec::new();
+        let mut pending = Vec::new();
         let tuning = builtin_tuning().unwrap_or_else(|reason| {
             skipped.push(SkippedRule {
                 origin: TUNING_FILE.0.to_owned(),
@@ -144,7 +161,7 @@ impl SigmaRules {
         });
         for (origin, yaml) in files {
             let bundled = is_bundled(origin.as_ref(), yaml.as_ref());
-            for loaded in load::load_file(origin.as_ref(), yaml.as_ref()) {
+            for loaded in load::load_file(origin.as_ref(), yaml.as_ref(), &mut pending) {
                 let loaded = match loaded {
                     Ok(rule) if bundled => tune(rule, &tuning),
                     other => other,
@@ -170,12 +187,24 @@ impl SigmaRules {
             }
         }
         let index = Index::build(rules.iter().map(|r| &r.compiled));
-        (SigmaRules { rules, index }, skipped)
+        let (correlations, unresolved) = Correlations::resolve(pending, &rules);
+        skipped.extend(unresolved);
+        let rules = SigmaRules {
+            rules,
+            index,
+            correlations,
+        };
+        (rules, skipped)
     }
 
     /// The loaded rules, in load order.
     pub fn rules(&self) -> &[SigmaRule] {
         &self.rules
+    }
+
+    /// The loaded correlation rules.
+    pub fn correlations(&self) -> &Correlations {
+        &self.correlations
     }
 
     /// How many rules are loaded.
@@ -188,11 +217,15 @@ impl SigmaRules {
         self.rules.is_empty()
     }
 
-    /// One line for the cold-start log, e.g. `sigma: 56 of 58 rules loaded;
-    /// skipped: a.yml (reason), b.yml (reason)`.
+    /// One line for the cold-start log, e.g. `sigma: 56 of 58 rules loaded,
+    /// 7 correlations; skipped: a.yml (reason), b.yml (reason)`.
     pub fn summary(&self, skipped: &[SkippedRule]) -> String {
-        let total = self.rules.len() + skipped.len();
-        let mut line = format!("sigma: {} of {total} rules loaded", self.rules.len());
+        let loaded = self.rules.len() + self.correlations.len();
+        let total = loaded + skipped.len();
+        let mut line = format!("sigma: {loaded} of {total} rules loaded");
+        if !self.correlations.is_empty() {
+            line.push_str(&format!(", {} correlations", self.correlations.len()));
+        }
         for (i, skip) in skipped.iter().enumerate() {
             line.push_str(if i == 0 { "; skipped: " } else { ", " });
             line.push_str(skip.file_name());

@@ -70,6 +70,7 @@ fn is_tactic(s: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct SigmaRule {
     pub(super) id: String,
+    pub(super) name: Option<String>,
     pub(super) title: String,
     pub(super) description: String,
     pub(super) severity: Severity,
@@ -97,6 +98,7 @@ impl SigmaRule {
         }
         SigmaRule {
             id,
+            name: parsed.name.clone(),
             title: parsed.title.clone(),
             description: parsed.description.clone().unwrap_or_default(),
             severity: severity_of_level(parsed.level),
@@ -112,6 +114,11 @@ impl SigmaRule {
     /// The rule's Sigma `id` (a UUID in SigmaHQ rules).
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The rule's Sigma `name`, by which correlation rules may refer to it.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
     }
 
     /// The rule's one-line title.

@@ -1,0 +1,46 @@
+//! One correlation over a handful of events: what `rules test` and
+//! `explain` show. The referenced rules are evaluated as written (without
+//! the precision rules a scan applies, such as leaving out AWS services).
+
+use serde_json::Value;
+
+use super::collect::{Collector, GroupState};
+use crate::findings::{Finding, RuleInfo};
+use crate::sigma::SigmaRules;
+
+/// What replaying events through one correlation gave.
+#[derive(Debug)]
+pub struct Replay {
+    /// Each group's state after every event.
+    pub groups: Vec<GroupState>,
+    /// The correlation's findings.
+    pub findings: Vec<Finding>,
+    /// How many events each referenced rule matched, in reference order.
+    pub matched: Vec<usize>,
+}
+
+/// Replays `events` (in any order) through the correlation `id` of
+/// `sigma`; `None` when `sigma` has no correlation with that id.
+pub fn replay(sigma: &SigmaRules, id: &str, events: &[Value]) -> Option<Replay> {
+    let rule = sigma.correlations().get(id)?;
+    let only = super::Correlations::only(sigma.correlations(), id);
+    let mut collector = Collector::new(only, usize::MAX);
+    let mut matched = vec![0; rule.rules.len()];
+    for event in events {
+        for base in sigma.matching(event) {
+            let Some(position) = rule.rules.iter().position(|r| r == base.id()) else {
+                continue;
+            };
+            if let Some(n) = matched.get_mut(position) {
+                *n += 1;
+            }
+            collector.offer(&Finding::new(RuleInfo::of_sigma(base), event, None));
+        }
+    }
+    let groups = collector.groups();
+    Some(Replay {
+        groups,
+        findings: collector.finish().findings,
+        matched,
+    })
+}

@@ -1,0 +1,252 @@
+//! The pure evaluation of one correlation rule over the hits of one group.
+//!
+//! Hits may come in any order and more than once (files delivered out of
+//! order or twice): [`evaluate`] sorts them by event time and `eventID`
+//! and counts each event once, so the answer depends only on the set of
+//! events. Windows slide: the first window of `timespan` seconds that
+//! satisfies the rule fires, and counting starts afresh after the event
+//! that completed it, so one burst gives one match.
+
+use std::collections::HashMap;
+
+use super::rule::{Condition, CorrelationKind, CorrelationRule, expression_holds};
+
+/// One event a referenced rule matched, as a correlation counts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit<P = ()> {
+    /// `eventTime`, epoch seconds.
+    pub time: i64,
+    /// `eventID`.
+    pub event_id: String,
+    /// Which referenced rule matched: its position in [`CorrelationRule::rules`].
+    pub rule: usize,
+    /// The value of the counted field (`value_count`), when present.
+    pub value: Option<String>,
+    /// Whatever the caller keeps with the hit (the event's facets, or nothing).
+    pub payload: P,
+}
+
+/// A window that satisfied the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrelationMatch {
+    /// Event time of the first contributing hit (epoch seconds).
+    pub start: i64,
+    /// Event time of the completing hit.
+    pub end: i64,
+    /// The contributing hits, as indexes into the slice given to
+    /// [`evaluate`], in event-time order, one per event.
+    pub hits: Vec<usize>,
+    /// The hit that completed the window (also the last of `hits`).
+    pub completing: usize,
+    /// `value_count`: the distinct values, in order of appearance.
+    pub values: Vec<String>,
+}
+
+/// The matches of `rule` over `hits`, all of one group, in time order.
+pub fn evaluate<P>(rule: &CorrelationRule, hits: &[Hit<P>]) -> Vec<CorrelationMatch> {
+    let per_rule = matches!(
+        rule.kind,
+        CorrelationKind::Temporal | CorrelationKind::TemporalOrdered
+    );
+    let order = sorted_unique(hits, per_rule, rule.kind == CorrelationKind::ValueCount);
+    let span = i64::try_from(rule.timespan).unwrap_or(i64::MAX);
+    match rule.kind {
+        CorrelationKind::EventCount | CorrelationKind::ValueCount => {
+            counting(rule, hits, &order, span)
+        }
+        CorrelationKind::Temporal => temporal(rule, hits, &order, span),
+        CorrelationKind::TemporalOrdered => ordered(rule, hits, &order, span),
+    }
+}
+
+/// Indexes of `hits` by (time, eventID, rule), each event once (once per
+/// rule when `per_rule`), leaving out hits without a value when `valued`.
+fn sorted_unique<P>(hits: &[Hit<P>], per_rule: bool, valued: bool) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..hits.len())
+        .filter(|&i| !valued || hits.get(i).is_some_and(|h| h.value.is_some()))
+        .collect();
+    let key = |i: &usize| hits.get(*i).map(|h| (h.time, h.event_id.as_str(), h.rule));
+    order.sort_by(|a, b| key(a).cmp(&key(b)));
+    order.dedup_by(
+        |later, earlier| match (hits.get(*later), hits.get(*earlier)) {
+            (Some(l), Some(e)) => l.event_id == e.event_id && (!per_rule || l.rule == e.rule),
+            _ => false,
+        },
+    );
+    order
+}
+
+fn time_of<P>(hits: &[Hit<P>], i: usize) -> i64 {
+    hits.get(i).map_or(i64::MIN, |h| h.time)
+}
+
+fn matched<P>(hits: &[Hit<P>], window: &[usize], values: Vec<String>) -> Option<CorrelationMatch> {
+    let (&first, &last) = (window.first()?, window.last()?);
+    Some(CorrelationMatch {
+        start: time_of(hits, first),
+        end: time_of(hits, last),
+        hits: window.to_vec(),
+        completing: last,
+        values,
+    })
+}
+
+/// `event_count` and `value_count`: a sliding window of events.
+fn counting<P>(
+    rule: &CorrelationRule,
+    hits: &[Hit<P>],
+    order: &[usize],
+    span: i64,
+) -> Vec<CorrelationMatch> {
+    let distinct = rule.kind == CorrelationKind::ValueCount;
+    let mut out = Vec::new();
+    let mut values: HashMap<&str, usize> = HashMap::new();
+    let mut start = 0;
+    for end in 0..order.len() {
+        let now = order.get(end).map_or(i64::MIN, |&i| time_of(hits, i));
+        while start < end
+            && order
+                .get(start)
+                .is_some_and(|&i| time_of(hits, i) < now - span)
+        {
+            if let Some(value) = order
+                .get(start)
+                .and_then(|&i| hits.get(i)?.value.as_deref())
+                && let Some(n) = values.get_mut(value)
+            {
+                *n -= 1;
+                if *n == 0 {
+                    values.remove(value);
+                }
+            }
+            start += 1;
+        }
+        if let Some(value) = order.get(end).and_then(|&i| hits.get(i)?.value.as_deref()) {
+            *values.entry(value).or_default() += 1;
+        }
+        let window = order.get(start..=end).unwrap_or_default();
+        let measure = if distinct { values.len() } else { window.len() } as u64;
+        if rule.condition.holds(measure) {
+            let seen = if distinct {
+                first_seen(hits, window)
+            } else {
+                Vec::new()
+            };
+            out.extend(matched(hits, window, seen));
+            values.clear();
+            start = end + 1;
+        }
+    }
+    out
+}
+
+/// The distinct values of `window`, in order of appearance.
+fn first_seen<P>(hits: &[Hit<P>], window: &[usize]) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for value in window.iter().filter_map(|&i| hits.get(i)?.value.as_ref()) {
+        if !seen.contains(value) {
+            seen.push(value.clone());
+        }
+    }
+    seen
+}
+
+/// `temporal`: the referenced rules seen within a sliding window.
+fn temporal<P>(
+    rule: &CorrelationRule,
+    hits: &[Hit<P>],
+    order: &[usize],
+    span: i64,
+) -> Vec<CorrelationMatch> {
+    let mut out = Vec::new();
+    let mut counts = vec![0usize; rule.rules.len()];
+    let rule_of = |pos: usize| order.get(pos).and_then(|&i| hits.get(i)).map(|h| h.rule);
+    let mut start = 0;
+    for end in 0..order.len() {
+        let now = order.get(end).map_or(i64::MIN, |&i| time_of(hits, i));
+        while start < end
+            && order
+                .get(start)
+                .is_some_and(|&i| time_of(hits, i) < now - span)
+        {
+            if let Some(n) = rule_of(start).and_then(|r| counts.get_mut(r)) {
+                *n = n.saturating_sub(1);
+            }
+            start += 1;
+        }
+        if let Some(n) = rule_of(end).and_then(|r| counts.get_mut(r)) {
+            *n += 1;
+        }
+        let seen: Vec<bool> = counts.iter().map(|&n| n > 0).collect();
+        let fires = match &rule.condition {
+            Condition::AllRules => seen.iter().all(|s| *s),
+            Condition::Expression(expr) => expression_holds(expr, &rule.refs, &seen),
+            threshold => threshold.holds(seen.iter().filter(|s| **s).count() as u64),
+        };
+        if fires {
+            let window = order.get(start..=end).unwrap_or_default();
+            out.extend(matched(hits, window, Vec::new()));
+            counts.iter_mut().for_each(|n| *n = 0);
+            start = end + 1;
+        }
+    }
+    out
+}
+
+/// `temporal_ordered`: every referenced rule, in the listed order, within
+/// the timespan. For each hit of the last rule, the chain is built
+/// backwards taking the latest earlier hit of each rule before it, which
+/// finds a chain whenever one exists.
+fn ordered<P>(
+    rule: &CorrelationRule,
+    hits: &[Hit<P>],
+    order: &[usize],
+    span: i64,
+) -> Vec<CorrelationMatch> {
+    let Some(last_rule) = rule.rules.len().checked_sub(1) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    // Positions at or before this one belong to an earlier match.
+    let mut floor = 0;
+    for end in 0..order.len() {
+        let Some(last) = order.get(end).and_then(|&i| hits.get(i)) else {
+            continue;
+        };
+        if last.rule != last_rule {
+            continue;
+        }
+        if let Some(chain) = chain_before(hits, order, (floor, end), last_rule, last.time - span) {
+            out.extend(matched(hits, &chain, Vec::new()));
+            floor = end + 1;
+        }
+    }
+    out
+}
+
+/// The hits of a chain of rules `0..=last_rule` ending at position `end`,
+/// each at or before the next in event time (events of the same second
+/// may be in either order: CloudTrail times have one-second resolution),
+/// none before `earliest` or at a position before `floor`.
+fn chain_before<P>(
+    hits: &[Hit<P>],
+    order: &[usize],
+    (floor, end): (usize, usize),
+    last_rule: usize,
+    earliest: i64,
+) -> Option<Vec<usize>> {
+    let hit = |pos: usize| order.get(pos).and_then(|&i| hits.get(i));
+    let mut chain = vec![end];
+    let mut now = hit(end)?.time;
+    for wanted in (0..last_rule).rev() {
+        let found = (floor..order.len()).rev().find(|pos| {
+            !chain.contains(pos)
+                && hit(*pos)
+                    .is_some_and(|h| h.rule == wanted && h.time <= now && h.time >= earliest)
+        })?;
+        now = hit(found)?.time;
+        chain.push(found);
+    }
+    chain.reverse();
+    chain.iter().map(|&pos| order.get(pos).copied()).collect()
+}

@@ -1,0 +1,411 @@
+//! Sigma correlation rules: the evaluation semantics, and every built-in
+//! correlation on its attack and its near-misses.
+
+use serde_json::{Value, json};
+use trailguard_engine::ObjectRef;
+use trailguard_engine::detect::Detector;
+use trailguard_engine::findings::Finding;
+use trailguard_engine::rules::{Catalogue, Severity};
+use trailguard_engine::sigma::SigmaRules;
+use trailguard_engine::sigma::correlation::{Collector, DEFAULT_CAP};
+
+/// A CloudTrail record at `minute:second` past 10:00 on 2024-03-01.
+fn event(id: &str, at: (u32, u32), name: &str, source: &str, arn: &str) -> Value {
+    json!({
+        "eventVersion": "1.08",
+        "eventTime": format!("2024-03-01T10:{:02}:{:02}Z", at.0, at.1),
+        "eventID": id,
+        "eventType": "AwsApiCall",
+        "eventName": name,
+        "eventSource": source,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.7",
+        "userAgent": "aws-cli/2.15",
+        "recipientAccountId": "111122223333",
+        "userIdentity": {"type": "IAMUser", "arn": arn, "accountId": "111122223333",
+                          "userName": arn.rsplit('/').next().unwrap_or("x")},
+    })
+}
+
+fn with(mut event: Value, key: &str, value: Value) -> Value {
+    if let Some(map) = event.as_object_mut() {
+        map.insert(key.to_owned(), value);
+    }
+    event
+}
+
+/// Findings of a scan of `events` (in any number of files) with `sigma`:
+/// the detector's findings, then the correlation findings.
+fn scan(sigma: &SigmaRules, files: &[Vec<Value>]) -> (Vec<Finding>, Vec<Finding>) {
+    let catalogue = Catalogue::load(false, &[]).expect("empty catalogue");
+    let detector = Detector::new(
+        catalogue,
+        Some(sigma.clone()),
+        Severity::Informational,
+        usize::MAX,
+    )
+    .expect("detector");
+    let mut collector = Collector::new(sigma.correlations().clone(), DEFAULT_CAP);
+    let mut plain = Vec::new();
+    for (i, records) in files.iter().enumerate() {
+        let text = json!({"Records": records}).to_string();
+        let object = ObjectRef::new("bucket", format!("file-{i}.json"));
+        let found = detector.scan(text.as_bytes(), &object, None).expect("scan");
+        for finding in found.findings {
+            collector.offer(&finding);
+            if !sigma.correlations().silences(&finding.rule.id) {
+                plain.push(finding);
+            }
+        }
+    }
+    (plain, collector.finish().findings)
+}
+
+fn builtin() -> SigmaRules {
+    let (rules, skipped) = SigmaRules::builtin_with_correlations();
+    let correlation_skips: Vec<_> = skipped
+        .iter()
+        .filter(|s| s.origin.contains("correlation") || s.file_name().starts_with("trailguard_"))
+        .collect();
+    assert!(correlation_skips.is_empty(), "{correlation_skips:?}");
+    rules
+}
+
+fn ids(findings: &[Finding]) -> Vec<&str> {
+    findings.iter().map(|f| f.rule.id.as_str()).collect()
+}
+
+const BY_IP: &str = "99a4dd5d-638e-476f-a070-ac80086f0ff3";
+const BY_USER: &str = "9a94b22a-761a-4367-809e-e22618c7e85e";
+const DENIED: &str = "e50c12e7-a31d-40fd-a561-089630a22e8f";
+const SECRETS: &str = "d01328d9-2f6c-4759-8162-d35c3339036c";
+const BACKDOOR: &str = "c8950918-e236-4fe5-83d0-3c7bb18f13fd";
+const DISCOVERY: &str = "028cf9a5-0e2c-42ff-8a73-30fd57039dd2";
+
+fn failed_login(id: &str, at: (u32, u32), user: &str, ip: &str) -> Value {
+    let e = event(
+        id,
+        at,
+        "ConsoleLogin",
+        "signin.amazonaws.com",
+        &format!("arn:aws:iam::111122223333:user/{user}"),
+    );
+    let e = with(e, "errorMessage", json!("Failed authentication"));
+    let e = with(e, "eventType", json!("AwsConsoleSignIn"));
+    with(e, "sourceIPAddress", json!(ip))
+}
+
+#[test]
+fn builtin_correlations_load_and_their_inputs_are_silent() {
+    let rules = builtin();
+    let (rules_loaded, skipped) = SigmaRules::builtin_with_correlations();
+    assert!(
+        rules.correlations().len() >= 14,
+        "{}",
+        rules.correlations().len()
+    );
+    let summary = rules_loaded.summary(&skipped);
+    assert!(!summary.contains("correlation rule"), "{summary}");
+    assert!(
+        rules
+            .correlations()
+            .silences("ce3c3ea4-e222-4e27-9e73-b37c40333c79")
+    );
+    // SigmaHQ's own failed-login rule is not an input: it still reports.
+    assert!(
+        !rules
+            .correlations()
+            .silences("6393e346-1977-46ef-8987-ad414a145fad")
+    );
+}
+
+#[test]
+fn console_brute_force_fires_once_per_source_and_user() {
+    let rules = builtin();
+    let attack: Vec<Value> = (0..12)
+        .map(|i| failed_login(&format!("e{i:02}"), (i, 0), "alice", "198.51.100.9"))
+        .collect();
+    let (_, mut found) = scan(&rules, std::slice::from_ref(&attack));
+    found.sort_by_key(|f| f.rule.id == BY_USER);
+    assert_eq!(ids(&found), [BY_IP, BY_USER], "{found:?}");
+    let facts = found[0].correlation.as_ref().expect("correlation member");
+    assert_eq!(facts.event_total, 10);
+    assert_eq!(
+        facts.group_by.get("sourceIPAddress").map(String::as_str),
+        Some("198.51.100.9")
+    );
+    assert_eq!(found[0].event.event_id.as_deref(), Some("e09"));
+    // Split over files, reversed, one file given twice: the same findings.
+    let (first, second) = attack.split_at(5);
+    let (_, again) = scan(&rules, &[second.to_vec(), first.to_vec(), second.to_vec()]);
+    let mut want: Vec<&String> = found.iter().map(|f| &f.id).collect();
+    let mut got: Vec<&String> = again.iter().map(|f| &f.id).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(want, got);
+}
+
+#[test]
+fn console_brute_force_near_misses_do_not_fire() {
+    let rules = builtin();
+    // Ten failures from one address for ten users, one every four
+    // minutes: never ten within 10 minutes.
+    let slow: Vec<Value> = (0..10)
+        .map(|i| {
+            failed_login(
+                &format!("s{i}"),
+                (i * 4 % 60, 0),
+                &format!("u{i}"),
+                "198.51.100.9",
+            )
+        })
+        .collect();
+    let (_, found) = scan(&rules, &[slow]);
+    assert!(found.is_empty(), "{found:?}");
+    // Ten failures in a minute, from ten addresses and for ten users.
+    let spread: Vec<Value> = (0..10)
+        .map(|i| {
+            failed_login(
+                &format!("d{i}"),
+                (0, i * 5),
+                &format!("u{i}"),
+                &format!("198.51.100.{i}"),
+            )
+        })
+        .collect();
+    let (_, found) = scan(&rules, &[spread]);
+    assert!(found.is_empty(), "{found:?}");
+}
+
+fn denied(id: &str, at: (u32, u32), name: &str, arn: &str) -> Value {
+    with(
+        event(id, at, name, "ec2.amazonaws.com", arn),
+        "errorCode",
+        json!("Client.UnauthorizedOperation"),
+    )
+}
+
+#[test]
+fn access_denied_reconnaissance_counts_distinct_calls() {
+    let rules = builtin();
+    let arn = "arn:aws:iam::111122223333:user/stolen";
+    let probe: Vec<Value> = (0..10)
+        .map(|i| denied(&format!("p{i}"), (0, i * 3), &format!("Describe{i}"), arn))
+        .collect();
+    let (_, found) = scan(&rules, &[probe]);
+    assert_eq!(ids(&found), [DENIED]);
+    let facts = found[0].correlation.as_ref().expect("correlation");
+    assert_eq!(facts.distinct_values, Some(10));
+    assert_eq!(facts.field.as_deref(), Some("eventName"));
+    // The same call denied fifty times is a misconfiguration, not a probe.
+    let retry: Vec<Value> = (0..50)
+        .map(|i| denied(&format!("r{i}"), (0, i), "DescribeInstances", arn))
+        .collect();
+    // Ten distinct calls by ten principals.
+    let spread: Vec<Value> = (0..10)
+        .map(|i| {
+            denied(
+                &format!("s{i}"),
+                (0, i),
+                &format!("Describe{i}"),
+                &format!("{arn}{i}"),
+            )
+        })
+        .collect();
+    // Ten distinct calls by an AWS service.
+    let service: Vec<Value> = (0..10)
+        .map(|i| {
+            let e = denied(&format!("a{i}"), (0, i), &format!("Describe{i}"), arn);
+            with(
+                e,
+                "userIdentity",
+                json!({"type": "AWSService", "invokedBy": "config.amazonaws.com"}),
+            )
+        })
+        .collect();
+    let (_, found) = scan(&rules, &[retry, spread, service]);
+    assert!(found.is_empty(), "{found:?}");
+}
+
+fn secret(id: &str, at: (u32, u32), secret: &str, arn: &str) -> Value {
+    let e = event(
+        id,
+        at,
+        "GetSecretValue",
+        "secretsmanager.amazonaws.com",
+        arn,
+    );
+    with(e, "requestParameters", json!({"secretId": secret}))
+}
+
+fn parameter(id: &str, at: (u32, u32), name: &str, arn: &str) -> Value {
+    let e = event(id, at, "GetParameter", "ssm.amazonaws.com", arn);
+    with(
+        e,
+        "requestParameters",
+        json!({"name": name, "withDecryption": true}),
+    )
+}
+
+#[test]
+fn mass_secret_retrieval_counts_secrets_and_parameters_together() {
+    let rules = builtin();
+    let arn = "arn:aws:sts::111122223333:assumed-role/app/i-1";
+    let mut harvest: Vec<Value> = (0..10)
+        .map(|i| secret(&format!("s{i}"), (1, i), &format!("prod/db{i}"), arn))
+        .collect();
+    harvest.extend(
+        (0..10).map(|i| parameter(&format!("p{i}"), (2, i), &format!("/prod/key{i}"), arn)),
+    );
+    let (_, found) = scan(&rules, &[harvest]);
+    assert_eq!(ids(&found), [SECRETS]);
+    assert_eq!(
+        found[0]
+            .correlation
+            .as_ref()
+            .and_then(|c| c.distinct_values),
+        Some(20)
+    );
+    // An application reading its three secrets a hundred times.
+    let app: Vec<Value> = (0..100)
+        .map(|i| {
+            secret(
+                &format!("a{i}"),
+                (i / 10, i % 60),
+                &format!("prod/db{}", i % 3),
+                arn,
+            )
+        })
+        .collect();
+    // Twenty secrets, but over an hour (one every three minutes).
+    let slow: Vec<Value> = (0..20)
+        .map(|i| {
+            secret(
+                &format!("w{i}"),
+                (i * 3, 0),
+                &format!("prod/x{i}"),
+                "arn:aws:iam::111122223333:user/slow",
+            )
+        })
+        .collect();
+    let (_, found) = scan(&rules, &[app, slow]);
+    assert!(found.is_empty(), "{found:?}");
+}
+
+fn iam(id: &str, at: (u32, u32), name: &str, params: Value) -> Value {
+    let e = event(
+        id,
+        at,
+        name,
+        "iam.amazonaws.com",
+        "arn:aws:iam::111122223333:user/intruder",
+    );
+    with(e, "requestParameters", params)
+}
+
+#[test]
+fn backdoor_user_sequence_needs_the_order_and_the_same_user() {
+    let rules = builtin();
+    let create = iam("c1", (0, 0), "CreateUser", json!({"userName": "backup"}));
+    let attach = iam(
+        "a1",
+        (5, 0),
+        "AttachUserPolicy",
+        json!({"userName": "backup", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+    );
+    let key = iam(
+        "k1",
+        (9, 0),
+        "CreateAccessKey",
+        json!({"userName": "backup"}),
+    );
+    let (_, found) = scan(
+        &rules,
+        &[
+            vec![key.clone()],
+            vec![create.clone()],
+            vec![attach.clone()],
+        ],
+    );
+    assert_eq!(ids(&found), [BACKDOOR]);
+    let facts = found[0].correlation.as_ref().expect("correlation");
+    assert_eq!(facts.event_ids, ["c1", "a1", "k1"]);
+    assert_eq!(
+        facts
+            .group_by
+            .get("requestParameters.userName")
+            .map(String::as_str),
+        Some("backup")
+    );
+    // Wrong order: the key before the policy.
+    let early_key = iam(
+        "k0",
+        (2, 0),
+        "CreateAccessKey",
+        json!({"userName": "backup"}),
+    );
+    let (_, found) = scan(&rules, &[vec![create.clone(), early_key, attach.clone()]]);
+    assert!(found.is_empty(), "{found:?}");
+    // Right calls, different users.
+    let other = iam(
+        "k2",
+        (9, 0),
+        "CreateAccessKey",
+        json!({"userName": "someone-else"}),
+    );
+    let (_, found) = scan(&rules, &[vec![create.clone(), attach.clone(), other]]);
+    assert!(found.is_empty(), "{found:?}");
+    // Right order, too slow (the key two hours later).
+    let late = with(key, "eventTime", json!("2024-03-01T12:30:00Z"));
+    let (_, found) = scan(&rules, &[vec![create, attach, late]]);
+    assert!(found.is_empty(), "{found:?}");
+}
+
+#[test]
+fn discovery_burst_needs_many_distinct_calls_quickly() {
+    let rules = builtin();
+    let arn = "arn:aws:iam::111122223333:user/enum";
+    let burst: Vec<Value> = (0..60)
+        .map(|i| {
+            event(
+                &format!("d{i:02}"),
+                (i / 10, i % 60),
+                &format!("Describe{i}"),
+                "ec2.amazonaws.com",
+                arn,
+            )
+        })
+        .collect();
+    let (plain, found) = scan(&rules, &[burst]);
+    assert!(ids(&found).contains(&DISCOVERY), "{:?}", ids(&found));
+    assert!(!ids(&plain).contains(&"021686cc-fcd7-46f3-b605-5d75680bbac4"));
+    // Sixty distinct calls over an hour; or from the console.
+    let slow: Vec<Value> = (0..60)
+        .map(|i| {
+            event(
+                &format!("s{i:02}"),
+                (i, 0),
+                &format!("Describe{i}"),
+                "ec2.amazonaws.com",
+                arn,
+            )
+        })
+        .collect();
+    let console: Vec<Value> = (0..60)
+        .map(|i| {
+            with(
+                event(
+                    &format!("c{i:02}"),
+                    (0, i),
+                    &format!("List{i}"),
+                    "s3.amazonaws.com",
+                    "arn:aws:iam::111122223333:user/human",
+                ),
+                "sessionCredentialFromConsole",
+                json!("true"),
+            )
+        })
+        .collect();
+    let (_, found) = scan(&rules, &[slow, console]);
+    assert!(!ids(&found).contains(&DISCOVERY), "{:?}", ids(&found));
+}
