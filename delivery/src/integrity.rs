@@ -16,8 +16,6 @@
 //! cannot be read (other than being absent, which is a finding) fails its
 //! SQS message, which is retried and in the end dead-lettered.
 
-pub mod check;
-pub mod outcome;
 pub mod state;
 
 use std::sync::Arc;
@@ -29,10 +27,6 @@ use time::{Duration, OffsetDateTime};
 use tokio::runtime::Handle;
 use tracing::{info, warn};
 
-use self::check::check_digest;
-use self::outcome::{
-    DigestContext, GapContext, IntegrityFailure, Tally, gap_finding, validation_finding,
-};
 use self::state::{DeliveryState, Newest, StateError, find_gaps};
 use crate::dedup;
 use crate::ledger::Ledger;
@@ -44,6 +38,10 @@ use trailguard_aws::s3_client;
 use trailguard_engine::config::{self, ConfigError, Lookup};
 use trailguard_engine::envelope::ObjectRef;
 use trailguard_engine::findings::Finding;
+use trailguard_engine::integrity::digest_check::check_digest;
+use trailguard_engine::integrity::outcome::{
+    DigestContext, GapContext, IntegrityFailure, Tally, gap_finding, validation_finding,
+};
 use trailguard_engine::integrity::public_keys::PublicKeyError;
 use trailguard_engine::integrity::timestamps::format_display;
 use trailguard_engine::integrity::{PublicKey, PublicKeySource};

@@ -17,14 +17,19 @@
 //! - [`hashing`]: SHA-256 over uncompressed, streamed content;
 //! - [`chain`]: the walk itself, [`validate`];
 //! - [`report`]: findings and the `validate-logs`-style text;
+//! - [`digest_check`]: one delivered digest, its logs and its link to the
+//!   previous one (what the integrity function checks per delivery);
+//! - [`outcome`]: a check's verdicts as findings and metric tallies;
 //! - [`gaps`]: regions whose digests stopped arriving;
 //! - [`timestamps`]: the timestamp spellings in keys, digests and reports.
 
 pub mod chain;
 pub mod digest;
+pub mod digest_check;
 pub mod gaps;
 pub mod hashing;
 pub mod layout;
+pub mod outcome;
 pub mod public_keys;
 pub mod report;
 pub mod signing;

@@ -232,7 +232,7 @@ async fn remediator_finding_samples_are_what_the_notifier_publishes() {
         assert!(
             drifted.is_empty(),
             "{drifted:?} differ from what the notifier publishes: \
-             run `TRAILGUARD_WRITE_SAMPLES=1 cargo test -p notifier --test remediator_samples`"
+             run `TRAILGUARD_WRITE_SAMPLES=1 cargo test --workspace --test remediator_samples`"
         );
         assert_eq!(
             listed, generated,

@@ -14,14 +14,14 @@
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
-use trailguard_engine::envelope;
-use trailguard_engine::findings::{Finding, RuleInfo};
-use trailguard_engine::integrity::gaps::DeliveryGap;
-use trailguard_engine::integrity::report::{self, DigestStatus, LogStatus};
-use trailguard_engine::integrity::store::ObjectRef;
-use trailguard_engine::integrity::timestamps::format_display;
-use trailguard_engine::metrics::names;
-use trailguard_engine::rules::Severity;
+use crate::envelope;
+use crate::findings::{Finding, RuleInfo};
+use crate::integrity::gaps::DeliveryGap;
+use crate::integrity::report::{self, DigestStatus, LogStatus};
+use crate::integrity::store::ObjectRef;
+use crate::integrity::timestamps::format_display;
+use crate::metrics::names;
+use crate::rules::Severity;
 
 /// One kind of integrity failure; each has its own rule id and metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -310,8 +310,8 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::integrity::report::TimeRange;
     use time::macros::datetime;
-    use trailguard_engine::integrity::report::TimeRange;
 
     fn context() -> DigestContext {
         DigestContext {
