@@ -109,6 +109,46 @@ impl Pace {
     }
 }
 
+/// What sending one batch of notifications needs.
+struct Sending<'a> {
+    aws: &'a Aws,
+    sqs: &'a aws_sdk_sqs::Client,
+    args: &'a BackfillArgs,
+    region: &'a str,
+    now: OffsetDateTime,
+}
+
+impl Sending<'_> {
+    /// Sends one notification per log file of `chunk` (at most [`BATCH`]);
+    /// returns what was not sent, as `s3://bucket/key: reason`.
+    fn queue(&self, chunk: &[Listed]) -> Vec<String> {
+        let bucket = &self.args.target.bucket;
+        let entries: Vec<(String, String)> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let body = message_body(bucket, o, self.region, self.now).to_string();
+                (i.to_string(), body)
+            })
+            .collect();
+        let failed =
+            self.aws
+                .runtime
+                .block_on(send_with_retries(self.sqs, &self.args.queue, entries));
+        failed
+            .into_iter()
+            .map(|(id, reason)| {
+                let key = id
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| chunk.get(i))
+                    .map_or("?", |o| o.key.as_str());
+                format!("s3://{bucket}/{key}: {reason}")
+            })
+            .collect()
+    }
+}
+
 /// Runs `trailguard backfill`.
 pub fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
     if !(args.rate.is_finite() && args.rate > 0.0) {
@@ -138,28 +178,17 @@ pub fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
     let mut failures: Vec<String> = Vec::new();
     for chunk in logs.chunks(BATCH) {
         std::thread::sleep(pace.wait_before(chunk.len()));
-        let entries: Vec<(String, String)> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, o)| {
-                let body = message_body(&args.target.bucket, o, &region, now).to_string();
-                (i.to_string(), body)
-            })
-            .collect();
-        let failed = aws
-            .runtime
-            .block_on(send_with_retries(&sqs, &args.queue, entries));
-        let sent = chunk.len() - failed.len();
+        let sent = Sending {
+            aws: &aws,
+            sqs: &sqs,
+            args: &args,
+            region: &region,
+            now,
+        };
+        let failed = sent.queue(chunk);
         pace.sent += chunk.len() as u64;
-        bar.inc(sent as u64);
-        failures.extend(failed.into_iter().map(|(id, reason)| {
-            let key = id
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| chunk.get(i))
-                .map_or("?", |o| o.key.as_str());
-            format!("s3://{}/{key}: {reason}", args.target.bucket)
-        }));
+        bar.inc((chunk.len() - failed.len()) as u64);
+        failures.extend(failed);
     }
     bar.finish_and_clear();
     let queued = logs.len() - failures.len();

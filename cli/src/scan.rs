@@ -213,12 +213,35 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         args.correlation_cap,
         args.min_severity,
     );
-    // Correlation inputs count whatever their severity (see `correlate`).
-    let threshold = match correlating {
-        Some(_) => Severity::Informational,
-        None => args.min_severity,
+    let detector = detector(&args, ruleset, correlating.is_some())?;
+    let scan = Scan {
+        args: &args,
+        detector,
+        correlating,
+        only: Arc::new(args.rules.only.clone()),
     };
-    let detector = Detector::new(
+    let format = if args.summary {
+        Format::Table
+    } else {
+        Format::resolve(args.format, Format::Json)
+    };
+    let report = match format {
+        Format::Json => scan.write_stream(Stream::Document)?,
+        Format::Jsonl => scan.write_stream(Stream::Lines)?,
+        Format::Table => scan.write_table()?,
+    };
+    Ok(conclude(&args, &report))
+}
+
+/// The detector the arguments ask for.
+fn detector(args: &ScanArgs, ruleset: Ruleset, correlating: bool) -> anyhow::Result<Detector> {
+    // Correlation inputs count whatever their severity (see `correlate`).
+    let threshold = if correlating {
+        Severity::Informational
+    } else {
+        args.min_severity
+    };
+    Ok(Detector::new(
         ruleset.catalogue,
         ruleset.sigma,
         threshold,
@@ -226,36 +249,38 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     )
     .context("loading suppressions")?
     .with_repeat_window(args.repeat_window)
-    .with_filter(args.filter.record_filter());
-    let format = if args.summary {
-        Format::Table
-    } else {
-        Format::resolve(args.format, Format::Json)
-    };
-    let only = Arc::new(args.rules.only.clone());
-    let jobs = args.jobs.unwrap_or_else(default_jobs);
-    let stream = match format {
-        Format::Json => Some(Stream::Document),
-        Format::Jsonl => Some(Stream::Lines),
-        Format::Table => None,
-    };
-    let scan = |output: Output| {
-        let output = match &correlating {
+    .with_filter(args.filter.record_filter()))
+}
+
+/// One scan about to run: the detector, and the correlations fed by it.
+struct Scan<'a> {
+    args: &'a ScanArgs,
+    detector: Detector,
+    correlating: Option<Arc<Correlating>>,
+    only: Arc<Vec<String>>,
+}
+
+impl Scan<'_> {
+    /// Scans every target into `output`; returns the report and the
+    /// correlation findings, which only the whole scan can give.
+    fn run(self, output: Output) -> (Report, Vec<Finding>) {
+        let output = match &self.correlating {
             Some(c) => correlate::wrap(output, Arc::clone(c)),
             None => output,
         };
+        let jobs = self.args.jobs.unwrap_or_else(default_jobs);
         let report = gather(
-            &args.targets,
-            &args.filter,
-            detector,
+            &self.args.targets,
+            &self.args.filter,
+            self.detector,
             jobs,
             true,
             Some(output),
         );
-        let correlated = correlating.map(Correlating::finish);
+        let correlated = self.correlating.map(Correlating::finish);
         if let Some(note) = correlated
             .as_ref()
-            .and_then(|c| correlate::notes(c, args.correlation_cap))
+            .and_then(|c| correlate::notes(c, self.args.correlation_cap))
         {
             eprintln!("trailguard: {note}");
         }
@@ -263,52 +288,60 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
             .map(|c| c.findings)
             .unwrap_or_default()
             .into_iter()
-            .filter(|f| Ruleset::wanted(&only, &f.rule.id))
+            .filter(|f| Ruleset::wanted(&self.only, &f.rule.id))
             .collect();
         (report, correlated)
-    };
-    let report = match stream {
-        Some(stream) => {
-            let out = Arc::new(stream.open(BufWriter::new(std::io::stdout()))?);
-            let (mut report, correlated) =
-                scan(stream_output(stream, Arc::clone(&out), Arc::clone(&only)));
-            // After every file's slot: the correlation findings come last.
-            let mut slot = out.slot(report.run.files.len());
-            for finding in &correlated {
-                slot.item(|buf| stream.render(finding, buf));
-            }
-            drop(slot);
-            report.findings.extend(correlated);
-            let (out, wrote) = Arc::into_inner(out)
-                .context("output still in use after the scan")?
-                .finish()?;
-            stream.close(out, wrote, &report)?;
-            report
+    }
+
+    /// Scans, writing findings to stdout as they come (`json`, `jsonl`).
+    fn write_stream(self, stream: Stream) -> anyhow::Result<Report> {
+        let out = Arc::new(stream.open(BufWriter::new(std::io::stdout()))?);
+        let only = Arc::clone(&self.only);
+        let (mut report, correlated) = self.run(stream_output(stream, Arc::clone(&out), only));
+        // After every file's slot: the correlation findings come last.
+        let mut slot = out.slot(report.run.files.len());
+        for finding in &correlated {
+            slot.item(|buf| stream.render(finding, buf));
         }
-        None => {
-            let view = Arc::new(Mutex::new(FindingsView::new(!args.summary)));
-            let (mut report, correlated) = scan(view_output(Arc::clone(&view), Arc::clone(&only)));
-            let mut view = Arc::into_inner(view)
-                .context("output still in use after the scan")?
-                .into_inner()
-                .unwrap_or_else(|e| e.into_inner());
-            for finding in &correlated {
-                view.add(finding);
-            }
-            report.findings.extend(correlated);
-            let text = if args.summary {
-                summary(&report, &view)
-            } else {
-                table(&report, &mut view)
-            };
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
-            report
+        drop(slot);
+        report.findings.extend(correlated);
+        let (out, wrote) = Arc::into_inner(out)
+            .context("output still in use after the scan")?
+            .finish()?;
+        stream.close(out, wrote, &report)?;
+        Ok(report)
+    }
+
+    /// Scans, then prints the table or the summary.
+    fn write_table(self) -> anyhow::Result<Report> {
+        let summary_only = self.args.summary;
+        let view = Arc::new(Mutex::new(FindingsView::new(!summary_only)));
+        let only = Arc::clone(&self.only);
+        let (mut report, correlated) = self.run(view_output(Arc::clone(&view), only));
+        let mut view = Arc::into_inner(view)
+            .context("output still in use after the scan")?
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        for finding in &correlated {
+            view.add(finding);
         }
-    };
+        report.findings.extend(correlated);
+        let text = if summary_only {
+            summary(&report, &view)
+        } else {
+            table(&report, &mut view)
+        };
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+        Ok(report)
+    }
+}
+
+/// Says on stderr what went wrong or was left out, and the exit status.
+fn conclude(args: &ScanArgs, report: &Report) -> Outcome {
     print_errors(&report.errors);
-    if let Some(hint) = account_hint(&args.filter.accounts, &report) {
+    if let Some(hint) = account_hint(&args.filter.accounts, report) {
         eprintln!("trailguard: {hint}");
     }
     let rejected = report.rejected_records();
@@ -320,11 +353,11 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     }
     // A rejected record is input that was not checked: an error, as an
     // unreadable file is, so a file of nothing but rejects never passes.
-    Ok(if report.errors.is_empty() && rejected == 0 {
+    if report.errors.is_empty() && rejected == 0 {
         Outcome::found_if(report.finding_count() > 0)
     } else {
         Outcome::Failed
-    })
+    }
 }
 
 /// Why `--account` selected nothing, when the files are named for one of

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use trailguard_aws::integrity::{CloudTrailKeys, S3Store};
 use trailguard_engine::integrity::timestamps::format_display;
 use trailguard_engine::integrity::{
-    DigestLayout, PublicKeySource, Report, ValidationRequest, validate,
+    ChainError, DigestLayout, PublicKeySource, Report, StaticKeys, ValidationRequest, validate,
 };
 use trailguard_engine::keys::{self, KeyKind};
 
@@ -114,6 +114,27 @@ fn group_digests<'k>(
     groups
 }
 
+/// Walks one trail's chain in one region: the report, or why the walk
+/// stopped (the outer error is the runtime's).
+fn validate_trail(
+    aws: &Aws,
+    static_keys: Option<&StaticKeys>,
+    layout: &DigestLayout,
+    request: ValidationRequest,
+) -> anyhow::Result<Result<Report, ChainError>> {
+    let handle = aws.runtime.handle().clone();
+    let store = S3Store::new(aws.s3.clone(), handle.clone());
+    let keys: Box<dyn PublicKeySource + Send> = match static_keys {
+        Some(keys) => Box::new(keys.clone()),
+        None => Box::new(CloudTrailKeys::new(&aws.sdk, &layout.region, handle)),
+    };
+    // Validation blocks on each S3 call, so it runs on a blocking thread.
+    let task = aws
+        .runtime
+        .spawn_blocking(move || validate(&store, keys.as_ref(), &request));
+    aws.runtime.block_on(task).context("validation task failed")
+}
+
 /// Runs `trailguard validate`.
 pub fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
     let since = args.since.as_start();
@@ -158,21 +179,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
             format_display(since),
             format_display(until)
         )?;
-        let handle = aws.runtime.handle().clone();
-        let store = S3Store::new(aws.s3.clone(), handle.clone());
-        let keys: Box<dyn PublicKeySource + Send> = match &static_keys {
-            Some(keys) => Box::new(keys.clone()),
-            None => Box::new(CloudTrailKeys::new(&aws.sdk, &layout.region, handle)),
-        };
-        // Validation blocks on each S3 call, so it runs on a blocking thread.
-        let task = aws
-            .runtime
-            .spawn_blocking(move || validate(&store, keys.as_ref(), &request));
-        let result: Result<Report, _> = aws
-            .runtime
-            .block_on(task)
-            .context("validation task failed")?;
-        match result {
+        match validate_trail(&aws, static_keys.as_ref(), &layout, request)? {
             Ok(report) => {
                 if args.verbose {
                     write!(out, "{}", report.verbose())?;

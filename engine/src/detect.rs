@@ -16,7 +16,7 @@ use crate::metrics::Aggregator;
 use crate::reader::{ReadError, ReadLimits};
 use crate::record::{KeyField, KeyMemo, Record};
 use crate::rules::precision::attempt_severity;
-use crate::rules::{Catalogue, CatalogueError, Precision, Severity, Verdict};
+use crate::rules::{Catalogue, CatalogueError, Precision, Rule, Severity, Verdict};
 use crate::scan::{RecordFilter, scan_records};
 use crate::sigma::SigmaRules;
 
@@ -216,94 +216,135 @@ impl Detector {
         limits: &ReadLimits,
         mut each: impl FnMut(Finding),
     ) -> Result<FileFindings, ReadError> {
-        let mut out = FileFindings::default();
-        let mut gate = FloodGate::new(self.flood_cap);
-        let mut fold = RepeatFold::new(self.repeat_window);
         let source = object.to_string();
-        let log_file = Arc::new(LogFile::of(object));
+        let mut pass = Pass::new(self, object);
         // Which rules are viable is decided by a few fields whose values
         // repeat within a file: worked out once per combination.
         let mut memo = KeyMemo::new(self.key_fields.clone());
-        let mut matched = Vec::new();
-        let mut numbers = Vec::new();
-        let first_sigma = self.catalogue.rules().len();
         let summary = scan_records(input, &source, &self.filter, limits, |record| {
             let viable = memo.recall(record, || self.viable(record));
-            // Numbered by place: the catalogue's rules, then Sigma's.
-            matched.clear();
-            numbers.clear();
-            self.catalogue
-                .matching_among(record, viable.rules(), |i, rule| {
-                    matched.push(rule);
-                    if rule.spec().finding {
-                        numbers.push(i);
-                    }
-                });
-            if let Some((agg, fallback)) = metrics.as_mut() {
-                agg.count_record(record, &matched, *fallback);
-            }
-            if let Some(sigma) = &self.sigma {
-                numbers.extend(
-                    sigma
-                        .matching_among(record, viable.sigma())
-                        .map(|(i, _)| first_sigma + i),
-                );
-            }
-            // Suppressions and the flood cap read the record itself, so
-            // a suppressed or held-back match builds nothing; the facts
-            // are built on the first finding and shared by the others.
-            let mut subject = None;
-            let mut event: Option<Arc<EventFacts>> = None;
-            for (&number, info) in numbers
-                .iter()
-                .filter_map(|n| Some((n, self.infos.get(*n)?)))
-            {
-                let (info, attempt) = match self.verdict(number, record) {
-                    Verdict::Skip => continue,
-                    Verdict::Report => (info, false),
-                    Verdict::Attempt => match self.precision.get(number) {
-                        Some((_, attempt)) => (attempt, true),
-                        None => (info, false),
-                    },
-                };
-                if info.severity < self.min_severity {
-                    continue;
-                }
-                let subject = *subject.get_or_insert_with(|| Subject::of_record(record));
-                if self.suppressions.suppressing(&info.id, subject).is_some() {
-                    out.suppressed += 1;
-                    continue;
-                }
-                // A repeat is counted into its first finding, which the
-                // flood cap already let through: it builds nothing.
-                let fold_to = fold.offer(number, record);
-                if fold_to == Fold::Counted || !gate.admit(number, record.event_id.as_deref()) {
-                    continue;
-                }
-                let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
-                let mut finding = Finding::on(
-                    Arc::clone(info),
-                    Arc::clone(event),
-                    Some(Arc::clone(&log_file)),
-                );
-                finding.attempt = attempt;
-                if fold_to == Fold::Hold {
-                    fold.hold(number, record, finding);
-                } else {
-                    each(finding);
-                }
-            }
+            pass.match_rules(record, &viable, &mut metrics);
+            pass.report(record, &mut each);
         })?;
-        out.records = summary.records;
-        out.rejected = summary.rejected;
-        out.filtered = summary.filtered;
-        for finding in fold.finish() {
-            out.folded += finding.repeats.as_ref().map_or(0, |r| r.count - 1);
+        pass.out.records = summary.records;
+        pass.out.rejected = summary.rejected;
+        pass.out.filtered = summary.filtered;
+        Ok(pass.finish(object, &mut each))
+    }
+}
+
+/// One file going through a [`Detector`]: what it has found so far, and
+/// the flood gate and repeat fold that span its records.
+struct Pass<'d> {
+    detector: &'d Detector,
+    out: FileFindings,
+    gate: FloodGate,
+    fold: RepeatFold,
+    log_file: Arc<LogFile>,
+    /// The catalogue rules matching the current record (for metrics).
+    matched: Vec<&'d Rule>,
+    /// The rules of both engines matching it that make findings, by number.
+    numbers: Vec<usize>,
+}
+
+impl<'d> Pass<'d> {
+    fn new(detector: &'d Detector, object: &ObjectRef) -> Pass<'d> {
+        Pass {
+            detector,
+            out: FileFindings::default(),
+            gate: FloodGate::new(detector.flood_cap),
+            fold: RepeatFold::new(detector.repeat_window),
+            log_file: Arc::new(LogFile::of(object)),
+            matched: Vec::new(),
+            numbers: Vec::new(),
+        }
+    }
+
+    /// Finds the rules among `viable` that `record` matches, numbered by
+    /// place (the catalogue's rules, then Sigma's), and counts the
+    /// catalogue's matches into `metrics`.
+    fn match_rules(
+        &mut self,
+        record: &Record<'_>,
+        viable: &Viable,
+        metrics: &mut Option<(&mut Aggregator, i64)>,
+    ) {
+        let detector = self.detector;
+        self.matched.clear();
+        self.numbers.clear();
+        let (matched, numbers) = (&mut self.matched, &mut self.numbers);
+        detector
+            .catalogue
+            .matching_among(record, viable.rules(), |i, rule| {
+                matched.push(rule);
+                if rule.spec().finding {
+                    numbers.push(i);
+                }
+            });
+        if let Some((agg, fallback)) = metrics.as_mut() {
+            agg.count_record(record, &self.matched, *fallback);
+        }
+        if let Some(sigma) = &detector.sigma {
+            let first_sigma = detector.catalogue.rules().len();
+            self.numbers.extend(
+                sigma
+                    .matching_among(record, viable.sigma())
+                    .map(|(i, _)| first_sigma + i),
+            );
+        }
+    }
+
+    /// Turns the matched rules into findings for `each`.
+    fn report(&mut self, record: &Record<'_>, each: &mut impl FnMut(Finding)) {
+        let detector = self.detector;
+        // Suppressions and the flood cap read the record itself, so a
+        // suppressed or held-back match builds nothing; the facts are built
+        // on the first finding and shared by the others.
+        let mut subject = None;
+        let mut event: Option<Arc<EventFacts>> = None;
+        for &number in &self.numbers {
+            let Some((info, attempt)) = detector.judged(number, record) else {
+                continue;
+            };
+            let subject = *subject.get_or_insert_with(|| Subject::of_record(record));
+            if detector
+                .suppressions
+                .suppressing(&info.id, subject)
+                .is_some()
+            {
+                self.out.suppressed += 1;
+                continue;
+            }
+            // A repeat is counted into its first finding, which the flood
+            // cap already let through: it builds nothing.
+            let fold_to = self.fold.offer(number, record);
+            if fold_to == Fold::Counted || !self.gate.admit(number, record.event_id.as_deref()) {
+                continue;
+            }
+            let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
+            let mut finding = Finding::on(
+                Arc::clone(info),
+                Arc::clone(event),
+                Some(Arc::clone(&self.log_file)),
+            );
+            finding.attempt = attempt;
+            if fold_to == Fold::Hold {
+                self.fold.hold(number, record, finding);
+            } else {
+                each(finding);
+            }
+        }
+    }
+
+    /// Hands out the folded findings and the flood summaries, and the counts.
+    fn finish(mut self, object: &ObjectRef, each: &mut impl FnMut(Finding)) -> FileFindings {
+        for finding in self.fold.finish() {
+            self.out.folded += finding.repeats.as_ref().map_or(0, |r| r.count - 1);
             each(finding);
         }
-        for overflow in gate.overflows() {
-            out.held_back += overflow.held_back as u64;
-            if let Some(rule) = self.infos.get(overflow.rule) {
+        for overflow in self.gate.overflows() {
+            self.out.held_back += overflow.held_back as u64;
+            if let Some(rule) = self.detector.infos.get(overflow.rule) {
                 each(flood::summary_finding(
                     RuleInfo::clone(rule),
                     &overflow,
@@ -311,11 +352,28 @@ impl Detector {
                 ));
             }
         }
-        Ok(out)
+        self.out
     }
 }
 
 impl Detector {
+    /// What rule `number`'s match on `record` is reported as (the rule, or
+    /// its attempt variant, and whether it is an attempt); `None` when it
+    /// is not reported at all (skipped by a precision rule, or under the
+    /// minimum severity).
+    fn judged(&self, number: usize, record: &Record<'_>) -> Option<(&Arc<RuleInfo>, bool)> {
+        let info = self.infos.get(number)?;
+        let (info, attempt) = match self.verdict(number, record) {
+            Verdict::Skip => return None,
+            Verdict::Report => (info, false),
+            Verdict::Attempt => match self.precision.get(number) {
+                Some((_, attempt)) => (attempt, true),
+                None => (info, false),
+            },
+        };
+        (info.severity >= self.min_severity).then_some((info, attempt))
+    }
+
     /// What rule `number`'s match on `record` becomes.
     fn verdict(&self, number: usize, record: &Record<'_>) -> Verdict {
         match self.precision.get(number) {

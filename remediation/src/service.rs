@@ -74,7 +74,7 @@ use crate::execute::s3_public_access::BucketExecutor;
 use crate::execute::security_group_open_ingress::SecurityGroupExecutor;
 use crate::execute::snapshot_public::SnapshotExecutor;
 use crate::execute::tag_history::{CloudTrailHistory, TagHistory};
-use crate::execute::{ExecuteError, Executor};
+use crate::execute::{ExecuteError, Executor, Tags};
 
 /// Why an invocation did not end well.
 #[derive(Debug, thiserror::Error)]
@@ -329,25 +329,10 @@ impl RemediatorService {
             Ok(tags) => tags,
             Err(e) => return record(error_outcome(&e)).with_before(before),
         };
-        let mut note = None;
-        if exempt_by_tags(tags.iter().map(|(k, v)| (k, v)), cfg) {
-            match self.exemption_standing(req, now).await {
-                Ok(()) => {
-                    let reason = format!(
-                        "{} carries the exemption tag `{}`, set before the change by another principal",
-                        req.resource, cfg.exemption_tag
-                    );
-                    return record(Outcome::SkippedExempt { reason }).with_before(before);
-                }
-                Err(why) => {
-                    tracing::warn!(resource = %req.resource, %why, "exemption tag not honoured");
-                    note = Some(format!(
-                        "exemption tag `{}` not honoured: {why}",
-                        cfg.exemption_tag
-                    ));
-                }
-            }
-        }
+        let note = match self.exemption(req, &tags, now).await {
+            Ok(note) => note,
+            Err(exempt) => return record(exempt).with_before(before),
+        };
         let record = |outcome| record(outcome).with_note(note.clone());
         let plan = match exec.decide(req, &live, cfg) {
             Decision::Act(plan) => plan,
@@ -373,16 +358,59 @@ impl RemediatorService {
             }
             Err(error) => return planned(Outcome::Failed { error }),
         }
-        if let Err(e) = exec.apply(&plan).await {
-            return planned(Outcome::Failed {
-                error: e.to_string(),
-            });
+        match self.apply(&exec, req, &plan).await {
+            (outcome, Some(after)) => planned(outcome).with_after(after),
+            (outcome, None) => planned(outcome),
+        }
+    }
+
+    /// Whether `req`'s resource is exempt by its `tags`: `Err` with the
+    /// exempt outcome when the tag is honoured; otherwise the note for the
+    /// record when a tag is there but not honoured.
+    async fn exemption(
+        &self,
+        req: &RemediationRequest,
+        tags: &Tags,
+        now: u64,
+    ) -> Result<Option<String>, Outcome> {
+        let cfg = &self.config.guard;
+        if !exempt_by_tags(tags.iter().map(|(k, v)| (k, v)), cfg) {
+            return Ok(None);
+        }
+        match self.exemption_standing(req, now).await {
+            Ok(()) => Err(Outcome::SkippedExempt {
+                reason: format!(
+                    "{} carries the exemption tag `{}`, set before the change by another principal",
+                    req.resource, cfg.exemption_tag
+                ),
+            }),
+            Err(why) => {
+                tracing::warn!(resource = %req.resource, %why, "exemption tag not honoured");
+                Ok(Some(format!(
+                    "exemption tag `{}` not honoured: {why}",
+                    cfg.exemption_tag
+                )))
+            }
+        }
+    }
+
+    /// Applies `plan` and reads the resource back: the outcome, and the
+    /// state after when it could be read.
+    async fn apply<E: Executor>(
+        &self,
+        exec: &E,
+        req: &RemediationRequest,
+        plan: &E::Plan,
+    ) -> (Outcome, Option<Value>) {
+        if let Err(e) = exec.apply(plan).await {
+            let error = e.to_string();
+            return (Outcome::Failed { error }, None);
         }
         match exec.read().await {
             // Judging the read-back with the same decision proves the change
             // took: a call AWS accepted but did not honour is a failure.
             Ok(after) => {
-                let outcome = match exec.decide(req, &after, cfg) {
+                let outcome = match exec.decide(req, &after, &self.config.guard) {
                     Decision::Act(_) => Outcome::Failed {
                         error: format!(
                             "{} was changed, but reading it back shows it still needs the change",
@@ -393,11 +421,11 @@ impl RemediatorService {
                         Outcome::Acted
                     }
                 };
-                planned(outcome).with_after(to_json(&after))
+                (outcome, Some(to_json(&after)))
             }
             Err(e) => {
                 tracing::warn!(resource = %req.resource, error = %e, "changed, but the read-back failed");
-                planned(Outcome::Acted)
+                (Outcome::Acted, None)
             }
         }
     }

@@ -20,7 +20,7 @@ use std::io;
 
 use time::OffsetDateTime;
 
-use super::digest::{DigestError, DigestFile, LogFileEntry, parse_digest};
+use super::digest::{Digest, DigestError, DigestFile, LogFileEntry, parse_digest};
 use super::hashing::{is_format_error, sha256_hex_of_gzip};
 use super::layout::{ListedDigest, digest_key_time};
 use super::public_keys::{PublicKey, PublicKeyError, PublicKeySource};
@@ -108,6 +108,57 @@ enum Verdict {
     Invalid(DigestStatus, TimeRange),
 }
 
+/// Where the walk is: the bucket the chain is in, the listed digests not
+/// yet reached, and the start of the oldest digest judged valid.
+struct Walk {
+    bucket: String,
+    listed: Vec<ListedDigest>,
+    last_start: OffsetDateTime,
+}
+
+impl Walk {
+    /// A step to a listed digest, reached without a link.
+    fn listed_step(&self, digest: ListedDigest) -> Step {
+        Step {
+            object: ObjectRef::new(&self.bucket, digest.key),
+            link: None,
+        }
+    }
+
+    /// The step after the valid digest `file` at `step`: its previous
+    /// digest, or, at the start of a chain, the next older listed digest,
+    /// with the gap between them reported.
+    fn after_valid(
+        &mut self,
+        step: Step,
+        file: &DigestFile,
+        key_time: Option<OffsetDateTime>,
+        report: &mut Report,
+    ) -> Option<Step> {
+        if let Some(previous) = file.digest.previous() {
+            // A chain that moves bucket leaves the listing behind.
+            if previous.bucket != self.bucket {
+                self.bucket.clone_from(&previous.bucket);
+                self.listed.clear();
+            }
+            return Some(Step {
+                object: previous,
+                link: Some(Link {
+                    referrer: step.object,
+                    hash_value: file.digest.previous_digest_hash_value.clone(),
+                    signature: file.digest.previous_digest_signature.clone(),
+                }),
+            });
+        }
+        let older = pop_older(&mut self.listed, key_time.unwrap_or(file.end))?;
+        report.push(Finding::Gap {
+            from: older.end,
+            to: self.last_start,
+        });
+        Some(self.listed_step(older))
+    }
+}
+
 /// Validates the digests of `request` and the log files they list.
 pub fn validate<S, K>(
     store: &S,
@@ -134,23 +185,23 @@ where
     // The newest listed digest may be signed up to an hour after `until`.
     let ring = load_keys(keys, since, until.max(newest.end))?;
 
-    let mut bucket = request.bucket.clone();
-    let mut last_start = newest.end;
+    let mut walk = Walk {
+        bucket: request.bucket.clone(),
+        listed,
+        last_start: newest.end,
+    };
     let mut visited = HashSet::new();
-    let mut next = Some(Step {
-        object: ObjectRef::new(&bucket, newest.key),
-        link: None,
-    });
+    let mut next = Some(walk.listed_step(newest));
     while let Some(step) = next.take() {
         // Stop once a digest starting before the window has been seen, and
         // never loop on a chain that points back at itself.
-        if last_start < since || !visited.insert(step.object.clone()) {
+        if walk.last_start < since || !visited.insert(step.object.clone()) {
             break;
         }
         let key_time = digest_key_time(&step.object.key);
         next = match examine(store, &ring, &request.region, &step)? {
             Verdict::Valid(file) => {
-                last_start = file.start;
+                walk.last_start = file.start;
                 report.push(Finding::Digest {
                     object: step.object.clone(),
                     range: TimeRange {
@@ -160,35 +211,7 @@ where
                     status: DigestStatus::Valid,
                 });
                 check_logs(store, file.digest.log_files(), &mut report)?;
-                match file.digest.previous() {
-                    Some(previous) => {
-                        if previous.bucket != bucket {
-                            bucket.clone_from(&previous.bucket);
-                            listed.clear();
-                        }
-                        Some(Step {
-                            object: previous,
-                            link: Some(Link {
-                                referrer: step.object,
-                                hash_value: file.digest.previous_digest_hash_value.clone(),
-                                signature: file.digest.previous_digest_signature.clone(),
-                            }),
-                        })
-                    }
-                    None => {
-                        let older = pop_older(&mut listed, key_time.unwrap_or(file.end));
-                        if let Some(older) = &older {
-                            report.push(Finding::Gap {
-                                from: older.end,
-                                to: last_start,
-                            });
-                        }
-                        older.map(|d| Step {
-                            object: ObjectRef::new(&bucket, d.key),
-                            link: None,
-                        })
-                    }
-                }
+                walk.after_valid(step, &file, key_time, &mut report)
             }
             Verdict::Invalid(status, range) => {
                 report.push(Finding::Digest {
@@ -196,10 +219,8 @@ where
                     range,
                     status,
                 });
-                pop_older(&mut listed, key_time.unwrap_or(last_start)).map(|d| Step {
-                    object: ObjectRef::new(&bucket, d.key),
-                    link: None,
-                })
+                let before = key_time.unwrap_or(walk.last_start);
+                pop_older(&mut walk.listed, before).map(|d| walk.listed_step(d))
             }
         };
     }
@@ -262,69 +283,96 @@ fn examine<S: ObjectStore + ?Sized>(
         start: Some(file.start),
         end: Some(file.end),
     };
-    let invalid = |status| Ok(Verdict::Invalid(status, range));
-    let digest = &file.digest;
-
     let (Some(signature), Some(algorithm)) = (
         stored.metadata.get(SIGNATURE_METADATA),
         stored.metadata.get(SIGNATURE_ALGORITHM_METADATA),
     ) else {
-        return invalid(DigestStatus::SignatureInvalid);
+        return Ok(Verdict::Invalid(DigestStatus::SignatureInvalid, range));
     };
-    if digest.digest_s3_bucket != step.object.bucket || digest.digest_s3_object != step.object.key {
-        return invalid(DigestStatus::Moved {
+    let hash = file.sha256_hex();
+    let signed = Signed {
+        hash: &hash,
+        signature,
+        algorithm,
+    };
+    let status =
+        signature_status(&file.digest, &signed, ring, region, &step.object).or_else(|| {
+            step.link
+                .as_ref()
+                .and_then(|link| link_status(link, &signed))
+        });
+    Ok(match status {
+        Some(status) => Verdict::Invalid(status, range),
+        None => Verdict::Valid(Box::new(file)),
+    })
+}
+
+/// What a digest object carries to be verified: its content's hash and
+/// the signature and algorithm in its metadata.
+struct Signed<'a> {
+    hash: &'a str,
+    signature: &'a str,
+    algorithm: &'a str,
+}
+
+/// Why `digest`, stored at `object`, is not authentic: recorded elsewhere,
+/// signed with a key not in `ring`, an unknown algorithm or a bad
+/// signature; `None` when it is.
+fn signature_status(
+    digest: &Digest,
+    signed: &Signed<'_>,
+    ring: &HashMap<String, PublicKey>,
+    region: &str,
+    object: &ObjectRef,
+) -> Option<DigestStatus> {
+    if digest.digest_s3_bucket != object.bucket || digest.digest_s3_object != object.key {
+        return Some(DigestStatus::Moved {
             recorded: ObjectRef::new(&digest.digest_s3_bucket, &digest.digest_s3_object),
         });
     }
     let fingerprint = &digest.digest_public_key_fingerprint;
     let Some(public_key) = ring.get(fingerprint) else {
-        return invalid(DigestStatus::PublicKeyNotFound {
+        return Some(DigestStatus::PublicKeyNotFound {
             region: region.to_owned(),
             fingerprint: fingerprint.clone(),
         });
     };
-    if !algorithm.eq_ignore_ascii_case(SIGNATURE_ALGORITHM) {
-        return invalid(DigestStatus::UnsupportedAlgorithm {
-            algorithm: algorithm.clone(),
+    if !signed.algorithm.eq_ignore_ascii_case(SIGNATURE_ALGORITHM) {
+        return Some(DigestStatus::UnsupportedAlgorithm {
+            algorithm: signed.algorithm.to_owned(),
         });
     }
-    let hash = file.sha256_hex();
-    match verify(
-        &public_key.der,
-        string_to_sign(digest, &hash).as_bytes(),
-        signature,
-    ) {
-        Ok(()) => {}
-        Err(SignatureError::UnusableKey) => {
-            return invalid(DigestStatus::UnusableKey {
-                fingerprint: fingerprint.clone(),
-            });
-        }
+    let message = string_to_sign(digest, signed.hash);
+    match verify(&public_key.der, message.as_bytes(), signed.signature) {
+        Ok(()) => None,
+        Err(SignatureError::UnusableKey) => Some(DigestStatus::UnusableKey {
+            fingerprint: fingerprint.clone(),
+        }),
         Err(SignatureError::NotHex | SignatureError::Mismatch) => {
-            return invalid(DigestStatus::SignatureInvalid);
+            Some(DigestStatus::SignatureInvalid)
         }
     }
-    if let Some(link) = &step.link {
-        let differs = |recorded: &Option<String>, actual: &str| {
-            recorded
-                .as_deref()
-                .is_some_and(|r| !r.trim().eq_ignore_ascii_case(actual.trim()))
-        };
-        let field = if differs(&link.hash_value, &hash) {
-            Some(LinkField::HashValue)
-        } else if differs(&link.signature, signature) {
-            Some(LinkField::Signature)
-        } else {
-            None
-        };
-        if let Some(field) = field {
-            return invalid(DigestStatus::ChainBroken {
-                referenced_by: link.referrer.clone(),
-                field,
-            });
-        }
-    }
-    Ok(Verdict::Valid(Box::new(file)))
+}
+
+/// Whether the newer digest that led here recorded another hash or
+/// signature for this one: the chain is broken there.
+fn link_status(link: &Link, signed: &Signed<'_>) -> Option<DigestStatus> {
+    let differs = |recorded: &Option<String>, actual: &str| {
+        recorded
+            .as_deref()
+            .is_some_and(|r| !r.trim().eq_ignore_ascii_case(actual.trim()))
+    };
+    let field = if differs(&link.hash_value, signed.hash) {
+        LinkField::HashValue
+    } else if differs(&link.signature, signed.signature) {
+        LinkField::Signature
+    } else {
+        return None;
+    };
+    Some(DigestStatus::ChainBroken {
+        referenced_by: link.referrer.clone(),
+        field,
+    })
 }
 
 /// Hashes each listed log file and records its verdict.

@@ -57,6 +57,16 @@ pub struct DigestCheck {
     pub authentic: Option<DigestFile>,
 }
 
+impl DigestCheck {
+    /// A check whose digest did not prove authentic.
+    fn unauthentic(report: Report) -> DigestCheck {
+        DigestCheck {
+            report,
+            authentic: None,
+        }
+    }
+}
+
 /// Reads through a [`MemoryStore`] first, then `store`: lets the walk read
 /// the delivered digest from the bytes already fetched.
 struct Overlay<'a, S: ?Sized> {
@@ -90,16 +100,10 @@ where
     let Some(stored) = store.get(object)? else {
         report.push(Finding::Digest {
             object: object.clone(),
-            range: TimeRange {
-                start: None,
-                end: Some(key_time),
-            },
+            range: TimeRange::ending(key_time),
             status: DigestStatus::Missing,
         });
-        return Ok(DigestCheck {
-            report,
-            authentic: None,
-        });
+        return Ok(DigestCheck::unauthentic(report));
     };
     // Fetched once: the walk verifies these bytes, and the link check reads
     // the previous digest's location from the same bytes. The cap bounds
@@ -126,8 +130,39 @@ where
         memory: &memory,
         store,
     };
-    // A window of one instant: the walk judges this digest and its logs,
-    // then stops before following the link, which is checked below.
+    report.findings = walk_one(&overlay, keys, object, region, key_time, parsed.as_ref())?;
+    let digest_valid = report.findings.iter().any(|f| {
+        matches!(f, Finding::Digest { object: o, status: DigestStatus::Valid, .. } if o == object)
+    });
+    let Some(file) = parsed.filter(|_| digest_valid) else {
+        return Ok(DigestCheck::unauthentic(report));
+    };
+    let broken = check_link(store, object, &file)?;
+    let authentic = match broken {
+        Some(broken) => {
+            report.push(broken);
+            None
+        }
+        None => Some(file),
+    };
+    Ok(DigestCheck { report, authentic })
+}
+
+/// The chain walk over the one digest at `object` (and its logs): a
+/// window of one instant, so the walk stops before following the link,
+/// which [`check_link`] checks.
+fn walk_one<S, K>(
+    store: &S,
+    keys: &K,
+    object: &ObjectRef,
+    region: &str,
+    key_time: OffsetDateTime,
+    parsed: Option<&DigestFile>,
+) -> Result<Vec<Finding>, CheckError>
+where
+    S: ObjectStore + ?Sized,
+    K: PublicKeySource + ?Sized,
+{
     let request = ValidationRequest {
         bucket: object.bucket.clone(),
         region: region.to_owned(),
@@ -138,47 +173,24 @@ where
         since: key_time,
         until: key_time,
     };
-    match validate(&overlay, keys, &request) {
-        Ok(walked) => report.findings = walked.findings,
+    match validate(store, keys, &request) {
+        Ok(walked) => Ok(walked.findings),
         // No key at all for the digest's time: the same verdict as a key
         // that is not among those listed.
-        Err(ChainError::NoPublicKeys { .. }) => report.push(Finding::Digest {
+        Err(ChainError::NoPublicKeys { .. }) => Ok(vec![Finding::Digest {
             object: object.clone(),
             range: TimeRange {
-                start: parsed.as_ref().map(|p| p.start),
+                start: parsed.map(|p| p.start),
                 end: Some(key_time),
             },
             status: DigestStatus::PublicKeyNotFound {
                 region: region.to_owned(),
                 fingerprint: parsed
-                    .as_ref()
                     .map(|p| p.digest.digest_public_key_fingerprint.clone())
                     .unwrap_or_default(),
             },
-        }),
-        Err(error) => return Err(CheckError::Chain(error)),
-    }
-    let digest_valid = report.findings.iter().any(|f| {
-        matches!(f, Finding::Digest { object: o, status: DigestStatus::Valid, .. } if o == object)
-    });
-    let Some(file) = parsed.filter(|_| digest_valid) else {
-        return Ok(DigestCheck {
-            report,
-            authentic: None,
-        });
-    };
-    match check_link(store, object, &file)? {
-        Some(broken) => {
-            report.push(broken);
-            Ok(DigestCheck {
-                report,
-                authentic: None,
-            })
-        }
-        None => Ok(DigestCheck {
-            report,
-            authentic: Some(file),
-        }),
+        }]),
+        Err(error) => Err(CheckError::Chain(error)),
     }
 }
 

@@ -19,6 +19,16 @@ pub struct TimeRange {
     pub end: Option<OffsetDateTime>,
 }
 
+impl TimeRange {
+    /// A span known only by its end (a digest known only by its key).
+    pub fn ending(end: OffsetDateTime) -> TimeRange {
+        TimeRange {
+            start: None,
+            end: Some(end),
+        }
+    }
+}
+
 /// Which link of the chain disagrees with the newer digest's record of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkField {
