@@ -10,9 +10,9 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: test demo venv lint fmt unit template-lint bench build clean-venv
+.PHONY: test demo venv lint fmt unit template-lint readme-check bench build cli clean-venv
 
-test: venv lint unit template-lint
+test: venv lint unit template-lint readme-check
 
 venv: $(VENV)/.installed
 
@@ -43,6 +43,17 @@ template-lint: venv
 	@echo "==> every events/ sample is used by a test or the demo"
 	$(PY) tools/check_events_used.py --self-test
 	$(PY) tools/check_events_used.py
+
+# README's local-invocation snippet, run exactly as written.
+readme-check: venv
+	@echo "==> README local invocation"
+	$(PY) tools/check_readme_invocation.py --self-test
+	$(PY) tools/check_readme_invocation.py
+
+# An optimised `trailguard` in target/release (the CLI alone: S3, SQS and
+# CloudTrail are the only AWS SDK crates it compiles).
+cli:
+	cargo build --release --locked -p trailguard-cli --bin trailguard
 
 # The full SAM build: cargo-lambda cross-compiles each function for arm64
 # in release mode (no Docker). Too slow for CI's budget, so `make test`

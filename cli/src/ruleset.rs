@@ -64,6 +64,9 @@ pub struct RuleArgs {
     /// Leave out the built-in SigmaHQ rules (Sigma files given with --rules still run).
     #[arg(long)]
     pub no_sigma: bool,
+    /// Leave out the built-in Sigma correlations (correlations given with --rules still run).
+    #[arg(long)]
+    pub no_correlations: bool,
     /// Run only the rule with this id (trailguard or Sigma); repeatable.
     #[arg(long = "only", value_name = "RULE_ID")]
     pub only: Vec<String>,
@@ -177,10 +180,15 @@ impl RuleArgs {
         let catalogue = Catalogue::load(!self.no_builtin, &files.trailguard)?;
         let mut sigma_files: Vec<(String, String)> = Vec::new();
         if !self.no_sigma {
+            let correlations = if self.no_correlations {
+                &[][..]
+            } else {
+                CORRELATION_FILES
+            };
             sigma_files.extend(
                 BUILTIN_FILES
                     .iter()
-                    .chain(CORRELATION_FILES)
+                    .chain(correlations)
                     .map(|(origin, text)| ((*origin).to_owned(), (*text).to_owned())),
             );
         }
@@ -280,6 +288,7 @@ mod tests {
             rules,
             no_builtin: true,
             no_sigma: true,
+            no_correlations: false,
             only: only.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
@@ -339,16 +348,24 @@ mod tests {
 
     #[test]
     fn builtin_rules_load_unless_disabled() {
-        let builtin = RuleArgs {
-            rules: vec![],
-            no_builtin: false,
-            no_sigma: false,
-            only: vec![],
-        }
-        .load()
-        .unwrap();
-        assert!(builtin.catalogue.get("cis-root-account-usage").is_some());
-        assert!(builtin.sigma.is_some());
+        let builtin = |no_correlations| {
+            RuleArgs {
+                rules: vec![],
+                no_builtin: false,
+                no_sigma: false,
+                no_correlations,
+                only: vec![],
+            }
+            .load()
+            .unwrap()
+        };
+        let all = builtin(false);
+        assert!(all.catalogue.get("cis-root-account-usage").is_some());
+        let correlations = |r: &Ruleset| r.sigma.as_ref().map_or(0, |s| s.correlations().len());
+        assert!(correlations(&all) > 0);
+        let uncorrelated = builtin(true);
+        assert!(uncorrelated.sigma.is_some());
+        assert_eq!(correlations(&uncorrelated), 0);
         let none = args(vec![], &[]).load().unwrap();
         assert!(none.catalogue.rules().is_empty() && none.sigma.is_none());
     }
