@@ -5,7 +5,9 @@
 //! trail ARN in the trail's home region: CloudTrail only accepts
 //! `StartLogging` there, whichever region the `StopLogging` call named.
 
+use crate::remediation::request::{RequestError, required_str};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{Decision, live_mismatch, wrong_resource};
 use crate::remediation::request::{RemediationRequest, ResourceRef};
@@ -20,6 +22,46 @@ pub const PERMISSIONS: &[&str] = &[
     "cloudtrail:ListTags",
     "cloudtrail:StartLogging",
 ];
+
+/// The service whose CloudTrail calls trigger the action.
+pub const EVENT_SOURCE: &str = "cloudtrail.amazonaws.com";
+
+/// The calls (`eventName`) that trigger the action.
+pub const EVENT_NAMES: &[&str] = &["StopLogging"];
+
+/// The trail a call stopped, by name or ARN as the call gave it.
+pub fn resource(event: &Value, _failed: bool) -> Result<Option<ResourceRef>, RequestError> {
+    let path = ["requestParameters", "name"];
+    let (name, arn) =
+        parse_trail(required_str(event, &path)?).map_err(|reason| RequestError::Invalid {
+            field: path.join("."),
+            reason,
+        })?;
+    Ok(Some(ResourceRef::Trail { name, arn }))
+}
+
+/// Splits a `StopLogging` `name`, which may be a trail name or a trail ARN
+/// (`arn:<partition>:cloudtrail:<region>:<account>:trail/<name>`).
+fn parse_trail(value: &str) -> Result<(String, Option<String>), String> {
+    if !value.starts_with("arn:") {
+        return Ok((value.to_owned(), None));
+    }
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let name = match parts.as_slice() {
+        [_, partition, "cloudtrail", region, account, resource]
+            if !partition.is_empty() && !region.is_empty() && !account.is_empty() =>
+        {
+            resource.strip_prefix("trail/").filter(|n| !n.is_empty())
+        }
+        _ => None,
+    };
+    match name {
+        Some(name) => Ok((name.to_owned(), Some(value.to_owned()))),
+        None => Err(format!(
+            "`{value}` is neither a trail name nor a trail ARN (arn:<partition>:cloudtrail:<region>:<account>:trail/<name>)"
+        )),
+    }
+}
 
 /// The trail as the executor read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

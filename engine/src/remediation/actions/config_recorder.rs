@@ -5,7 +5,9 @@
 //! fails if the recorder has no delivery channel; that is recorded as a
 //! failed apply, not guessed at here.
 
+use crate::remediation::request::{RequestError, required_str};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{Decision, live_mismatch, wrong_resource};
 use crate::remediation::request::{RemediationRequest, ResourceRef};
@@ -20,6 +22,19 @@ pub const PERMISSIONS: &[&str] = &[
     "config:ListTagsForResource",
     "config:StartConfigurationRecorder",
 ];
+
+/// The service whose CloudTrail calls trigger the action.
+pub const EVENT_SOURCE: &str = "config.amazonaws.com";
+
+/// The calls (`eventName`) that trigger the action.
+pub const EVENT_NAMES: &[&str] = &["StopConfigurationRecorder"];
+
+/// The recorder a call stopped.
+pub fn resource(event: &Value, _failed: bool) -> Result<Option<ResourceRef>, RequestError> {
+    let path = ["requestParameters", "configurationRecorderName"];
+    let name = required_str(event, &path)?.to_owned();
+    Ok(Some(ResourceRef::ConfigRecorder { name }))
+}
 
 /// The recorder as the executor read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

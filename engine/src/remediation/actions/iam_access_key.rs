@@ -21,6 +21,8 @@
 //! through `sts:AssumeRoot` from the management account; deleting is not
 //! undoable and stays a human decision.)
 
+use crate::remediation::request::{RequestError, missing, optional_str, required_str};
+use serde_json::Value;
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
@@ -37,6 +39,44 @@ pub const PERMISSIONS: &[&str] = &[
     "iam:ListUserTags",
     "iam:UpdateAccessKey",
 ];
+
+/// The service whose CloudTrail calls trigger the action.
+pub const EVENT_SOURCE: &str = "iam.amazonaws.com";
+
+/// The calls (`eventName`) that trigger the action.
+pub const EVENT_NAMES: &[&str] = &["CreateAccessKey"];
+
+/// The key a call created (its id is only in a successful call's
+/// response), and whose it is.
+pub fn resource(event: &Value, failed: bool) -> Result<Option<ResourceRef>, RequestError> {
+    let key_path = ["responseElements", "accessKey", "accessKeyId"];
+    let access_key_id = optional_str(event, &key_path)?.map(str::to_owned);
+    if access_key_id.is_none() && !failed {
+        return Err(missing(&key_path));
+    }
+    Ok(Some(ResourceRef::AccessKey {
+        owner: key_owner(event)?,
+        access_key_id,
+    }))
+}
+
+/// Whose key a `CreateAccessKey` call created.
+fn key_owner(event: &Value) -> Result<KeyOwner, RequestError> {
+    if let Some(user) = optional_str(event, &["requestParameters", "userName"])? {
+        return Ok(KeyOwner::User(user.to_owned()));
+    }
+    if let Some(user) = optional_str(event, &["responseElements", "accessKey", "userName"])? {
+        return Ok(KeyOwner::User(user.to_owned()));
+    }
+    // Without a userName the key belongs to the caller.
+    match optional_str(event, &["userIdentity", "type"])? {
+        Some("Root") => Ok(KeyOwner::Root),
+        Some("IAMUser") => Ok(KeyOwner::User(
+            required_str(event, &["userIdentity", "userName"])?.to_owned(),
+        )),
+        _ => Err(missing(&["requestParameters", "userName"])),
+    }
+}
 
 /// How far apart the key's `CreateDate` and the event's `eventTime` may be
 /// for the key to be the one the event created. CloudTrail's `eventTime`

@@ -6,7 +6,9 @@
 //! group with `ModifyImageAttribute(LaunchPermission.Remove = [{Group: all}])`;
 //! shares with named accounts, organisations or OUs are left as they are.
 
+use crate::remediation::request::{RequestError, adds_public_group, prefixed_id};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{Decision, PUBLIC_GROUP, live_mismatch, wrong_resource};
 use crate::remediation::request::{RemediationRequest, ResourceRef};
@@ -20,6 +22,21 @@ pub const PERMISSIONS: &[&str] = &[
     "ec2:DescribeImageAttribute",
     "ec2:ModifyImageAttribute",
 ];
+
+/// The service whose CloudTrail calls trigger the action.
+pub const EVENT_SOURCE: &str = "ec2.amazonaws.com";
+
+/// The calls (`eventName`) that trigger the action.
+pub const EVENT_NAMES: &[&str] = &["ModifyImageAttribute"];
+
+/// The image a call shared with everyone; `None` for any other share.
+pub fn resource(event: &Value, _failed: bool) -> Result<Option<ResourceRef>, RequestError> {
+    if !adds_public_group(event, "launchPermission")? {
+        return Ok(None);
+    }
+    let image_id = prefixed_id(event, &["requestParameters", "imageId"], "ami-")?;
+    Ok(Some(ResourceRef::Image { image_id }))
+}
 
 /// The image as the executor read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

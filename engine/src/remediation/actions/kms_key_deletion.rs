@@ -12,7 +12,9 @@
 //! encrypted under it stays undecryptable until someone calls `EnableKey`.
 //! The plan says so in `resultingState` and the audit record carries it.
 
+use crate::remediation::request::{RequestError, required_str};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{Decision, live_mismatch, wrong_resource};
 use crate::remediation::request::{RemediationRequest, ResourceRef};
@@ -26,6 +28,18 @@ pub const PERMISSIONS: &[&str] = &[
     "kms:ListResourceTags",
     "kms:CancelKeyDeletion",
 ];
+
+/// The service whose CloudTrail calls trigger the action.
+pub const EVENT_SOURCE: &str = "kms.amazonaws.com";
+
+/// The calls (`eventName`) that trigger the action.
+pub const EVENT_NAMES: &[&str] = &["ScheduleKeyDeletion"];
+
+/// The key a call scheduled for deletion.
+pub fn resource(event: &Value, _failed: bool) -> Result<Option<ResourceRef>, RequestError> {
+    let key_id = required_str(event, &["requestParameters", "keyId"])?.to_owned();
+    Ok(Some(ResourceRef::KmsKey { key_id }))
+}
 
 /// A KMS key state, spelt as KMS spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

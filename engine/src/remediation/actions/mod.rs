@@ -6,6 +6,10 @@
 //! - `NAME`: the kebab-case name used in `TRAILGUARD_ENABLED_ACTIONS` and in
 //!   audit records;
 //! - `PERMISSIONS`: every IAM action the executor needs, reads included;
+//! - `EVENT_SOURCE` and `EVENT_NAMES`: the CloudTrail calls that trigger it
+//!   (the stack's EventBridge rule and the remediable-finding mapping);
+//! - `resource(event, failed)`: the resource a triggering call is about,
+//!   or `None` when the call leaves nothing to remediate;
 //! - `LiveState`: what the executor reads from the account before deciding.
 //!   It is serialisable because it becomes the audit record's `before`;
 //! - `Plan`: exactly what the executor will change. It serialises into the
@@ -32,8 +36,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use serde_json::Value;
+
 use super::audit::Outcome;
-use super::request::RemediationRequest;
+use super::request::{RemediationRequest, RequestError, ResourceRef};
 
 /// The EC2 permission group that stands for "everyone" in snapshot
 /// create-volume and AMI launch permissions.
@@ -105,6 +111,62 @@ impl ActionKind {
             ActionKind::KmsKeyDeletion => kms_key_deletion::PERMISSIONS,
             ActionKind::ConfigRecorder => config_recorder::PERMISSIONS,
             ActionKind::IamAccessKey => iam_access_key::PERMISSIONS,
+        }
+    }
+
+    /// The service whose calls trigger the action (its module's `EVENT_SOURCE`).
+    pub fn event_source(self) -> &'static str {
+        match self {
+            ActionKind::SecurityGroupOpenIngress => security_group_open_ingress::EVENT_SOURCE,
+            ActionKind::CloudtrailLogging => cloudtrail_logging::EVENT_SOURCE,
+            ActionKind::S3PublicAccess => s3_public_access::EVENT_SOURCE,
+            ActionKind::SnapshotPublic => snapshot_public::EVENT_SOURCE,
+            ActionKind::ImagePublic => image_public::EVENT_SOURCE,
+            ActionKind::KmsKeyDeletion => kms_key_deletion::EVENT_SOURCE,
+            ActionKind::ConfigRecorder => config_recorder::EVENT_SOURCE,
+            ActionKind::IamAccessKey => iam_access_key::EVENT_SOURCE,
+        }
+    }
+
+    /// The calls that trigger the action (its module's `EVENT_NAMES`).
+    pub fn event_names(self) -> &'static [&'static str] {
+        match self {
+            ActionKind::SecurityGroupOpenIngress => security_group_open_ingress::EVENT_NAMES,
+            ActionKind::CloudtrailLogging => cloudtrail_logging::EVENT_NAMES,
+            ActionKind::S3PublicAccess => s3_public_access::EVENT_NAMES,
+            ActionKind::SnapshotPublic => snapshot_public::EVENT_NAMES,
+            ActionKind::ImagePublic => image_public::EVENT_NAMES,
+            ActionKind::KmsKeyDeletion => kms_key_deletion::EVENT_NAMES,
+            ActionKind::ConfigRecorder => config_recorder::EVENT_NAMES,
+            ActionKind::IamAccessKey => iam_access_key::EVENT_NAMES,
+        }
+    }
+
+    /// The action a call named `event_name` triggers, if any.
+    pub fn for_event_name(event_name: &str) -> Option<ActionKind> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.event_names().contains(&event_name))
+    }
+
+    /// The resource a triggering `event` is about (its module's
+    /// `resource`); `failed` when the call has an `errorCode`.
+    pub fn resource(
+        self,
+        event: &Value,
+        failed: bool,
+    ) -> Result<Option<ResourceRef>, RequestError> {
+        match self {
+            ActionKind::SecurityGroupOpenIngress => {
+                security_group_open_ingress::resource(event, failed)
+            }
+            ActionKind::CloudtrailLogging => cloudtrail_logging::resource(event, failed),
+            ActionKind::S3PublicAccess => s3_public_access::resource(event, failed),
+            ActionKind::SnapshotPublic => snapshot_public::resource(event, failed),
+            ActionKind::ImagePublic => image_public::resource(event, failed),
+            ActionKind::KmsKeyDeletion => kms_key_deletion::resource(event, failed),
+            ActionKind::ConfigRecorder => config_recorder::resource(event, failed),
+            ActionKind::IamAccessKey => iam_access_key::resource(event, failed),
         }
     }
 

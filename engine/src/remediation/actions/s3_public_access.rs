@@ -23,6 +23,7 @@
 //! (`PutPublicAccessBlock` with it, or `DeletePublicAccessBlock` if there
 //! was none).
 
+use crate::remediation::request::{RequestError, required_str};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -41,6 +42,24 @@ pub const PERMISSIONS: &[&str] = &[
     "s3:GetBucketTagging",
     "s3:PutBucketPublicAccessBlock",
 ];
+
+/// The service whose CloudTrail calls trigger the action.
+pub const EVENT_SOURCE: &str = "s3.amazonaws.com";
+
+/// The calls (`eventName`) that trigger the action.
+pub const EVENT_NAMES: &[&str] = &[
+    "PutBucketPolicy",
+    "PutBucketAcl",
+    "DeletePublicAccessBlock",
+    "DeleteBucketPublicAccessBlock",
+    "PutBucketPublicAccessBlock",
+];
+
+/// The bucket a call changed.
+pub fn resource(event: &Value, _failed: bool) -> Result<Option<ResourceRef>, RequestError> {
+    let name = required_str(event, &["requestParameters", "bucketName"])?.to_owned();
+    Ok(Some(ResourceRef::Bucket { name }))
+}
 
 /// The ACL grantee URI for everyone on the internet.
 pub const ALL_USERS_URI: &str = "http://acs.amazonaws.com/groups/global/AllUsers";

@@ -23,6 +23,8 @@
 //! which removes exactly the planned rules even when another rule has the
 //! same ports.
 
+use crate::remediation::request::{RequestError, at, check_prefix, missing, optional_str};
+use serde_json::Value;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +41,38 @@ pub const PERMISSIONS: &[&str] = &[
     "ec2:DescribeSecurityGroupRules",
     "ec2:RevokeSecurityGroupIngress",
 ];
+
+/// The service whose CloudTrail calls trigger the action.
+pub const EVENT_SOURCE: &str = "ec2.amazonaws.com";
+
+/// The calls (`eventName`) that trigger the action.
+pub const EVENT_NAMES: &[&str] = &["AuthorizeSecurityGroupIngress"];
+
+/// The security group a call opened. A call by `groupName` (default VPC)
+/// names the id only in the response.
+pub fn resource(event: &Value, _failed: bool) -> Result<Option<ResourceRef>, RequestError> {
+    let path = ["requestParameters", "groupId"];
+    if let Some(id) = optional_str(event, &path)? {
+        let group_id = check_prefix(id, &path, "sg-")?;
+        return Ok(Some(ResourceRef::SecurityGroup { group_id }));
+    }
+    let rules = at(
+        event,
+        &["responseElements", "securityGroupRuleSet", "items"],
+    )
+    .and_then(Value::as_array);
+    let from_response = rules
+        .into_iter()
+        .flatten()
+        .find_map(|rule| rule.get("groupId").and_then(Value::as_str))
+        .filter(|id| !id.is_empty());
+    match from_response {
+        Some(id) => Ok(Some(ResourceRef::SecurityGroup {
+            group_id: check_prefix(id, &path, "sg-")?,
+        })),
+        None => Err(missing(&path)),
+    }
+}
 
 /// One ingress rule of a security group, as `DescribeSecurityGroupRules` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

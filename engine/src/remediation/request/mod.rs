@@ -280,7 +280,7 @@ impl Remediation {
     /// Whether some action handles events named `event_name` (the cheap
     /// first test; [`Remediation::assess`] decides).
     pub fn handles_event_name(event_name: &str) -> bool {
-        action_for(event_name).is_some()
+        ActionKind::for_event_name(event_name).is_some()
     }
 
     /// The remediation `event` calls for, if any.
@@ -297,11 +297,12 @@ impl Remediation {
     pub fn assess(event: &Value) -> Result<Assessment, RequestError> {
         let event_name = required_str(event, &["eventName"])?;
         let event_source = required_str(event, &["eventSource"])?;
-        let Some((action, expected_source)) = action_for(event_name) else {
+        let Some(action) = ActionKind::for_event_name(event_name) else {
             return Ok(Assessment::NoAction {
                 reason: format!("no remediation action handles `{event_name}`"),
             });
         };
+        let expected_source = action.event_source();
         if event_source != expected_source {
             return Ok(Assessment::NoAction {
                 reason: format!(
@@ -310,7 +311,7 @@ impl Remediation {
             });
         }
         let failed = optional_str(event, &["errorCode"])?.is_some();
-        Ok(match resource_for(action, event, failed)? {
+        Ok(match action.resource(event, failed)? {
             Some(resource) => Assessment::Remediate(Remediation { action, resource }),
             None => Assessment::NoAction {
                 reason: format!(
@@ -376,117 +377,10 @@ pub fn requests_from_cloudtrail(
     }
 }
 
-/// The action for an event name, and the `eventSource` it must come from.
-fn action_for(event_name: &str) -> Option<(ActionKind, &'static str)> {
-    let mapped = match event_name {
-        "AuthorizeSecurityGroupIngress" => {
-            (ActionKind::SecurityGroupOpenIngress, "ec2.amazonaws.com")
-        }
-        "StopLogging" => (ActionKind::CloudtrailLogging, "cloudtrail.amazonaws.com"),
-        "PutBucketPolicy"
-        | "PutBucketAcl"
-        | "DeletePublicAccessBlock"
-        | "DeleteBucketPublicAccessBlock"
-        | "PutBucketPublicAccessBlock" => (ActionKind::S3PublicAccess, "s3.amazonaws.com"),
-        "ModifySnapshotAttribute" => (ActionKind::SnapshotPublic, "ec2.amazonaws.com"),
-        "ModifyImageAttribute" => (ActionKind::ImagePublic, "ec2.amazonaws.com"),
-        "ScheduleKeyDeletion" => (ActionKind::KmsKeyDeletion, "kms.amazonaws.com"),
-        "StopConfigurationRecorder" => (ActionKind::ConfigRecorder, "config.amazonaws.com"),
-        "CreateAccessKey" => (ActionKind::IamAccessKey, "iam.amazonaws.com"),
-        _ => return None,
-    };
-    Some(mapped)
-}
-
-/// The resource `action` is about, or `None` when the event's shape means
-/// there is nothing to remediate.
-fn resource_for(
-    action: ActionKind,
-    event: &Value,
-    failed: bool,
-) -> Result<Option<ResourceRef>, RequestError> {
-    const PARAMS: &str = "requestParameters";
-    let resource = match action {
-        ActionKind::SecurityGroupOpenIngress => ResourceRef::SecurityGroup {
-            group_id: security_group_id(event)?,
-        },
-        ActionKind::CloudtrailLogging => {
-            let (name, arn) =
-                parse_trail(required_str(event, &[PARAMS, "name"])?).map_err(|reason| {
-                    RequestError::Invalid {
-                        field: format!("{PARAMS}.name"),
-                        reason,
-                    }
-                })?;
-            ResourceRef::Trail { name, arn }
-        }
-        ActionKind::S3PublicAccess => ResourceRef::Bucket {
-            name: required_str(event, &[PARAMS, "bucketName"])?.to_owned(),
-        },
-        ActionKind::SnapshotPublic => {
-            if !adds_public_group(event, "createVolumePermission")? {
-                return Ok(None);
-            }
-            ResourceRef::Snapshot {
-                snapshot_id: prefixed_id(event, &[PARAMS, "snapshotId"], "snap-")?,
-            }
-        }
-        ActionKind::ImagePublic => {
-            if !adds_public_group(event, "launchPermission")? {
-                return Ok(None);
-            }
-            ResourceRef::Image {
-                image_id: prefixed_id(event, &[PARAMS, "imageId"], "ami-")?,
-            }
-        }
-        ActionKind::KmsKeyDeletion => ResourceRef::KmsKey {
-            key_id: required_str(event, &[PARAMS, "keyId"])?.to_owned(),
-        },
-        ActionKind::ConfigRecorder => ResourceRef::ConfigRecorder {
-            name: required_str(event, &[PARAMS, "configurationRecorderName"])?.to_owned(),
-        },
-        ActionKind::IamAccessKey => {
-            let key_path = ["responseElements", "accessKey", "accessKeyId"];
-            let access_key_id = optional_str(event, &key_path)?.map(str::to_owned);
-            if access_key_id.is_none() && !failed {
-                return Err(missing(&key_path));
-            }
-            ResourceRef::AccessKey {
-                owner: key_owner(event)?,
-                access_key_id,
-            }
-        }
-    };
-    Ok(Some(resource))
-}
-
-/// The group of an `AuthorizeSecurityGroupIngress` call. A call by
-/// `groupName` (default VPC) names the id only in the response.
-fn security_group_id(event: &Value) -> Result<String, RequestError> {
-    let path = ["requestParameters", "groupId"];
-    if let Some(id) = optional_str(event, &path)? {
-        return check_prefix(id, &path, "sg-");
-    }
-    let rules = at(
-        event,
-        &["responseElements", "securityGroupRuleSet", "items"],
-    )
-    .and_then(Value::as_array);
-    let from_response = rules
-        .into_iter()
-        .flatten()
-        .find_map(|rule| rule.get("groupId").and_then(Value::as_str))
-        .filter(|id| !id.is_empty());
-    match from_response {
-        Some(id) => check_prefix(id, &path, "sg-"),
-        None => Err(missing(&path)),
-    }
-}
-
 /// Whether a snapshot or image attribute change adds the `all` group.
 /// CloudTrail writes `{"add": {"items": [{"group": "all"}]}}`; some tools
 /// document the key as `groups`, so both are accepted.
-fn adds_public_group(event: &Value, attribute: &str) -> Result<bool, RequestError> {
+pub(crate) fn adds_public_group(event: &Value, attribute: &str) -> Result<bool, RequestError> {
     if at(event, &["requestParameters"]).is_none() {
         return Err(missing(&["requestParameters"]));
     }
@@ -501,53 +395,16 @@ fn adds_public_group(event: &Value, attribute: &str) -> Result<bool, RequestErro
     Ok(public)
 }
 
-/// Whose key a `CreateAccessKey` call created.
-fn key_owner(event: &Value) -> Result<KeyOwner, RequestError> {
-    if let Some(user) = optional_str(event, &["requestParameters", "userName"])? {
-        return Ok(KeyOwner::User(user.to_owned()));
-    }
-    if let Some(user) = optional_str(event, &["responseElements", "accessKey", "userName"])? {
-        return Ok(KeyOwner::User(user.to_owned()));
-    }
-    // Without a userName the key belongs to the caller.
-    match optional_str(event, &["userIdentity", "type"])? {
-        Some("Root") => Ok(KeyOwner::Root),
-        Some("IAMUser") => Ok(KeyOwner::User(
-            required_str(event, &["userIdentity", "userName"])?.to_owned(),
-        )),
-        _ => Err(missing(&["requestParameters", "userName"])),
-    }
-}
-
-/// Splits a `StopLogging` `name`, which may be a trail name or a trail ARN
-/// (`arn:<partition>:cloudtrail:<region>:<account>:trail/<name>`).
-fn parse_trail(value: &str) -> Result<(String, Option<String>), String> {
-    if !value.starts_with("arn:") {
-        return Ok((value.to_owned(), None));
-    }
-    let parts: Vec<&str> = value.splitn(6, ':').collect();
-    let name = match parts.as_slice() {
-        [_, partition, "cloudtrail", region, account, resource]
-            if !partition.is_empty() && !region.is_empty() && !account.is_empty() =>
-        {
-            resource.strip_prefix("trail/").filter(|n| !n.is_empty())
-        }
-        _ => None,
-    };
-    match name {
-        Some(name) => Ok((name.to_owned(), Some(value.to_owned()))),
-        None => Err(format!(
-            "`{value}` is neither a trail name nor a trail ARN (arn:<partition>:cloudtrail:<region>:<account>:trail/<name>)"
-        )),
-    }
-}
-
 /// A required id that must carry an EC2 prefix such as `sg-`.
-fn prefixed_id(event: &Value, path: &[&str], prefix: &str) -> Result<String, RequestError> {
+pub(crate) fn prefixed_id(
+    event: &Value,
+    path: &[&str],
+    prefix: &str,
+) -> Result<String, RequestError> {
     check_prefix(required_str(event, path)?, path, prefix)
 }
 
-fn check_prefix(id: &str, path: &[&str], prefix: &str) -> Result<String, RequestError> {
+pub(crate) fn check_prefix(id: &str, path: &[&str], prefix: &str) -> Result<String, RequestError> {
     if id.starts_with(prefix) {
         Ok(id.to_owned())
     } else {
