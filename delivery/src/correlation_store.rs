@@ -3,16 +3,19 @@
 //!
 //! Table layout (`TRAILGUARD_CORRELATION_TABLE`):
 //!
-//! - `pk` (string, partition key): the correlation rule's id and a hash of
+//! - `pk` (string, partition key): a hash of the correlation rule's id and
 //!   the group's values, so one group's hits are one partition however long
 //!   its values are;
 //! - `sk` (string, sort key): the event time (12-digit epoch seconds), the
 //!   `eventID` and the referenced rule's position. Derived from the event
 //!   alone, so a redelivered file overwrites its items instead of adding,
 //!   and a time range is a key condition;
-//! - `value` (the counted value, `value_count` only), `event` (the record,
-//!   gzipped, for the finding's facets), `bucket` and `key` (its log file),
-//!   `expiresAt` (the TTL: see [`expires_at`]).
+//! - `v` (the counted value, `value_count` only), `e` (the record,
+//!   deflated, for the finding's facets), `b` and `k` (its log file's
+//!   bucket and key), `expiresAt` (the TTL: see [`expires_at`]).
+//!
+//! Names are short and the record compressed because a write costs one
+//! unit per KB: most hits fit in one (docs/correlations.md).
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -23,8 +26,8 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use flate2::Compression;
-use flate2::read::GzDecoder;
-use flate2::write::GzEncoder;
+use flate2::read::DeflateDecoder;
+use flate2::write::DeflateEncoder;
 use serde_json::Value;
 use thiserror::Error;
 use tracing::warn;
@@ -53,7 +56,7 @@ const MAX_RAW: usize = 16 * 1024;
 
 /// Hits read back per group at most; past it the newest are left out and
 /// a warning logged, so a flood cannot exhaust the function's memory.
-pub const MAX_READ: usize = 20_000;
+pub const MAX_READ: usize = 5_000;
 
 /// The correlation table could not be used.
 #[derive(Debug, Error)]
@@ -80,7 +83,10 @@ pub struct StoredHit<'h> {
 
 /// The partition key of a correlation's group.
 pub fn partition(rule_id: &str, group: &[String]) -> String {
-    format!("{rule_id}#{}", finding_id(rule_id, &group.join("\u{1f}")))
+    finding_id(
+        &format!("{rule_id}#correlation-group"),
+        &group.join("\u{1f}"),
+    )
 }
 
 /// The sort key of a hit: time first, so a time range is a key condition.
@@ -148,18 +154,15 @@ impl HitStore {
         let mut put = PutRequest::builder()
             .item("pk", AttributeValue::S(stored.partition.to_owned()))
             .item("sk", AttributeValue::S(sort_key(hit)))
-            .item(
-                "event",
-                AttributeValue::B(Blob::new(pack(&hit.payload.facts))),
-            )
+            .item("e", AttributeValue::B(Blob::new(pack(&hit.payload.facts))))
             .item("expiresAt", number(expires_at(hit.time, stored.timespan)));
         if let Some(value) = &hit.value {
-            put = put.item("value", AttributeValue::S(value.clone()));
+            put = put.item("v", AttributeValue::S(value.clone()));
         }
         if let Some(file) = &hit.payload.log_file {
             put = put
-                .item("bucket", AttributeValue::S(file.bucket.clone()))
-                .item("key", AttributeValue::S(file.key.clone()));
+                .item("b", AttributeValue::S(file.bucket.clone()))
+                .item("k", AttributeValue::S(file.key.clone()));
         }
         let put = put
             .build()
@@ -256,8 +259,8 @@ fn hit_of_item(item: &Item) -> Option<Hit<Evidence>> {
     let (time, rest) = sk.split_once('#')?;
     let (event_id, rule) = rest.rsplit_once('#')?;
     let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-    let facts = unpack(item.get("event")?.as_b().ok()?.as_ref())?;
-    let log_file = match (text("bucket"), text("key")) {
+    let facts = unpack(item.get("e")?.as_b().ok()?.as_ref())?;
+    let log_file = match (text("b"), text("k")) {
         (Some(bucket), Some(key)) => Some(Arc::new(LogFile { bucket, key })),
         _ => None,
     };
@@ -265,7 +268,7 @@ fn hit_of_item(item: &Item) -> Option<Hit<Evidence>> {
         time: time.parse().ok()?,
         event_id: event_id.to_owned(),
         rule: rule.parse().ok()?,
-        value: text("value"),
+        value: text("v"),
         payload: Evidence {
             facts: Arc::new(facts),
             log_file,
@@ -273,7 +276,7 @@ fn hit_of_item(item: &Item) -> Option<Hit<Evidence>> {
     })
 }
 
-/// The record behind `facts`, gzipped; a long one loses its bulky members
+/// The record behind `facts`, deflated; a long one loses its bulky members
 /// first (the finding's facets keep who, what, where and the outcome).
 fn pack(facts: &EventFacts) -> Vec<u8> {
     let raw = facts.raw_event();
@@ -282,10 +285,10 @@ fn pack(facts: &EventFacts) -> Vec<u8> {
     } else {
         trimmed(raw)
     };
-    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    let mut deflate = DeflateEncoder::new(Vec::new(), Compression::best());
     // Writing to a Vec cannot fail.
-    let _ = gz.write_all(text.as_bytes());
-    gz.finish().unwrap_or_default()
+    let _ = deflate.write_all(text.as_bytes());
+    deflate.finish().unwrap_or_default()
 }
 
 /// `raw` without the members that make records long.
@@ -312,7 +315,7 @@ fn trimmed(raw: &str) -> String {
 
 fn unpack(bytes: &[u8]) -> Option<EventFacts> {
     let mut text = String::new();
-    GzDecoder::new(bytes).read_to_string(&mut text).ok()?;
+    DeflateDecoder::new(bytes).read_to_string(&mut text).ok()?;
     let value: Value = serde_json::from_str(&text).ok()?;
     Some(EventFacts::from_value(&value))
 }
@@ -397,6 +400,6 @@ mod tests {
         assert_eq!(a, partition("r", &["x".into(), "y".into()]));
         assert_ne!(a, partition("r", &["x".into(), "z".into()]));
         assert_ne!(a, partition("s", &["x".into(), "y".into()]));
-        assert!(a.starts_with("r#") && a.len() == 2 + 32);
+        assert_eq!(a.len(), 32);
     }
 }
