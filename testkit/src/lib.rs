@@ -350,6 +350,18 @@ impl Moto {
         create.send().await.expect("CreateTable");
     }
 
+    /// Creates the SNS topic `name` and returns its ARN.
+    pub async fn create_topic(&self, name: &str) -> String {
+        aws_sdk_sns::Client::new(&self.sdk_config().await)
+            .create_topic()
+            .name(name)
+            .send()
+            .await
+            .expect("CreateTopic")
+            .topic_arn
+            .expect("a topic ARN")
+    }
+
     /// A new SQS queue `queue_name` subscribed to the SNS topic `topic_arn`,
     /// returning its URL. `raw` delivers each message as published; without
     /// it the queue gets SNS envelopes (`Message`, `MessageAttributes`).

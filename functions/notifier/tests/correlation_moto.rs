@@ -37,7 +37,6 @@ struct Stack {
 
 async fn stack() -> Stack {
     let moto = Moto::start();
-    let sdk = moto.sdk_config().await;
     moto.s3()
         .await
         .create_bucket()
@@ -48,15 +47,7 @@ async fn stack() -> Stack {
     moto.create_table(LEDGER, "pk").await;
     moto.create_table_sorted(CORRELATIONS, "pk", Some("sk"))
         .await;
-    let topic = aws_sdk_sns::Client::new(&sdk)
-        .create_topic()
-        .name("findings")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_owned();
+    let topic = moto.create_topic("findings").await;
     let queue = moto.queue_on_topic(&topic, "findings-inbox", true).await;
     let now = clock::now();
     Stack {
@@ -233,7 +224,10 @@ async fn an_attack_over_three_files_two_regions_and_two_invocations_fires_once()
     );
     // The completing event's file, read back from the table.
     assert_eq!(finding["logFile"]["key"], third.as_str());
-    assert_schema_valid("schemas/finding.v1.schema.json", &[finding.clone()]);
+    assert_schema_valid(
+        "schemas/finding.v1.schema.json",
+        std::slice::from_ref(finding),
+    );
     // The inputs report only through the correlation.
     assert!(
         found

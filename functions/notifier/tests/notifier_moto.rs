@@ -99,21 +99,11 @@ struct Stack {
 
 async fn stack(files: &[PathBuf]) -> Stack {
     let moto = Moto::start();
-    let sdk = moto.sdk_config().await;
     let keys = moto.upload(BUCKET, PREFIX, files).await;
     moto.create_table(TABLE, "pk").await;
     moto.create_table_sorted(CORRELATION_TABLE, "pk", Some("sk"))
         .await;
-    let sns = aws_sdk_sns::Client::new(&sdk);
-    let topic = sns
-        .create_topic()
-        .name("findings")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_owned();
+    let topic = moto.create_topic("findings").await;
     // Not raw: the SNS envelope carries the message attributes to check.
     let queue = moto.queue_on_topic(&topic, "findings-inbox", false).await;
     Stack {
