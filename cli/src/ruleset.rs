@@ -87,7 +87,7 @@ pub fn kind_of(text: &str) -> Option<Kind> {
         text.lines()
             .any(|line| line.strip_prefix(key).is_some_and(|r| r.starts_with(':')))
     };
-    if top_level("detection") || top_level("correlation") {
+    if trailguard_engine::sigma::is_sigma_text(text) {
         Some(Kind::Sigma)
     } else if top_level("version") && (top_level("rules") || top_level("suppressions")) {
         Some(Kind::Trailguard)

@@ -99,63 +99,12 @@ fn expected_findings() -> BTreeSet<(String, String)> {
         set.insert((rule.id().to_owned(), (*id).to_owned()));
     }
     set.extend(
-        CORRELATIONS_ON_SAMPLES
+        expected::CORRELATIONS_ON_SAMPLES
             .iter()
             .map(|&(rule, id)| (rule.to_owned(), id.to_owned())),
     );
     set
 }
-
-/// The built-in correlations firing on the Stratus samples: (correlation
-/// rule id, eventID of the event that completed the window). Every one is
-/// an attack technique the samples simulate: enumeration of storage and
-/// backups, user data downloads, a discovery burst, secrets harvesting.
-const CORRELATIONS_ON_SAMPLES: &[(&str, &str)] = &[
-    (
-        "028cf9a5-0e2c-42ff-8a73-30fd57039dd2",
-        "1cb263a2-209b-4515-a937-c375eba29433",
-    ),
-    (
-        "26ff4080-194e-47e7-9889-ef7602efed0c",
-        "becab99b-3ae7-4c7a-b923-d2c407b85ddd",
-    ),
-    (
-        "4723218f-2048-41f6-bcb0-417f2d784f61",
-        "2ffee8b4-d554-41a6-a0a3-6d27dd05e123",
-    ),
-    (
-        "4723218f-2048-41f6-bcb0-417f2d784f61",
-        "e024b38a-1556-46b4-b43f-288b35b81953",
-    ),
-    (
-        "76255e09-755e-4675-8b6b-dbce9842cd2a",
-        "08311ac7-7ffe-4fd5-8f76-d54260acfe8a",
-    ),
-    (
-        "76255e09-755e-4675-8b6b-dbce9842cd2a",
-        "6c7bb2b3-9372-4cc8-b78e-f0d2ec268672",
-    ),
-    (
-        "76255e09-755e-4675-8b6b-dbce9842cd2a",
-        "7ca643a5-df2c-4a60-b198-7eaf448e8da0",
-    ),
-    (
-        "76255e09-755e-4675-8b6b-dbce9842cd2a",
-        "efc266f5-dc3c-4472-b055-8eeab5a620a7",
-    ),
-    (
-        "d01328d9-2f6c-4759-8162-d35c3339036c",
-        "3bd9831a-991f-4666-a550-1840a71ac3b5",
-    ),
-    (
-        "d01328d9-2f6c-4759-8162-d35c3339036c",
-        "90654a3c-92c3-4e33-bf64-31dc78ab964d",
-    ),
-    (
-        "d01328d9-2f6c-4759-8162-d35c3339036c",
-        "c0a24f36-da17-4679-91cb-d5fb1f3a1f82",
-    ),
-];
 
 fn finding_set(findings: &Value) -> BTreeSet<(String, String)> {
     finding_keys(findings.as_array().unwrap())

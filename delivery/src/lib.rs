@@ -10,8 +10,12 @@
 //! - [`sinks`]: SNS, CloudWatch and Security Hub.
 //! - [`rule_sources`]: user rule files from S3 and SSM.
 //! - [`metrics`], [`notifier`], [`integrity`]: the three services.
+//! - [`correlation_state`] and [`correlation_store`]: the notifier's Sigma
+//!   correlations, with their hits in DynamoDB.
 #![deny(missing_docs)]
 
+pub mod correlation_state;
+pub mod correlation_store;
 pub mod dedup;
 pub mod integrity;
 pub mod ledger;

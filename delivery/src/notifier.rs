@@ -12,6 +12,12 @@
 //! `TRAILGUARD_CHAT_MIN_SEVERITY` also go to that topic as chat messages
 //! (`findings::chat`), on the same terms. A file whose findings could not
 //! all be published is retried.
+//!
+//! Sigma correlation rules (built-in with `TRAILGUARD_SIGMA`, and any in
+//! Sigma files among `TRAILGUARD_RULES`) see every file: the matches of
+//! their input rules are kept as hits in `TRAILGUARD_CORRELATION_TABLE`
+//! (`correlation_state`), and the findings they complete are published
+//! with the message's own, through the same dedup and sinks.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,8 +36,12 @@ use trailguard_engine::keys::KeyKind;
 use trailguard_engine::metrics::{self, AggregatorConfig, emf};
 use trailguard_engine::reader::ReadLimits;
 use trailguard_engine::rules::{Catalogue, CatalogueError, RuleText, Severity};
-use trailguard_engine::sigma::SigmaRules;
+use trailguard_engine::sigma::{
+    BUILTIN_FILES, CORRELATION_FILES, SigmaRules, SkipReason, is_sigma_text,
+};
 
+use crate::correlation_state::CorrelationState;
+use crate::correlation_store::HitStore;
 use crate::dedup;
 use crate::ledger::Ledger;
 use crate::pipeline::{
@@ -49,6 +59,10 @@ pub struct NotifierConfig {
     /// `TRAILGUARD_DEDUP_TABLE`: ledger table for processed files and
     /// published findings; without it redeliveries notify again.
     pub dedup_table: Option<String>,
+    /// `TRAILGUARD_CORRELATION_TABLE`: where correlation hits are kept
+    /// across files and invocations; without it a correlation sees one
+    /// message's files only.
+    pub correlation_table: Option<String>,
     /// `TRAILGUARD_BUILTIN_RULES` (default true): CIS and detection rules.
     pub builtin_rules: bool,
     /// `TRAILGUARD_RULES`: extra rule files (and suppressions), in order.
@@ -118,6 +132,7 @@ impl NotifierConfig {
         Ok(NotifierConfig {
             topic_arn,
             dedup_table: config::optional(env, "TRAILGUARD_DEDUP_TABLE"),
+            correlation_table: config::optional(env, "TRAILGUARD_CORRELATION_TABLE"),
             builtin_rules: config::boolean(env, "TRAILGUARD_BUILTIN_RULES", true)?,
             rule_sources: rule_sources::parse_list(
                 &config::optional(env, "TRAILGUARD_RULES").unwrap_or_default(),
@@ -157,6 +172,9 @@ pub enum NotifierStartupError {
     /// A rule file does not load.
     #[error(transparent)]
     Catalogue(#[from] CatalogueError),
+    /// A Sigma file among the rule sources has rules that do not load.
+    #[error("Sigma rules in TRAILGUARD_RULES do not load:\n{0}")]
+    Sigma(String),
     /// Security Hub import is on but its account or region is unknown.
     #[error(transparent)]
     SecurityHub(#[from] ImporterError),
@@ -171,6 +189,17 @@ pub struct NotifierService {
     security_hub: Option<Importer>,
     files: Option<Ledger>,
     findings: Option<Ledger>,
+    /// `None` when no correlation rule is loaded.
+    correlating: Option<CorrelationState>,
+}
+
+/// What one message's log files gave.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    /// Findings to publish.
+    pub findings: Vec<Finding>,
+    /// Matches of the rules feeding correlations (see `correlation_state`).
+    pub correlation_inputs: Vec<Finding>,
 }
 
 impl NotifierService {
@@ -183,6 +212,7 @@ impl NotifierService {
         let ssm = aws_sdk_ssm::Client::new(sdk);
         let texts = rule_sources::fetch_all(&config.rule_sources, &s3, &ssm).await?;
         let engine = detector(&config, &texts)?;
+        let correlating = correlating(&config, &engine, sdk);
         let ledger = |consumer: &str| {
             config
                 .dedup_table
@@ -201,6 +231,7 @@ impl NotifierService {
             security_hub,
             files: ledger("notifier"),
             findings: ledger("finding"),
+            correlating,
             engine: Arc::new(engine),
             s3,
             sns: aws_sdk_sns::Client::new(sdk),
@@ -225,8 +256,10 @@ impl NotifierService {
         let mut batch = pipeline::run(self, payload, now, &limits, self.config.concurrency).await?;
         let mut published = 0usize;
         batch
-            .settle_each(async |findings: &Vec<Finding>| {
-                published += self.publish(findings, now).await?;
+            .settle_each(async |scanned: &Scanned| {
+                let mut findings = scanned.findings.clone();
+                findings.extend(self.correlate(&scanned.correlation_inputs).await?);
+                published += self.publish(&findings, now).await?;
                 Ok(())
             })
             .await;
@@ -238,6 +271,20 @@ impl NotifierService {
             "delivery handled"
         );
         report.into_response()
+    }
+
+    /// The correlation findings at or above the minimum severity that
+    /// `inputs` (one message's correlation inputs) complete.
+    async fn correlate(&self, inputs: &[Finding]) -> Result<Vec<Finding>, String> {
+        let Some(state) = &self.correlating else {
+            return Ok(Vec::new());
+        };
+        let mut found = state.correlate(inputs).await.map_err(|e| e.to_string())?;
+        found.retain(|f| f.rule.severity >= self.config.min_severity);
+        if !found.is_empty() {
+            info!(findings = found.len(), "correlations fired");
+        }
+        Ok(found)
     }
 
     /// Publishes findings not published before (to SNS, then those SNS
@@ -281,7 +328,7 @@ impl NotifierService {
 
 /// Each log file is scanned into the message's findings.
 impl Consumer for NotifierService {
-    type Output = Vec<Finding>;
+    type Output = Scanned;
 
     fn kind(&self) -> KeyKind {
         KeyKind::Log
@@ -296,7 +343,7 @@ impl Consumer for NotifierService {
         object: &ObjectRef,
         _now: i64,
         limits: &ReadLimits,
-        out: &mut Vec<Finding>,
+        out: &mut Scanned,
         report: &mut DeliveryReport,
     ) -> Result<(), ObjectFailure> {
         let (body, _meta) = open_object(&self.s3, object)
@@ -315,29 +362,89 @@ impl Consumer for NotifierService {
             findings = scanned.findings.len(),
             suppressed = scanned.suppressed,
             held_back = scanned.held_back,
+            correlation_inputs = scanned.correlation_inputs.len(),
             "log file scanned"
         );
         report.files_processed += 1;
         report.records += scanned.records;
         report.records_rejected += scanned.rejected;
-        out.extend(scanned.findings);
+        out.findings.extend(scanned.findings);
+        out.correlation_inputs.extend(scanned.correlation_inputs);
         Ok(())
     }
 }
 
 /// The detector `config` describes, with the user rule files `texts`
-/// (fetched from its rule sources): what the notifier runs.
-pub fn detector(config: &NotifierConfig, texts: &[RuleText]) -> Result<Detector, CatalogueError> {
+/// (fetched from its rule sources; Sigma files told apart by content):
+/// what the notifier runs. Correlation inputs are kept for
+/// [`CorrelationState`], and rules reporting only through correlations
+/// make no findings of their own.
+pub fn detector(
+    config: &NotifierConfig,
+    texts: &[RuleText],
+) -> Result<Detector, NotifierStartupError> {
+    let (sigma_texts, rule_texts): (Vec<&RuleText>, Vec<&RuleText>) =
+        texts.iter().partition(|t| is_sigma_text(&t.text));
+    let rule_texts: Vec<RuleText> = rule_texts.into_iter().cloned().collect();
     let catalogue =
-        Catalogue::load(config.builtin_rules, texts)?.with_cis_findings(config.cis_findings);
-    let sigma = config.sigma.then(|| {
-        let (rules, skipped) = SigmaRules::builtin();
-        info!("{}", rules.summary(&skipped));
-        rules
-    });
+        Catalogue::load(config.builtin_rules, &rule_texts)?.with_cis_findings(config.cis_findings);
+    let sigma = sigma_rules(config.sigma, &sigma_texts)?;
     info!(rules = catalogue.rules().len(), "rule catalogue loaded");
     Ok(
         Detector::new(catalogue, sigma, config.min_severity, config.flood_cap)?
-            .with_repeat_window(config.repeat_window),
+            .with_repeat_window(config.repeat_window)
+            .with_correlation_inputs(),
     )
+}
+
+/// The Sigma rules: built-in ones (SigmaHQ and the correlations) when
+/// `builtin`, then the user's files; a user rule that does not load stops
+/// the start, as in the CLI.
+fn sigma_rules(
+    builtin: bool,
+    user: &[&RuleText],
+) -> Result<Option<SigmaRules>, NotifierStartupError> {
+    let mut files: Vec<(&str, &str)> = Vec::new();
+    if builtin {
+        files.extend(BUILTIN_FILES.iter().chain(CORRELATION_FILES).copied());
+    }
+    files.extend(user.iter().map(|t| (t.origin.as_str(), t.text.as_str())));
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let (rules, skipped) = SigmaRules::load(&files);
+    let broken: Vec<String> = skipped
+        .iter()
+        .filter(|s| user.iter().any(|t| t.origin == s.origin))
+        .filter(|s| !matches!(s.reason, SkipReason::Replaced(_)))
+        .map(ToString::to_string)
+        .collect();
+    if !broken.is_empty() {
+        return Err(NotifierStartupError::Sigma(broken.join("\n")));
+    }
+    info!("{}", rules.summary(&skipped));
+    Ok(Some(rules))
+}
+
+/// The correlation state for the detector's correlations, if any.
+fn correlating(
+    config: &NotifierConfig,
+    engine: &Detector,
+    sdk: &SdkConfig,
+) -> Option<CorrelationState> {
+    let correlations = engine.sigma()?.correlations();
+    if correlations.is_empty() {
+        return None;
+    }
+    let store = config
+        .correlation_table
+        .as_ref()
+        .map(|t| HitStore::new(aws_sdk_dynamodb::Client::new(sdk), t.clone()));
+    if store.is_none() {
+        warn!(
+            correlations = correlations.len(),
+            "TRAILGUARD_CORRELATION_TABLE not set: correlations see one message's files only"
+        );
+    }
+    Some(CorrelationState::new(correlations.clone(), store))
 }

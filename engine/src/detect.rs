@@ -42,6 +42,10 @@ pub struct Detector {
     repeat_window: u64,
     /// The fields that decide which rules of both engines are viable.
     key_fields: Vec<KeyField>,
+    /// Per rule, in the same order: whether it feeds a correlation (its
+    /// matches kept as [`FileFindings::correlation_inputs`]); all
+    /// [`Feeds::Nothing`] unless [`Detector::with_correlation_inputs`].
+    feeds: Vec<Feeds>,
 }
 
 /// The rules of each engine worth evaluating on a record, by index: the
@@ -63,6 +67,17 @@ impl Viable {
     }
 }
 
+/// Whether a rule's matches are correlation inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feeds {
+    /// Not an input.
+    Nothing,
+    /// An input, and a finding of its own too.
+    Also,
+    /// Only an input: every correlation using it has `generate: false`.
+    Only,
+}
+
 /// What scanning one file produced.
 #[derive(Debug, Default)]
 pub struct FileFindings {
@@ -80,6 +95,11 @@ pub struct FileFindings {
     pub folded: u64,
     /// Records left out by the detector's record filter.
     pub filtered: u64,
+    /// With [`Detector::with_correlation_inputs`]: every match of a rule
+    /// feeding a correlation that passed the precision rules and the
+    /// suppressions, whatever its severity, before repeats fold and the
+    /// flood cap applies (so counts are exact).
+    pub correlation_inputs: Vec<Finding>,
 }
 
 impl Detector {
@@ -132,6 +152,7 @@ impl Detector {
                 key_fields.push(field);
             }
         }
+        let feeds = vec![Feeds::Nothing; infos.len()];
         Ok(Detector {
             catalogue,
             suppressions,
@@ -140,6 +161,7 @@ impl Detector {
             precision,
             every_match: false,
             repeat_window: 0,
+            feeds,
             key_fields,
             min_severity,
             flood_cap,
@@ -151,6 +173,31 @@ impl Detector {
     /// into one finding; 0 reports every match on its own.
     pub fn with_repeat_window(mut self, secs: u64) -> Detector {
         self.repeat_window = secs;
+        self
+    }
+
+    /// Keeps the matches of rules feeding the Sigma rules' correlations in
+    /// [`FileFindings::correlation_inputs`], for a caller evaluating the
+    /// correlations itself (the notifier, whose state is in a table); the
+    /// rules that report only through correlations
+    /// ([`Correlations::silences`](crate::sigma::Correlations::silences))
+    /// then make no findings of their own.
+    pub fn with_correlation_inputs(mut self) -> Detector {
+        let first_sigma = self.catalogue.rules().len();
+        if let Some(sigma) = &self.sigma {
+            let correlations = sigma.correlations();
+            for (i, rule) in sigma.rules().iter().enumerate() {
+                if let Some(feeds) = self.feeds.get_mut(first_sigma + i) {
+                    *feeds = if correlations.silences(rule.id()) {
+                        Feeds::Only
+                    } else if correlations.fed_by(rule.id()).is_empty() {
+                        Feeds::Nothing
+                    } else {
+                        Feeds::Also
+                    };
+                }
+            }
+        }
         self
     }
 
@@ -306,6 +353,15 @@ impl<'d> Pass<'d> {
             let Some((info, attempt)) = detector.judged(number, record) else {
                 continue;
             };
+            let feeds = detector
+                .feeds
+                .get(number)
+                .copied()
+                .unwrap_or(Feeds::Nothing);
+            let reported = info.severity >= detector.min_severity && feeds != Feeds::Only;
+            if !reported && feeds == Feeds::Nothing {
+                continue;
+            }
             let subject = *subject.get_or_insert_with(|| Subject::of_record(record));
             if detector
                 .suppressions
@@ -313,6 +369,19 @@ impl<'d> Pass<'d> {
                 .is_some()
             {
                 self.out.suppressed += 1;
+                continue;
+            }
+            if feeds != Feeds::Nothing {
+                let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
+                let mut input = Finding::on(
+                    Arc::clone(info),
+                    Arc::clone(event),
+                    Some(Arc::clone(&self.log_file)),
+                );
+                input.attempt = attempt;
+                self.out.correlation_inputs.push(input);
+            }
+            if !reported {
                 continue;
             }
             // A repeat is counted into its first finding, which the flood
@@ -358,9 +427,8 @@ impl<'d> Pass<'d> {
 
 impl Detector {
     /// What rule `number`'s match on `record` is reported as (the rule, or
-    /// its attempt variant, and whether it is an attempt); `None` when it
-    /// is not reported at all (skipped by a precision rule, or under the
-    /// minimum severity).
+    /// its attempt variant, and whether it is an attempt); `None` when a
+    /// precision rule skips it.
     fn judged(&self, number: usize, record: &Record<'_>) -> Option<(&Arc<RuleInfo>, bool)> {
         let info = self.infos.get(number)?;
         let (info, attempt) = match self.verdict(number, record) {
@@ -371,7 +439,7 @@ impl Detector {
                 None => (info, false),
             },
         };
-        (info.severity >= self.min_severity).then_some((info, attempt))
+        Some((info, attempt))
     }
 
     /// What rule `number`'s match on `record` becomes.

@@ -314,30 +314,52 @@ impl Moto {
     /// Creates a pay-per-request table keyed by the string attribute `key`
     /// (the ledger tables use `pk`).
     pub async fn create_table(&self, name: &str, key: &str) {
+        self.create_table_sorted(name, key, None).await;
+    }
+
+    /// Creates a pay-per-request table with the string partition key `key`
+    /// and, when given, the string sort key `sort` (the correlation table
+    /// uses `pk` and `sk`).
+    pub async fn create_table_sorted(&self, name: &str, key: &str, sort: Option<&str>) {
         use aws_sdk_dynamodb::types::{
             AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
         };
-        aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
+        let mut create = aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
             .create_table()
             .table_name(name)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(key)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("attribute definition"),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(key)
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .expect("key schema"),
-            )
-            .billing_mode(BillingMode::PayPerRequest)
+            .billing_mode(BillingMode::PayPerRequest);
+        for (attribute, kind) in
+            std::iter::once((key, KeyType::Hash)).chain(sort.map(|s| (s, KeyType::Range)))
+        {
+            create = create
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(attribute)
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .expect("attribute definition"),
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(attribute)
+                        .key_type(kind)
+                        .build()
+                        .expect("key schema"),
+                );
+        }
+        create.send().await.expect("CreateTable");
+    }
+
+    /// Creates the SNS topic `name` and returns its ARN.
+    pub async fn create_topic(&self, name: &str) -> String {
+        aws_sdk_sns::Client::new(&self.sdk_config().await)
+            .create_topic()
+            .name(name)
             .send()
             .await
-            .expect("CreateTable");
+            .expect("CreateTopic")
+            .topic_arn
+            .expect("a topic ARN")
     }
 
     /// A new SQS queue `queue_name` subscribed to the SNS topic `topic_arn`,

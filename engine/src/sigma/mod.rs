@@ -108,6 +108,18 @@ pub use tuning::{TUNING_FILE, Tuning, builtin_tuning};
 use event::{RecordEvent, RecordView};
 use index::{Index, Key};
 
+/// Whether `text` is a Sigma file: a document with a top-level
+/// `detection:` (a rule) or `correlation:` (a correlation rule) key. Tells
+/// Sigma files from trailguard rule files wherever both are accepted.
+pub fn is_sigma_text(text: &str) -> bool {
+    text.lines().any(|line| {
+        ["detection", "correlation"].iter().any(|key| {
+            line.strip_prefix(key)
+                .is_some_and(|rest| rest.starts_with(':'))
+        })
+    })
+}
+
 /// What [`SigmaRules::matching_in_pass`] remembers during one pass over a
 /// file (bounded: a few thousand combinations of field values). Start a
 /// new one ([`SigmaRules::pass_memo`]) for each file.
