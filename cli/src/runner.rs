@@ -5,8 +5,10 @@
 //! on the network), each parsed on a blocking thread. Every file is read
 //! once, producing findings and, when asked, metric datapoints in the same
 //! pass, exactly as the notifier and metrics functions do. A file that
-//! cannot be read is reported with its reason; the others go on. Its partial
-//! results are dropped, as the functions would retry the whole file. An
+//! cannot be read is reported with its reason; the others go on. A file
+//! that fails part way (truncated, corrupt, trailing data after the
+//! document) keeps the findings of the records read before the failure and
+//! is reported as partial; the functions instead retry the whole file. An
 //! optional [`Output`] takes each file's findings on its worker as they are
 //! found (the commands render and write them there, so a file's findings
 //! need not be held), then its outcome.
@@ -40,6 +42,9 @@ pub struct FileResult {
     pub metrics: Option<Aggregator>,
     /// Findings the [`Output`] wrote out or dropped (not in `findings`).
     pub written: usize,
+    /// Why reading stopped before the end, when it did: the findings are
+    /// those of the records read before.
+    pub partial: Option<String>,
 }
 
 /// Opens the [`FileOutput`] of the file at a position among the sources.
@@ -270,26 +275,32 @@ fn scan_reader(
 ) -> Result<FileResult, String> {
     let mut agg = metrics.then(|| Aggregator::new(AggregatorConfig::default()));
     let mut kept = Vec::new();
-    let mut findings = detector
-        .scan_each(
-            input,
-            object,
-            agg.as_mut().map(|a| (a, fallback)),
-            &trailguard_engine::ReadLimits::default(),
-            |f| {
-                let f = match output.as_deref_mut() {
-                    Some(output) => output.finding(f),
-                    None => Some(f),
-                };
-                kept.extend(f);
-            },
-        )
-        .map_err(|e| without_name(object, e.to_string()))?;
+    let (mut findings, error) = detector.scan_each_partial(
+        input,
+        object,
+        agg.as_mut().map(|a| (a, fallback)),
+        &trailguard_engine::ReadLimits::default(),
+        |f| {
+            let f = match output.as_deref_mut() {
+                Some(output) => output.finding(f),
+                None => Some(f),
+            };
+            kept.extend(f);
+        },
+    );
+    let partial = error.map(|e| without_name(object, e.to_string()));
+    // Nothing read at all: the file is unreadable, not partial.
+    if let Some(reason) = &partial
+        && findings.records == 0
+    {
+        return Err(reason.clone());
+    }
     findings.findings = kept;
     Ok(FileResult {
         findings,
         metrics: agg,
         written: 0,
+        partial,
     })
 }
 

@@ -100,6 +100,10 @@ struct FileEntry {
     findings: usize,
     suppressed: u64,
     held_back: u64,
+    /// Why reading stopped part way, when it did: the file's findings are
+    /// those of the records read before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partial: Option<String>,
 }
 
 /// One unreadable file or target in the JSON document.
@@ -177,7 +181,19 @@ pub fn gather(
     let mut findings = Vec::new();
     for file in &run.files {
         match &file.result {
-            Ok(result) => findings.extend(result.findings.findings.iter().cloned()),
+            Ok(result) => {
+                findings.extend(result.findings.findings.iter().cloned());
+                // Reported as far as it was read, and an error all the same.
+                if let Some(reason) = &result.partial {
+                    errors.push(ErrorEntry {
+                        path: file.source.name(),
+                        error: format!(
+                            "read in part ({} records before the failure are reported): {reason}",
+                            result.findings.records
+                        ),
+                    });
+                }
+            }
             Err(error) => errors.push(ErrorEntry {
                 path: file.source.name(),
                 error: error.clone(),
@@ -197,7 +213,7 @@ pub fn print_errors(errors: &[ErrorEntry]) {
         return;
     }
     eprintln!(
-        "trailguard: {} file(s) or target(s) could not be read:",
+        "trailguard: {} file(s) or target(s) could not be read, or were read in part:",
         errors.len()
     );
     for e in errors {
@@ -581,6 +597,7 @@ fn file_entries(report: &Report) -> Vec<FileEntry> {
                 findings: result.findings.findings.len() + result.written,
                 suppressed: result.findings.suppressed,
                 held_back: result.findings.held_back,
+                partial: result.partial.clone(),
             })
         })
         .collect()

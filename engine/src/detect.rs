@@ -17,7 +17,7 @@ use crate::reader::{ReadError, ReadLimits};
 use crate::record::{KeyField, KeyMemo, Record};
 use crate::rules::precision::attempt_severity;
 use crate::rules::{Catalogue, CatalogueError, Precision, Rule, Severity, Verdict};
-use crate::scan::{RecordFilter, scan_records};
+use crate::scan::{RecordFilter, scan_records_partial};
 use crate::sigma::SigmaRules;
 
 /// The rules one pass runs: trailguard rules, suppressions, Sigma rules.
@@ -259,24 +259,45 @@ impl Detector {
         &self,
         input: impl std::io::Read,
         object: &ObjectRef,
+        metrics: Option<(&mut Aggregator, i64)>,
+        limits: &ReadLimits,
+        each: impl FnMut(Finding),
+    ) -> Result<FileFindings, ReadError> {
+        match self.scan_each_partial(input, object, metrics, limits, each) {
+            (found, None) => Ok(found),
+            (_, Some(error)) => Err(error),
+        }
+    }
+
+    /// [`Detector::scan_each`] that keeps going to the end of the pass when
+    /// the file fails part way: the findings of the records read before the
+    /// failure (handed to `each`, folded repeats and flood summaries
+    /// included) and their counts, with the error that ended the read. The
+    /// CLI reports such a file as partial; the functions retry the whole
+    /// file instead ([`Detector::scan_each`]).
+    pub fn scan_each_partial(
+        &self,
+        input: impl std::io::Read,
+        object: &ObjectRef,
         mut metrics: Option<(&mut Aggregator, i64)>,
         limits: &ReadLimits,
         mut each: impl FnMut(Finding),
-    ) -> Result<FileFindings, ReadError> {
+    ) -> (FileFindings, Option<ReadError>) {
         let source = object.to_string();
         let mut pass = Pass::new(self, object);
         // Which rules are viable is decided by a few fields whose values
         // repeat within a file: worked out once per combination.
         let mut memo = KeyMemo::new(self.key_fields.clone());
-        let summary = scan_records(input, &source, &self.filter, limits, |record| {
-            let viable = memo.recall(record, || self.viable(record));
-            pass.match_rules(record, &viable, &mut metrics);
-            pass.report(record, &mut each);
-        })?;
+        let (summary, error) =
+            scan_records_partial(input, &source, &self.filter, limits, |record| {
+                let viable = memo.recall(record, || self.viable(record));
+                pass.match_rules(record, &viable, &mut metrics);
+                pass.report(record, &mut each);
+            });
         pass.out.records = summary.records;
         pass.out.rejected = summary.rejected;
         pass.out.filtered = summary.filtered;
-        Ok(pass.finish(object, &mut each))
+        (pass.finish(object, &mut each), error)
     }
 }
 

@@ -126,19 +126,38 @@ pub fn scan_records<R: Read>(
     source: &str,
     filter: &RecordFilter,
     limits: &ReadLimits,
-    mut visit: impl FnMut(&Record<'_>),
+    visit: impl FnMut(&Record<'_>),
 ) -> Result<FileSummary, ReadError> {
-    let mut reader = RecordReader::with_limits(input, source, *limits)?;
+    match scan_records_partial(input, source, filter, limits, visit) {
+        (summary, None) => Ok(summary),
+        (_, Some(error)) => Err(error),
+    }
+}
+
+/// [`scan_records`] that keeps what was read before a fatal error (a
+/// truncated or corrupt object, trailing data after the document): the
+/// summary of the records visited, and the error that ended the pass.
+pub fn scan_records_partial<R: Read>(
+    input: R,
+    source: &str,
+    filter: &RecordFilter,
+    limits: &ReadLimits,
+    mut visit: impl FnMut(&Record<'_>),
+) -> (FileSummary, Option<ReadError>) {
     let mut summary = FileSummary::default();
+    let mut reader = match RecordReader::with_limits(input, source, *limits) {
+        Ok(reader) => reader,
+        Err(error) => return (summary, Some(error)),
+    };
     let open = filter.is_open();
     while let Some(next) = reader.next_record() {
-        summary.records += 1;
         // Borrowed in place: a record is a large struct, and this loop
         // runs once per record.
         let record = match next {
             Ok(ref record) => record,
-            Err(e) if e.is_fatal() => return Err(e),
+            Err(e) if e.is_fatal() => return (summary, Some(e)),
             Err(e) => {
+                summary.records += 1;
                 summary.rejected += 1;
                 if summary.rejections.len() < REJECTION_SAMPLES {
                     summary.rejections.push(e.to_string());
@@ -146,11 +165,12 @@ pub fn scan_records<R: Read>(
                 continue;
             }
         };
+        summary.records += 1;
         if !open && !filter.accepts(record) {
             summary.filtered += 1;
             continue;
         }
         visit(record);
     }
-    Ok(summary)
+    (summary, None)
 }
