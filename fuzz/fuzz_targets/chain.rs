@@ -59,8 +59,13 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 fn sign_hex(message: &[u8]) -> String {
     let key = key();
     let mut signature = vec![0u8; key.public_modulus_len()];
-    key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut signature)
-        .expect("RSA signing");
+    key.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        message,
+        &mut signature,
+    )
+    .expect("RSA signing");
     hex::encode(signature)
 }
 
@@ -78,7 +83,9 @@ fuzz_target!(|data: &[u8]| {
         let object = parsed
             .as_ref()
             .filter(|file| !file.digest.digest_s3_object.is_empty())
-            .map(|file| ObjectRef::new(&file.digest.digest_s3_bucket, &file.digest.digest_s3_object))
+            .map(|file| {
+                ObjectRef::new(&file.digest.digest_s3_bucket, &file.digest.digest_s3_object)
+            })
             .unwrap_or(fallback);
         let mut metadata = HashMap::new();
         if let Some(file) = &parsed {
@@ -89,7 +96,10 @@ fuzz_target!(|data: &[u8]| {
             }
             if flags & 2 != 0 {
                 for entry in file.digest.log_files() {
-                    let data = ObjectData { body: gzip(LOG), metadata: HashMap::new() };
+                    let data = ObjectData {
+                        body: gzip(LOG),
+                        metadata: HashMap::new(),
+                    };
                     store.put(entry.location(), data);
                 }
             }
@@ -97,15 +107,27 @@ fuzz_target!(|data: &[u8]| {
         if flags & 16 != 0 {
             metadata.insert(SIGNATURE_METADATA.to_owned(), "00ff".to_owned());
         }
-        metadata.insert(SIGNATURE_ALGORITHM_METADATA.to_owned(), SIGNATURE_ALGORITHM.to_owned());
+        metadata.insert(
+            SIGNATURE_ALGORITHM_METADATA.to_owned(),
+            SIGNATURE_ALGORITHM.to_owned(),
+        );
         if flags & 8 == 0 && object.bucket == BUCKET {
             let end = digest_key_time(&object.key)
                 .or(parsed.as_ref().map(|file| file.end))
                 .unwrap_or(UNTIL - Duration::hours(i as i64));
-            listed.push(ListedDigest { key: object.key.clone(), end });
+            listed.push(ListedDigest {
+                key: object.key.clone(),
+                end,
+            });
         }
         if flags & 4 == 0 {
-            store.put(object, ObjectData { body: compressed, metadata });
+            store.put(
+                object,
+                ObjectData {
+                    body: compressed,
+                    metadata,
+                },
+            );
         }
     }
     let keys = StaticKeys(vec![PublicKey {
@@ -135,7 +157,10 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             Finding::Log { object, .. } => {
-                assert!(under_valid, "log file {object:?} reported outside a valid digest");
+                assert!(
+                    under_valid,
+                    "log file {object:?} reported outside a valid digest"
+                );
             }
             Finding::Gap { .. } => {}
         }

@@ -29,5 +29,9 @@ fuzz_target!(|data: &[u8]| {
     let json = serde_json::to_vec(&file.digest).expect("a digest serializes");
     let again: Digest = serde_json::from_slice(&json).expect("a serialized digest parses");
     assert_eq!(again, file.digest, "the digest changed in a round trip");
-    assert!(file.digest.previous().is_none_or(|p| Some(&p.key) == file.digest.previous_digest_s3_object.as_ref()));
+    assert!(
+        file.digest
+            .previous()
+            .is_none_or(|p| Some(&p.key) == file.digest.previous_digest_s3_object.as_ref())
+    );
 });

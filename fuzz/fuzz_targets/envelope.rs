@@ -26,7 +26,10 @@ fn check(delivery: &Delivery) {
                 }
             }
             Err(error) => {
-                assert!(message.ignored.is_empty(), "a failed message lists ignored parts");
+                assert!(
+                    message.ignored.is_empty(),
+                    "a failed message lists ignored parts"
+                );
                 assert!(!error.to_string().is_empty());
             }
         }
@@ -38,7 +41,11 @@ fn unwrap_direct(event: &Value) {
         Ok(delivery) => {
             check(&delivery);
             if !delivery.from_sqs() {
-                assert_eq!(delivery.messages.len(), 1, "a direct delivery of several messages");
+                assert_eq!(
+                    delivery.messages.len(),
+                    1,
+                    "a direct delivery of several messages"
+                );
             }
         }
         Err(error) => assert!(!error.to_string().is_empty()),

@@ -22,8 +22,16 @@ fn check_record(pattern: &FilterPattern, again: &FilterPattern, json: &str) {
         return;
     };
     let matched = pattern.matches(&value);
-    assert_eq!(matched, again.matches(&value), "the canonical form matches differently");
-    assert_eq!(matched, pattern.explain(&value).held, "explain disagrees with matches");
+    assert_eq!(
+        matched,
+        again.matches(&value),
+        "the canonical form matches differently"
+    );
+    assert_eq!(
+        matched,
+        pattern.explain(&value).held,
+        "explain disagrees with matches"
+    );
     if let Ok(record) = Record::from_json(json) {
         assert_eq!(
             matched,
@@ -55,7 +63,11 @@ fuzz_target!(|data: &[u8]| {
     let canonical = pattern.to_string();
     let again = FilterPattern::parse(&canonical)
         .unwrap_or_else(|e| panic!("the canonical form {canonical:?} does not parse: {e}"));
-    assert_eq!(again.to_string(), canonical, "the canonical form is not stable");
+    assert_eq!(
+        again.to_string(),
+        canonical,
+        "the canonical form is not stable"
+    );
     let _ = pattern.paths();
     for json in RECORDS.iter().copied().chain(record) {
         check_record(&pattern, &again, json);

@@ -42,7 +42,10 @@ fn check_classify(key: &str) {
         assert!(info.file_time.is_none() && info.prefix.is_none() && info.org_id.is_none());
         return;
     }
-    let account = info.account.as_deref().expect("a CloudTrail key has an account");
+    let account = info
+        .account
+        .as_deref()
+        .expect("a CloudTrail key has an account");
     assert!(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()));
     assert!(info.region.as_deref().is_some_and(|r| !r.is_empty()));
     let date = info.date.expect("a CloudTrail key has a date");
@@ -50,7 +53,10 @@ fn check_classify(key: &str) {
     let time = info.file_time.expect("a CloudTrail key has a file time");
     assert!(time.hour < 24 && time.minute < 60 && time.second < 60);
     if let Some(prefix) = &info.prefix {
-        assert!(key.starts_with(prefix.as_str()), "the prefix is not the key's start");
+        assert!(
+            key.starts_with(prefix.as_str()),
+            "the prefix is not the key's start"
+        );
     }
     if info.kind == KeyKind::Log {
         assert_eq!(keys::log_file_account(&info.file_name), Some(account));

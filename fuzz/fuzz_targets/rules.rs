@@ -56,7 +56,10 @@ fuzz_target!(|data: &[u8]| {
     for rule in catalogue.rules() {
         assert!(ids.insert(rule.id()), "rule id {} loaded twice", rule.id());
         let canonical = rule.pattern().to_string();
-        assert!(FilterPattern::parse(&canonical).is_ok(), "{canonical:?} does not parse");
+        assert!(
+            FilterPattern::parse(&canonical).is_ok(),
+            "{canonical:?} does not parse"
+        );
     }
     for json in RECORDS.iter().copied().chain(record) {
         check_record(&catalogue, json);

@@ -36,7 +36,10 @@ fn check_record(rules: &SigmaRules, json: &str) {
         let typed: Vec<&str> = rules.matching_record(&record).map(|r| r.id()).collect();
         assert_eq!(typed, scanned, "the typed record matches other rules");
         let mut memo = rules.pass_memo();
-        let pass: Vec<&str> = rules.matching_in_pass(&record, &mut memo).map(|r| r.id()).collect();
+        let pass: Vec<&str> = rules
+            .matching_in_pass(&record, &mut memo)
+            .map(|r| r.id())
+            .collect();
         assert_eq!(pass, scanned, "the pass memo changes the answer");
         if !rules.could_match(&record) {
             assert!(scanned.is_empty(), "could_match ruled out a matching rule");
