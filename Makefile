@@ -10,7 +10,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: test demo venv lint fmt unit template-lint readme-check bench build cli clean-venv
+.PHONY: test demo venv lint fmt unit template-lint readme-check bench build cli clean-venv fuzz
 
 test: venv lint unit template-lint readme-check
 
@@ -75,6 +75,19 @@ bench: venv
 	cargo build --release -p trailguard-cli --bin trailguard --example integrity_bench
 	./target/release/examples/integrity_bench
 	python3 bench/scan_memory.py target/release/trailguard $(BENCH_DATA)/cloudtrail-200k.json.gz
+
+# Fuzzing (not part of `make test`): every target in fuzz/ for FUZZ_SECONDS
+# each, one after another, then executions and crashes per target. Needs
+# the nightly toolchain (`rustup toolchain install nightly`); cargo-fuzz is
+# installed at the pinned version when missing. See docs/reliability.md.
+FUZZ_SECONDS ?= 120
+CARGO_FUZZ_VERSION := 0.13.2
+fuzz:
+	@cargo fuzz --version 2>/dev/null | grep -q ' $(CARGO_FUZZ_VERSION)$$' || \
+		cargo install cargo-fuzz --locked --version $(CARGO_FUZZ_VERSION)
+	python3 tools/fuzz_seeds.py
+	cd fuzz && cargo +nightly fuzz build -O
+	python3 tools/fuzz_report.py --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 demo: venv
 	$(PY) tools/demo.py
