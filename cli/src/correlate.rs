@@ -1,16 +1,17 @@
 //! Correlation rules over a whole scan.
 //!
 //! Files are read in parallel and in any order, so correlations are not
-//! decided while reading: every finding passes through [`Correlating`] on
-//! its worker, which keeps a hit for each correlation the finding's rule
-//! feeds (bounded per rule, see `sigma::correlation`) and lets through the
-//! findings the command reports. Once every file is read,
-//! [`Correlating::finish`] evaluates each group over all of its hits in
-//! event time, whatever the order of files, regions and accounts.
+//! decided while reading. The detector keeps every match of a rule feeding
+//! a correlation ([`Detector::with_correlation_inputs`]): whatever its
+//! severity, before repeats fold and the flood cap applies, so that
+//! `--min-severity`, `--repeat-window` and `--flood-cap` change what is
+//! reported, never what is counted. When a file is done, [`Correlating`]
+//! keeps a hit for each of its inputs (bounded per rule, see
+//! `sigma::correlation`). Once every file is read, [`Correlating::finish`]
+//! evaluates each group over all of its hits in event time, whatever the
+//! order of files, regions and accounts.
 //!
-//! The detector runs with no severity threshold when correlations are
-//! loaded, so that inputs below `--min-severity` still count; the
-//! threshold is applied here to what is reported.
+//! [`Detector::with_correlation_inputs`]: trailguard_engine::detect::Detector::with_correlation_inputs
 
 use std::sync::{Arc, Mutex};
 
@@ -43,16 +44,13 @@ impl Correlating {
         })
     }
 
-    /// Takes a finding: a hit if its rule feeds a correlation; the finding
-    /// back if the command reports it.
-    fn take(&self, finding: Finding) -> Option<Finding> {
+    /// Takes a file's correlation inputs: a hit for each correlation its
+    /// rule feeds.
+    fn take(&self, inputs: &[Finding]) {
         let mut collector = self.collector.lock().unwrap_or_else(|e| e.into_inner());
-        let silenced = collector.correlations().silences(&finding.rule.id);
-        if !collector.correlations().fed_by(&finding.rule.id).is_empty() {
-            collector.offer(&finding);
+        for input in inputs {
+            collector.offer(input);
         }
-        drop(collector);
-        (!silenced && finding.rule.severity >= self.min_severity).then_some(finding)
     }
 
     /// Evaluates every group: the correlation findings at or above the
@@ -90,11 +88,15 @@ struct Through {
 
 impl FileOutput for Through {
     fn finding(&mut self, finding: Finding) -> Option<Finding> {
-        let finding = self.correlating.take(finding)?;
         self.inner.finding(finding)
     }
 
     fn close(self: Box<Self>, result: &mut Result<FileResult, String>) {
+        // A partial file's inputs count as far as it was read.
+        if let Ok(file) = result {
+            let inputs = std::mem::take(&mut file.findings.correlation_inputs);
+            self.correlating.take(&inputs);
+        }
         self.inner.close(result);
     }
 }

@@ -105,7 +105,10 @@ impl FindingsView {
             (Some(r), None) => r.count,
             (None, None) => 1,
         };
-        if finding.repeats.is_some() && self.count_again(&finding.id, events) {
+        // A folded burst read from two files, or two windows of one dense
+        // burst starting in the same second, is one finding: one row.
+        let merges = finding.repeats.is_some() || finding.correlation.is_some();
+        if merges && self.count_again(&finding.id, events) {
             return;
         }
         self.count += 1;
@@ -125,7 +128,7 @@ impl FindingsView {
             }
         }
         let row = self.rows.as_ref().map(Vec::len);
-        if finding.repeats.is_some() {
+        if merges {
             self.folded
                 .insert(finding.id.clone(), Folded { key, row, events });
         }

@@ -251,21 +251,21 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
 
 /// The detector the arguments ask for.
 fn detector(args: &ScanArgs, ruleset: Ruleset, correlating: bool) -> anyhow::Result<Detector> {
-    // Correlation inputs count whatever their severity (see `correlate`).
-    let threshold = if correlating {
-        Severity::Informational
-    } else {
-        args.min_severity
-    };
-    Ok(Detector::new(
+    let detector = Detector::new(
         ruleset.catalogue,
         ruleset.sigma,
-        threshold,
+        args.min_severity,
         args.flood_cap.unwrap_or(usize::MAX).max(1),
     )
     .context("loading suppressions")?
     .with_repeat_window(args.repeat_window)
-    .with_filter(args.filter.record_filter()))
+    .with_filter(args.filter.record_filter());
+    // Inputs count whatever their severity, repeats and cap (see `correlate`).
+    Ok(if correlating {
+        detector.with_correlation_inputs()
+    } else {
+        detector
+    })
 }
 
 /// One scan about to run: the detector, and the correlations fed by it.
