@@ -5,9 +5,8 @@
 //! a correlation ([`Detector::with_correlation_inputs`]): whatever its
 //! severity, before repeats fold and the flood cap applies, so that
 //! `--min-severity`, `--repeat-window` and `--flood-cap` change what is
-//! reported, never what is counted. When a file is done, [`Correlating`]
-//! keeps a hit for each of its inputs (bounded per rule, see
-//! `sigma::correlation`). Once every file is read, [`Correlating::finish`]
+//! reported, never what is counted. As each input is found, [`Correlating`]
+//! keeps a hit for it (bounded per rule, see `sigma::correlation`). Once every file is read, [`Correlating::finish`]
 //! evaluates each group over all of its hits in event time, whatever the
 //! order of files, regions and accounts.
 //!
@@ -44,13 +43,11 @@ impl Correlating {
         })
     }
 
-    /// Takes a file's correlation inputs: a hit for each correlation its
-    /// rule feeds.
-    fn take(&self, inputs: &[Finding]) {
+    /// Takes a correlation input: a hit for each correlation its rule
+    /// feeds (the collector's cap bounds what is held).
+    fn take(&self, input: &Finding) {
         let mut collector = self.collector.lock().unwrap_or_else(|e| e.into_inner());
-        for input in inputs {
-            collector.offer(input);
-        }
+        collector.offer(input);
     }
 
     /// Evaluates every group: the correlation findings at or above the
@@ -91,12 +88,14 @@ impl FileOutput for Through {
         self.inner.finding(finding)
     }
 
+    // Offered as found: a file that fails part way (reported as partial)
+    // counts as far as it was read, and one that cannot be read at all
+    // gave none.
+    fn input(&mut self, input: Finding) {
+        self.correlating.take(&input);
+    }
+
     fn close(self: Box<Self>, result: &mut Result<FileResult, String>) {
-        // A partial file's inputs count as far as it was read.
-        if let Ok(file) = result {
-            let inputs = std::mem::take(&mut file.findings.correlation_inputs);
-            self.correlating.take(&inputs);
-        }
         self.inner.close(result);
     }
 }

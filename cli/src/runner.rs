@@ -57,6 +57,9 @@ pub trait FileOutput: Send {
     /// Takes one finding as it is found: written or dropped (`None`), or
     /// given back to be kept in the file's `findings`.
     fn finding(&mut self, finding: Finding) -> Option<Finding>;
+    /// Takes one correlation input as it is found (a match of a rule
+    /// feeding a correlation, see `correlate`); dropped unless correlating.
+    fn input(&mut self, _input: Finding) {}
     /// The file is done: its counts, or why it could not be read.
     fn close(self: Box<Self>, result: &mut Result<FileResult, String>);
 }
@@ -271,21 +274,28 @@ fn scan_reader(
     input: impl std::io::Read,
     object: &ObjectRef,
     (fallback, metrics): (i64, bool),
-    mut output: Option<&mut dyn FileOutput>,
+    output: Option<&mut dyn FileOutput>,
 ) -> Result<FileResult, String> {
     let mut agg = metrics.then(|| Aggregator::new(AggregatorConfig::default()));
     let mut kept = Vec::new();
-    let (mut findings, error) = detector.scan_each_partial(
+    // Both closures hand over to the one output, one at a time.
+    let output = std::cell::RefCell::new(output);
+    let (mut findings, error) = detector.scan_streaming(
         input,
         object,
         agg.as_mut().map(|a| (a, fallback)),
         &trailguard_engine::ReadLimits::default(),
         |f| {
-            let f = match output.as_deref_mut() {
+            let f = match output.borrow_mut().as_deref_mut() {
                 Some(output) => output.finding(f),
                 None => Some(f),
             };
             kept.extend(f);
+        },
+        |i| {
+            if let Some(output) = output.borrow_mut().as_deref_mut() {
+                output.input(i);
+            }
         },
     );
     let partial = error.map(|e| without_name(object, e.to_string()));

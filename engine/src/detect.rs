@@ -279,9 +279,30 @@ impl Detector {
         &self,
         input: impl std::io::Read,
         object: &ObjectRef,
+        metrics: Option<(&mut Aggregator, i64)>,
+        limits: &ReadLimits,
+        each: impl FnMut(Finding),
+    ) -> (FileFindings, Option<ReadError>) {
+        let mut inputs = Vec::new();
+        let (mut found, error) =
+            self.scan_streaming(input, object, metrics, limits, each, |i| inputs.push(i));
+        found.correlation_inputs = inputs;
+        (found, error)
+    }
+
+    /// [`Detector::scan_each_partial`] handing each correlation input
+    /// ([`Detector::with_correlation_inputs`]) to `inputs` as it is made,
+    /// instead of keeping a file's inputs until the file ends: a caller
+    /// holding them within a bound of its own (the CLI's collector) then
+    /// holds no more than that, whatever the size of the file.
+    pub fn scan_streaming(
+        &self,
+        input: impl std::io::Read,
+        object: &ObjectRef,
         mut metrics: Option<(&mut Aggregator, i64)>,
         limits: &ReadLimits,
         mut each: impl FnMut(Finding),
+        mut inputs: impl FnMut(Finding),
     ) -> (FileFindings, Option<ReadError>) {
         let source = object.to_string();
         let mut pass = Pass::new(self, object);
@@ -292,7 +313,7 @@ impl Detector {
             scan_records_partial(input, &source, &self.filter, limits, |record| {
                 let viable = memo.recall(record, || self.viable(record));
                 pass.match_rules(record, &viable, &mut metrics);
-                pass.report(record, &mut each);
+                pass.report(record, &mut each, &mut inputs);
             });
         pass.out.records = summary.records;
         pass.out.rejected = summary.rejected;
@@ -363,7 +384,12 @@ impl<'d> Pass<'d> {
     }
 
     /// Turns the matched rules into findings for `each`.
-    fn report(&mut self, record: &Record<'_>, each: &mut impl FnMut(Finding)) {
+    fn report(
+        &mut self,
+        record: &Record<'_>,
+        each: &mut impl FnMut(Finding),
+        inputs: &mut impl FnMut(Finding),
+    ) {
         let detector = self.detector;
         // Suppressions and the flood cap read the record itself, so a
         // suppressed or held-back match builds nothing; the facts are built
@@ -400,7 +426,7 @@ impl<'d> Pass<'d> {
                     Some(Arc::clone(&self.log_file)),
                 );
                 input.attempt = attempt;
-                self.out.correlation_inputs.push(input);
+                inputs(input);
             }
             if !reported {
                 continue;
