@@ -20,13 +20,12 @@
 //! within one file still fires; one spanning files does not).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 use trailguard_engine::findings::Finding;
 use trailguard_engine::sigma::Correlations;
 use trailguard_engine::sigma::correlation::{
-    CorrelationRule, Evidence, Hit, correlation_finding, evaluate, hit_of,
+    CorrelationRule, Evidence, Hit, correlation_finding, evaluate, evidence_hit,
 };
 
 use crate::correlation_store::{HitStore, StoreError, StoredHit, partition};
@@ -108,18 +107,8 @@ impl CorrelationState {
                     continue;
                 };
                 // No time, id or group-by value: it cannot count (as in a scan).
-                let Some((values, hit)) = hit_of(rule, position, &finding.event) else {
+                let Some((values, hit)) = evidence_hit(rule, position, finding) else {
                     continue;
-                };
-                let hit = Hit {
-                    time: hit.time,
-                    event_id: hit.event_id,
-                    rule: hit.rule,
-                    value: hit.value,
-                    payload: Evidence {
-                        facts: Arc::clone(&finding.event),
-                        log_file: finding.log_file.clone(),
-                    },
                 };
                 let next = groups.len();
                 let index = *at.entry((c, values.clone())).or_insert(next);

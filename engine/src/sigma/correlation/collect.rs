@@ -65,6 +65,27 @@ pub fn hit_of(
     Some((group, hit))
 }
 
+/// [`hit_of`] for `finding`, keeping its event and log file as the hit's
+/// evidence: what a scan's collector and the notifier's table both hold.
+pub fn evidence_hit(
+    rule: &CorrelationRule,
+    position: usize,
+    finding: &Finding,
+) -> Option<(Vec<String>, Hit<Evidence>)> {
+    let (group, hit) = hit_of(rule, position, &finding.event)?;
+    let hit = Hit {
+        time: hit.time,
+        event_id: hit.event_id,
+        rule: hit.rule,
+        value: hit.value,
+        payload: Evidence {
+            facts: Arc::clone(&finding.event),
+            log_file: finding.log_file.clone(),
+        },
+    };
+    Some((group, hit))
+}
+
 /// One group's state, for `explain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupState {
@@ -125,7 +146,7 @@ impl Collector {
             let Some(rule) = self.correlations.rules.get(c) else {
                 continue;
             };
-            let Some((group, hit)) = hit_of(rule, position, &finding.event) else {
+            let Some((group, hit)) = evidence_hit(rule, position, finding) else {
                 self.unusable += 1;
                 continue;
             };
@@ -134,17 +155,7 @@ impl Collector {
                 continue;
             };
             *held += 1;
-            let evidence = Evidence {
-                facts: Arc::clone(&finding.event),
-                log_file: finding.log_file.clone(),
-            };
-            self.groups.entry((c, group)).or_default().push(Hit {
-                time: hit.time,
-                event_id: hit.event_id,
-                rule: hit.rule,
-                value: hit.value,
-                payload: evidence,
-            });
+            self.groups.entry((c, group)).or_default().push(hit);
         }
     }
 

@@ -32,7 +32,9 @@ mod window;
 use std::collections::HashMap;
 
 pub use builtin::CORRELATION_FILES;
-pub use collect::{Collector, CollectorReport, DEFAULT_CAP, Evidence, GroupState, hit_of};
+pub use collect::{
+    Collector, CollectorReport, DEFAULT_CAP, Evidence, GroupState, evidence_hit, hit_of,
+};
 pub use finding::{correlation_finding, correlation_finding_id};
 pub use replay::{Replay, replay};
 pub use rule::{Condition, CorrelationField, CorrelationKind, CorrelationRule, Op};
