@@ -17,10 +17,12 @@ mod readback;
 
 pub use readback::{ingress_rules, metric_minutes, metric_names, queue_arn};
 
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Asserts that every document in `documents` is valid against the JSON
@@ -533,12 +535,21 @@ fn moto_binary() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    // Binding port 0 asks the kernel for a free port; it is released again
-    // before moto binds it, a race that is harmless on a test machine.
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port on 127.0.0.1: {e}"))
+    // Binding port 0 asks the kernel for a free port, released again before
+    // moto binds it: until then the kernel may give the same port to a test
+    // starting alongside, whose moto would then fail to bind while both
+    // tests talk to the first one. So a port is given out once per process.
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut given = GIVEN.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free port on 127.0.0.1: {e}"));
+        if given.insert(port) {
+            return port;
+        }
+    }
 }
 
 #[cfg(test)]
