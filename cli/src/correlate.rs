@@ -1,14 +1,15 @@
 //! Correlation rules over a whole scan.
 //!
 //! Files are read in parallel and in any order, so correlations are not
-//! decided while reading. The detector keeps every match of a rule feeding
-//! a correlation ([`Detector::with_correlation_inputs`]): whatever its
-//! severity, before repeats fold and the flood cap applies, so that
-//! `--min-severity`, `--repeat-window` and `--flood-cap` change what is
-//! reported, never what is counted. As each input is found, [`Correlating`]
-//! keeps a hit for it (bounded per rule, see `sigma::correlation`). Once every file is read, [`Correlating::finish`]
-//! evaluates each group over all of its hits in event time, whatever the
-//! order of files, regions and accounts.
+//! decided while reading. The detector turns every match of a rule feeding
+//! a correlation into a hit ([`Detector::with_correlation_inputs`]):
+//! whatever its severity, before repeats fold and the flood cap applies,
+//! so that `--min-severity`, `--repeat-window` and `--flood-cap` change
+//! what is reported, never what is counted. [`Correlating`] keeps each hit
+//! as it is found (bounded per rule, see `sigma::correlation`). Once every
+//! file is read, [`Correlating::finish`] evaluates each group over all of
+//! its hits in event time, whatever the order of files, regions and
+//! accounts.
 //!
 //! [`Detector::with_correlation_inputs`]: trailguard_engine::detect::Detector::with_correlation_inputs
 
@@ -16,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use trailguard_engine::findings::Finding;
 use trailguard_engine::rules::Severity;
-use trailguard_engine::sigma::correlation::{Collector, CollectorReport};
+use trailguard_engine::sigma::correlation::{Collector, CollectorReport, CorrelationInput};
 use trailguard_engine::sigma::{Correlations, SigmaRules};
 
 use crate::runner::{FileOutput, FileResult, Output};
@@ -43,9 +44,8 @@ impl Correlating {
         })
     }
 
-    /// Takes a correlation input: a hit for each correlation its rule
-    /// feeds (the collector's cap bounds what is held).
-    fn take(&self, input: &Finding) {
+    /// Takes a correlation input (the collector's cap bounds what is held).
+    fn take(&self, input: CorrelationInput) {
         let mut collector = self.collector.lock().unwrap_or_else(|e| e.into_inner());
         collector.offer(input);
     }
@@ -91,8 +91,8 @@ impl FileOutput for Through {
     // Offered as found: a file that fails part way (reported as partial)
     // counts as far as it was read, and one that cannot be read at all
     // gave none.
-    fn input(&mut self, input: Finding) {
-        self.correlating.take(&input);
+    fn input(&mut self, input: CorrelationInput) {
+        self.correlating.take(input);
     }
 
     fn close(self: Box<Self>, result: &mut Result<FileResult, String>) {

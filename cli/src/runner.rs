@@ -26,6 +26,7 @@ use trailguard_engine::ObjectRef;
 use trailguard_engine::detect::{Detector, FileFindings};
 use trailguard_engine::findings::Finding;
 use trailguard_engine::metrics::{Aggregator, AggregatorConfig};
+use trailguard_engine::sigma::correlation::CorrelationInput;
 
 use crate::aws::Aws;
 use crate::sources::Source;
@@ -59,7 +60,7 @@ pub trait FileOutput: Send {
     fn finding(&mut self, finding: Finding) -> Option<Finding>;
     /// Takes one correlation input as it is found (a match of a rule
     /// feeding a correlation, see `correlate`); dropped unless correlating.
-    fn input(&mut self, _input: Finding) {}
+    fn input(&mut self, _input: CorrelationInput) {}
     /// The file is done: its counts, or why it could not be read.
     fn close(self: Box<Self>, result: &mut Result<FileResult, String>);
 }

@@ -2,8 +2,8 @@
 //! invocations and Lambda instances, in the correlation table.
 //!
 //! For a message, each correlation input (a match of a rule feeding a
-//! correlation, see `Detector::with_correlation_inputs`) becomes a hit in
-//! its (correlation, group). Every hit of the message is written before any
+//! correlation, see `Detector::with_correlation_inputs`) is a hit in its
+//! (correlation, group). Every hit of the message is written before any
 //! group is read back: of two invocations adding to one group at once, the
 //! one reading last sees both, and the finding ids being deterministic, the
 //! notifier's finding dedup stops the other from publishing it again.
@@ -25,7 +25,7 @@ use futures::{StreamExt, TryStreamExt};
 use trailguard_engine::findings::Finding;
 use trailguard_engine::sigma::Correlations;
 use trailguard_engine::sigma::correlation::{
-    CorrelationRule, Evidence, Hit, correlation_finding, evaluate, evidence_hit,
+    CorrelationInput, CorrelationRule, Evidence, GroupHit, Hit, correlation_finding, evaluate,
 };
 
 use crate::correlation_store::{HitStore, StoreError, StoredHit, partition};
@@ -64,7 +64,7 @@ impl CorrelationState {
     /// The correlation findings `inputs` (one message's correlation inputs)
     /// complete, together with the hits kept before. An error means a hit
     /// may not be stored or a group not read: the message must be retried.
-    pub async fn correlate(&self, inputs: &[Finding]) -> Result<Vec<Finding>, StoreError> {
+    pub async fn correlate(&self, inputs: &[CorrelationInput]) -> Result<Vec<Finding>, StoreError> {
         let groups = self.groups(inputs);
         let Some(store) = &self.store else {
             return Ok(groups
@@ -98,30 +98,35 @@ impl CorrelationState {
     }
 
     /// The message's hits by (correlation, group), in a stable order.
-    fn groups(&self, inputs: &[Finding]) -> Vec<Group<'_>> {
-        let mut at: HashMap<(usize, Vec<String>), usize> = HashMap::new();
+    fn groups(&self, inputs: &[CorrelationInput]) -> Vec<Group<'_>> {
+        let mut at: HashMap<(usize, &[String]), usize> = HashMap::new();
         let mut groups: Vec<Group<'_>> = Vec::new();
-        for finding in inputs {
-            for &(c, position) in self.correlations.fed_by(&finding.rule.id) {
-                let Some(rule) = self.correlations.rules().get(c) else {
-                    continue;
-                };
-                // No time, id or group-by value: it cannot count (as in a scan).
-                let Some((values, hit)) = evidence_hit(rule, position, finding) else {
-                    continue;
-                };
-                let next = groups.len();
-                let index = *at.entry((c, values.clone())).or_insert(next);
-                if index == next {
-                    groups.push(Group {
-                        rule,
-                        values,
-                        hits: Vec::new(),
-                    });
-                }
-                if let Some(group) = groups.get_mut(index) {
-                    group.hits.push(hit);
-                }
+        // An unusable input (no time, id or group-by value) cannot count,
+        // as in a scan.
+        let hits = inputs.iter().filter_map(|input| match input {
+            CorrelationInput::Hit(hit) => Some(hit),
+            CorrelationInput::Unusable => None,
+        });
+        for GroupHit {
+            correlation,
+            group,
+            hit,
+        } in hits
+        {
+            let Some(rule) = self.correlations.rules().get(*correlation) else {
+                continue;
+            };
+            let next = groups.len();
+            let index = *at.entry((*correlation, group.as_slice())).or_insert(next);
+            if index == next {
+                groups.push(Group {
+                    rule,
+                    values: group.clone(),
+                    hits: Vec::new(),
+                });
+            }
+            if let Some(group) = groups.get_mut(index) {
+                group.hits.push(hit.clone());
             }
         }
         groups

@@ -32,7 +32,7 @@ use serde_json::Value;
 use thiserror::Error;
 use tracing::warn;
 
-use trailguard_engine::findings::finding::{EventFacts, LogFile, finding_id};
+use trailguard_engine::findings::finding::{LogFile, finding_id};
 use trailguard_engine::sigma::correlation::{Evidence, Hit};
 
 /// How late a log file may arrive after its events and still count: items
@@ -154,7 +154,7 @@ impl HitStore {
         let mut put = PutRequest::builder()
             .item("pk", AttributeValue::S(stored.partition.to_owned()))
             .item("sk", AttributeValue::S(sort_key(hit)))
-            .item("e", AttributeValue::B(Blob::new(pack(&hit.payload.facts))))
+            .item("e", AttributeValue::B(Blob::new(pack(&hit.payload.raw))))
             .item("expiresAt", number(expires_at(hit.time, stored.timespan)));
         if let Some(value) = &hit.value {
             put = put.item("v", AttributeValue::S(value.clone()));
@@ -259,7 +259,7 @@ fn hit_of_item(item: &Item) -> Option<Hit<Evidence>> {
     let (time, rest) = sk.split_once('#')?;
     let (event_id, rule) = rest.rsplit_once('#')?;
     let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-    let facts = unpack(item.get("e")?.as_b().ok()?.as_ref())?;
+    let raw = unpack(item.get("e")?.as_b().ok()?.as_ref())?;
     let log_file = match (text("b"), text("k")) {
         (Some(bucket), Some(key)) => Some(Arc::new(LogFile { bucket, key })),
         _ => None,
@@ -270,16 +270,15 @@ fn hit_of_item(item: &Item) -> Option<Hit<Evidence>> {
         rule: rule.parse().ok()?,
         value: text("v"),
         payload: Evidence {
-            facts: Arc::new(facts),
+            raw: Arc::from(raw),
             log_file,
         },
     })
 }
 
-/// The record behind `facts`, deflated; a long one loses its bulky members
-/// first (the finding's facets keep who, what, where and the outcome).
-fn pack(facts: &EventFacts) -> Vec<u8> {
-    let raw = facts.raw_event();
+/// The record's text, deflated; a long one loses its bulky members first
+/// (the finding's facets keep who, what, where and the outcome).
+fn pack(raw: &str) -> Vec<u8> {
     let text = if raw.len() <= MAX_RAW {
         raw.to_owned()
     } else {
@@ -313,11 +312,10 @@ fn trimmed(raw: &str) -> String {
     }
 }
 
-fn unpack(bytes: &[u8]) -> Option<EventFacts> {
+fn unpack(bytes: &[u8]) -> Option<String> {
     let mut text = String::new();
     DeflateDecoder::new(bytes).read_to_string(&mut text).ok()?;
-    let value: Value = serde_json::from_str(&text).ok()?;
-    Some(EventFacts::from_value(&value))
+    Some(text)
 }
 
 #[cfg(test)]
@@ -332,7 +330,7 @@ mod tests {
             rule: 2,
             value: Some("GetSecretValue".to_owned()),
             payload: Evidence {
-                facts: Arc::new(EventFacts::from_value(event)),
+                raw: Arc::from(event.to_string()),
                 log_file: Some(Arc::new(LogFile {
                     bucket: "b".into(),
                     key: "k.json.gz".into(),
@@ -377,10 +375,7 @@ mod tests {
             (back.time, &back.event_id, back.rule, &back.value),
             (original.time, &original.event_id, 2, &original.value)
         );
-        assert_eq!(
-            back.payload.facts.raw_event(),
-            original.payload.facts.raw_event()
-        );
+        assert_eq!(back.payload.raw, original.payload.raw);
         assert_eq!(back.payload.log_file, original.payload.log_file);
     }
 
@@ -390,8 +385,8 @@ mod tests {
             "requestParameters": {"policyDocument": "x".repeat(40_000)}});
         let item = item_of(&hit(&event));
         let back = hit_of_item(&item).unwrap();
-        assert!(back.payload.facts.raw_event().len() < 100);
-        assert_eq!(back.payload.facts.event_id.as_deref(), Some("e#1"));
+        assert!(back.payload.raw.len() < 100);
+        assert_eq!(back.payload.facts().event_id.as_deref(), Some("e#1"));
     }
 
     #[test]

@@ -36,6 +36,7 @@ use trailguard_engine::keys::KeyKind;
 use trailguard_engine::metrics::{self, AggregatorConfig, emf};
 use trailguard_engine::reader::ReadLimits;
 use trailguard_engine::rules::{Catalogue, CatalogueError, RuleText, Severity};
+use trailguard_engine::sigma::correlation::CorrelationInput;
 use trailguard_engine::sigma::{
     BUILTIN_FILES, CORRELATION_FILES, SigmaRules, SkipReason, is_sigma_text,
 };
@@ -199,7 +200,7 @@ pub struct Scanned {
     /// Findings to publish.
     pub findings: Vec<Finding>,
     /// Matches of the rules feeding correlations (see `correlation_state`).
-    pub correlation_inputs: Vec<Finding>,
+    pub correlation_inputs: Vec<CorrelationInput>,
 }
 
 impl NotifierService {
@@ -275,7 +276,7 @@ impl NotifierService {
 
     /// The correlation findings at or above the minimum severity that
     /// `inputs` (one message's correlation inputs) complete.
-    async fn correlate(&self, inputs: &[Finding]) -> Result<Vec<Finding>, String> {
+    async fn correlate(&self, inputs: &[CorrelationInput]) -> Result<Vec<Finding>, String> {
         let Some(state) = &self.correlating else {
             return Ok(Vec::new());
         };

@@ -19,6 +19,7 @@ use crate::rules::precision::attempt_severity;
 use crate::rules::{Catalogue, CatalogueError, Precision, Rule, Severity, Verdict};
 use crate::scan::{RecordFilter, scan_records_partial};
 use crate::sigma::SigmaRules;
+use crate::sigma::correlation::{CorrelationInput, MatchedRecord};
 
 /// The rules one pass runs: trailguard rules, suppressions, Sigma rules.
 pub struct Detector {
@@ -95,11 +96,11 @@ pub struct FileFindings {
     pub folded: u64,
     /// Records left out by the detector's record filter.
     pub filtered: u64,
-    /// With [`Detector::with_correlation_inputs`]: every match of a rule
-    /// feeding a correlation that passed the precision rules and the
-    /// suppressions, whatever its severity, before repeats fold and the
-    /// flood cap applies (so counts are exact).
-    pub correlation_inputs: Vec<Finding>,
+    /// With [`Detector::with_correlation_inputs`]: what every match of a
+    /// rule feeding a correlation gives it, for matches that passed the
+    /// precision rules and the suppressions, whatever their severity,
+    /// before repeats fold and the flood cap applies (so counts are exact).
+    pub correlation_inputs: Vec<CorrelationInput>,
 }
 
 impl Detector {
@@ -302,7 +303,7 @@ impl Detector {
         mut metrics: Option<(&mut Aggregator, i64)>,
         limits: &ReadLimits,
         mut each: impl FnMut(Finding),
-        mut inputs: impl FnMut(Finding),
+        mut inputs: impl FnMut(CorrelationInput),
     ) -> (FileFindings, Option<ReadError>) {
         let source = object.to_string();
         let mut pass = Pass::new(self, object);
@@ -388,7 +389,7 @@ impl<'d> Pass<'d> {
         &mut self,
         record: &Record<'_>,
         each: &mut impl FnMut(Finding),
-        inputs: &mut impl FnMut(Finding),
+        inputs: &mut impl FnMut(CorrelationInput),
     ) {
         let detector = self.detector;
         // Suppressions and the flood cap read the record itself, so a
@@ -396,6 +397,7 @@ impl<'d> Pass<'d> {
         // on the first finding and shared by the others.
         let mut subject = None;
         let mut event: Option<Arc<EventFacts>> = None;
+        let mut matched = MatchedRecord::new(record, Some(&self.log_file));
         for &number in &self.numbers {
             let Some((info, attempt)) = detector.judged(number, record) else {
                 continue;
@@ -418,15 +420,10 @@ impl<'d> Pass<'d> {
                 self.out.suppressed += 1;
                 continue;
             }
-            if feeds != Feeds::Nothing {
-                let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
-                let mut input = Finding::on(
-                    Arc::clone(info),
-                    Arc::clone(event),
-                    Some(Arc::clone(&self.log_file)),
-                );
-                input.attempt = attempt;
-                inputs(input);
+            if feeds != Feeds::Nothing
+                && let Some(sigma) = &detector.sigma
+            {
+                sigma.correlations().inputs(&info.id, &mut matched, inputs);
             }
             if !reported {
                 continue;

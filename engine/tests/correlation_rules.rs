@@ -44,19 +44,19 @@ fn scan(sigma: &SigmaRules, files: &[Vec<Value>]) -> (Vec<Finding>, Vec<Finding>
         Severity::Informational,
         usize::MAX,
     )
-    .expect("detector");
+    .expect("detector")
+    .with_correlation_inputs();
     let mut collector = Collector::new(sigma.correlations().clone(), DEFAULT_CAP);
     let mut plain = Vec::new();
     for (i, records) in files.iter().enumerate() {
         let text = json!({"Records": records}).to_string();
         let object = ObjectRef::new("bucket", format!("file-{i}.json"));
         let found = detector.scan(text.as_bytes(), &object, None).expect("scan");
-        for finding in found.findings {
-            collector.offer(&finding);
-            if !sigma.correlations().silences(&finding.rule.id) {
-                plain.push(finding);
-            }
-        }
+        found
+            .correlation_inputs
+            .into_iter()
+            .for_each(|input| collector.offer(input));
+        plain.extend(found.findings);
     }
     (plain, collector.finish().findings)
 }

@@ -274,14 +274,21 @@ impl EventFacts {
     /// flood summaries). An event that is not a well-typed CloudTrail record
     /// keeps only its `eventID` and text.
     pub fn from_value(event: &Value) -> EventFacts {
-        let text = event.to_string();
+        EventFacts::parse(event.to_string())
+    }
+
+    /// The facets of a record given as JSON text (one kept as a
+    /// correlation's evidence); text that is not a well-typed CloudTrail
+    /// record keeps only its `eventID`, when it has one, and the text.
+    pub fn parse(text: String) -> EventFacts {
         match Record::from_json(&text) {
             Ok(record) => EventFacts::of(&record),
             Err(_) => EventFacts {
                 time: None,
-                event_id: event
-                    .get("eventID")
-                    .and_then(Value::as_str)
+                event_id: serde_json::from_str::<Value>(&text)
+                    .ok()
+                    .as_ref()
+                    .and_then(|event| event.get("eventID")?.as_str())
                     .map(str::to_owned),
                 who: Who::default(),
                 source_ip: None,

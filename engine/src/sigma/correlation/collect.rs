@@ -1,90 +1,23 @@
 //! Gathering hits during a scan, bounded, and turning them into findings.
 //!
 //! Files are read in any order and in parallel, so nothing is decided
-//! while reading: each finding of a rule that feeds a correlation becomes
-//! a [`Hit`] in its group, and [`Collector::finish`] evaluates every group
-//! once the whole input is in. A hit keeps the event's facets (shared with
-//! the finding the event produced anyway), never the record; at most `cap`
-//! hits are held per correlation rule, and the rest are counted as dropped.
+//! while reading: each match of a rule that feeds a correlation becomes
+//! a [`Hit`] in its group (see `input`), and [`Collector::finish`]
+//! evaluates every group once the whole input is in. A hit keeps its
+//! record's text and nothing else of it; at most `cap` hits are held per
+//! correlation rule, and the rest are counted as dropped.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
-
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::Correlations;
-use super::fields::{Parsed, field_value};
 use super::finding::correlation_finding;
+use super::input::{CorrelationInput, Evidence, GroupHit};
 use super::rule::CorrelationRule;
 use super::window::{Hit, evaluate};
 use crate::findings::Finding;
-use crate::findings::finding::{EventFacts, LogFile};
 
 /// Hits held per correlation rule by default.
 pub const DEFAULT_CAP: usize = 100_000;
-
-/// What a hit keeps to describe its event in a finding.
-#[derive(Debug, Clone)]
-pub struct Evidence {
-    /// The event's facets.
-    pub facts: Arc<EventFacts>,
-    /// The log file it came from.
-    pub log_file: Option<Arc<LogFile>>,
-}
-
-/// The group and hit for a match of reference `position` of `rule` on
-/// `facts`, or `None` when the event has no usable time or id, lacks a
-/// group-by field, or (`value_count`) lacks the counted field.
-pub fn hit_of(
-    rule: &CorrelationRule,
-    position: usize,
-    facts: &EventFacts,
-) -> Option<(Vec<String>, Hit)> {
-    let time = OffsetDateTime::parse(facts.time.as_deref()?, &Rfc3339)
-        .ok()?
-        .unix_timestamp();
-    let event_id = facts.event_id.clone()?;
-    let mut parsed = Parsed::default();
-    let group = rule
-        .group_by
-        .iter()
-        .map(|field| field_value(facts, field.path(position), &mut parsed))
-        .collect::<Option<Vec<String>>>()?;
-    let value = match &rule.value_field {
-        Some(field) => Some(field_value(facts, field.path(position), &mut parsed)?),
-        None => None,
-    };
-    let hit = Hit {
-        time,
-        event_id,
-        rule: position,
-        value,
-        payload: (),
-    };
-    Some((group, hit))
-}
-
-/// [`hit_of`] for `finding`, keeping its event and log file as the hit's
-/// evidence: what a scan's collector and the notifier's table both hold.
-pub fn evidence_hit(
-    rule: &CorrelationRule,
-    position: usize,
-    finding: &Finding,
-) -> Option<(Vec<String>, Hit<Evidence>)> {
-    let (group, hit) = hit_of(rule, position, &finding.event)?;
-    let hit = Hit {
-        time: hit.time,
-        event_id: hit.event_id,
-        rule: hit.rule,
-        value: hit.value,
-        payload: Evidence {
-            facts: Arc::clone(&finding.event),
-            log_file: finding.log_file.clone(),
-        },
-    };
-    Some((group, hit))
-}
 
 /// One group's state, for `explain`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,24 +72,28 @@ impl Collector {
         &self.correlations
     }
 
-    /// Takes a finding: a hit for each correlation its rule feeds.
-    pub fn offer(&mut self, finding: &Finding) {
-        let fed = self.correlations.fed_by(&finding.rule.id).to_vec();
-        for (c, position) in fed {
-            let Some(rule) = self.correlations.rules.get(c) else {
-                continue;
-            };
-            let Some((group, hit)) = evidence_hit(rule, position, finding) else {
+    /// Takes one input: holds its hit, unless its rule holds `cap` already.
+    pub fn offer(&mut self, input: CorrelationInput) {
+        let GroupHit {
+            correlation,
+            group,
+            hit,
+        } = match input {
+            CorrelationInput::Hit(hit) => hit,
+            CorrelationInput::Unusable => {
                 self.unusable += 1;
-                continue;
-            };
-            let Some(held) = self.held.get_mut(c).filter(|n| **n < self.cap) else {
-                self.dropped += 1;
-                continue;
-            };
-            *held += 1;
-            self.groups.entry((c, group)).or_default().push(hit);
-        }
+                return;
+            }
+        };
+        let Some(held) = self.held.get_mut(correlation).filter(|n| **n < self.cap) else {
+            self.dropped += 1;
+            return;
+        };
+        *held += 1;
+        self.groups
+            .entry((correlation, group))
+            .or_default()
+            .push(hit);
     }
 
     /// Every group's state so far, by rule then group.

@@ -1,68 +1,55 @@
-//! Reading group-by and counted fields from an event's facets.
+//! Reading group-by and counted fields from a record.
 //!
-//! The facets hold the common fields already (`userIdentity.arn`,
-//! `sourceIPAddress`, `eventName`, ...), so most look-ups cost nothing;
-//! any other dotted path is read from the event's JSON, parsed once per
-//! event and only when needed (request parameters alone when the path is
-//! under them).
+//! The typed fields answer the common paths (`userIdentity.arn`,
+//! `sourceIPAddress`, `eventName`, ...) without parsing; a path into a raw
+//! member (`requestParameters.*`) parses that member alone, and any other
+//! path parses the record's text, once per record and only when needed.
 
 use serde_json::Value;
 
-use crate::findings::finding::EventFacts;
+use crate::document::Scalar;
+use crate::record::{Reach, Record};
 
-/// The event's JSON (or its request parameters), parsed on first use.
+/// The record's JSON, parsed on first use.
 #[derive(Default)]
 pub(super) struct Parsed {
     event: Option<Option<Value>>,
-    parameters: Option<Option<Value>>,
 }
 
-/// The value of the dotted `path` in `facts`' event, as text: strings as
-/// they are, numbers and booleans written out, objects and arrays as
-/// compact JSON; `None` when absent or `null`.
-pub(super) fn field_value(facts: &EventFacts, path: &str, parsed: &mut Parsed) -> Option<String> {
-    if let Some(known) = facet(facts, path) {
-        return known.map(str::to_owned);
+/// The value of the dotted `path` in `record`, as text: strings as they
+/// are, numbers and booleans written out, objects and arrays as compact
+/// JSON; `None` when absent or `null`.
+pub(super) fn field_value(record: &Record<'_>, path: &str, parsed: &mut Parsed) -> Option<String> {
+    let keys: Vec<&str> = path.split('.').collect();
+    match record.reach(&keys) {
+        Reach::Scalar(scalar) => scalar_text(scalar),
+        Reach::Absent => None,
+        Reach::Raw(member, rest) => {
+            let member: Value = serde_json::from_str(member.get()).ok()?;
+            if rest.is_empty() {
+                text_of(&member)
+            } else {
+                text_at(&member, &rest.join("."))
+            }
+        }
+        Reach::Text => {
+            let event = parsed
+                .event
+                .get_or_insert_with(|| serde_json::from_str(record.raw()).ok());
+            text_at(event.as_ref()?, path)
+        }
     }
-    if let Some(rest) = path.strip_prefix("requestParameters.") {
-        let parameters = parsed.parameters.get_or_insert_with(|| {
-            let raw = facts.what.request_parameters.as_deref()?;
-            serde_json::from_str(raw.get()).ok()
-        });
-        return text_at(parameters.as_ref()?, rest);
-    }
-    let event = parsed
-        .event
-        .get_or_insert_with(|| serde_json::from_str(facts.raw_event()).ok());
-    text_at(event.as_ref()?, path)
 }
 
-/// A field the facets hold as read: `Some(value)`, or `None` when the
-/// facets do not hold that field.
-fn facet<'f>(facts: &'f EventFacts, path: &str) -> Option<Option<&'f str>> {
-    let who = &facts.who;
-    Some(match path {
-        "userIdentity.arn" => who.arn.as_deref(),
-        "userIdentity.type" => who.identity_type.as_deref(),
-        "userIdentity.userName" => who.user_name.as_deref(),
-        "userIdentity.principalId" => who.principal_id.as_deref(),
-        "userIdentity.accountId" => who.account_id.as_deref(),
-        "userIdentity.accessKeyId" => who.access_key_id.as_deref(),
-        "userIdentity.invokedBy" => who.invoked_by.as_deref(),
-        "userIdentity.sessionContext.sessionIssuer.arn" => who.session_issuer.as_deref(),
-        "eventID" => facts.event_id.as_deref(),
-        "eventTime" => facts.time.as_deref(),
-        "sourceIPAddress" => facts.source_ip.as_deref(),
-        "userAgent" => facts.user_agent.as_deref(),
-        "eventSource" => facts.what.event_source.as_deref(),
-        "eventName" => facts.what.event_name.as_deref(),
-        "eventType" => facts.what.event_type.as_deref(),
-        "awsRegion" => facts.where_.region.as_deref(),
-        "vpcEndpointId" => facts.where_.vpc_endpoint_id.as_deref(),
-        "errorCode" => facts.outcome.error_code.as_deref(),
-        "errorMessage" => facts.outcome.error_message.as_deref(),
-        _ => return None,
-    })
+fn scalar_text(scalar: Scalar<'_>) -> Option<String> {
+    match scalar {
+        Scalar::Null => None,
+        Scalar::Bool(b) => Some(b.to_string()),
+        Scalar::Number(n) => Some(n.to_string()),
+        Scalar::String(s) => Some(s.into_owned()),
+        // Typed fields end in text or flags; whole objects go to the text.
+        Scalar::Array | Scalar::Object => None,
+    }
 }
 
 /// The text at a dotted path (an exact key containing dots wins).
@@ -89,20 +76,22 @@ fn text_of(value: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
-    fn reads_facets_parameters_and_other_paths() {
-        let facts = EventFacts::from_value(&json!({
+    fn reads_typed_fields_parameters_and_other_paths() {
+        let text = r#"{
             "eventVersion": "1.08", "eventTime": "2024-01-01T00:00:00Z", "eventID": "e1",
             "eventName": "CreateUser", "eventSource": "iam.amazonaws.com",
-            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::1:user/a"},
-            "requestParameters": {"userName": "mallory", "tags": [1]},
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::1:user/a",
+                "sessionContext": {"attributes": {"mfaAuthenticated": "false"}}},
+            "requestParameters": {"userName": "mallory", "tags": [1], "a.b": "dotted"},
             "recipientAccountId": "111122223333",
+            "readOnly": true,
             "additionalEventData": {"MFAUsed": "No"}
-        }));
+        }"#;
+        let record = Record::from_json(text).unwrap();
         let mut parsed = Parsed::default();
-        let mut read = |path| field_value(&facts, path, &mut parsed);
+        let mut read = |path| field_value(&record, path, &mut parsed);
         assert_eq!(
             read("userIdentity.arn").as_deref(),
             Some("arn:aws:iam::1:user/a")
@@ -112,9 +101,20 @@ mod tests {
             Some("mallory")
         );
         assert_eq!(read("requestParameters.tags").as_deref(), Some("[1]"));
+        assert_eq!(read("requestParameters.a.b").as_deref(), Some("dotted"));
+        assert_eq!(
+            read("requestParameters").as_deref(),
+            Some(r#"{"a.b":"dotted","tags":[1],"userName":"mallory"}"#)
+        );
         assert_eq!(read("recipientAccountId").as_deref(), Some("111122223333"));
+        assert_eq!(read("readOnly").as_deref(), Some("true"));
+        assert_eq!(
+            read("userIdentity.sessionContext.attributes.mfaAuthenticated").as_deref(),
+            Some("false")
+        );
         assert_eq!(read("additionalEventData.MFAUsed").as_deref(), Some("No"));
         assert_eq!(read("errorCode"), None);
+        assert_eq!(read("eventName.more"), None);
         assert_eq!(read("requestParameters.missing"), None);
     }
 }

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use super::collect::{Evidence, named};
+use super::collect::named;
+use super::input::Evidence;
 use super::rule::CorrelationRule;
 use super::window::{CorrelationMatch, Hit};
 use crate::clock::rfc3339_utc;
@@ -43,7 +44,7 @@ pub fn correlation_finding(
     };
     let mut finding = Finding::on(
         Arc::new(info),
-        Arc::clone(&completing.payload.facts),
+        Arc::new(completing.payload.facts()),
         completing.payload.log_file.clone(),
     );
     finding.id = correlation_finding_id(&rule.id, group, matched.start);

@@ -18,13 +18,17 @@
 //!   group, in any order and with repeats, giving [`CorrelationMatch`]es. A
 //!   store elsewhere (a table keyed by rule and group) can keep hits and
 //!   call the same function.
-//! - [`Collector`]: gathers hits from findings during a scan, bounded per
-//!   rule, and turns the matches into findings ([`correlation_finding`]).
+//! - [`Correlations::inputs`]: a rule's match on a record as a [`Hit`] in its
+//!   group for each correlation the rule feeds, keeping the record's text
+//!   as its [`Evidence`].
+//! - [`Collector`]: gathers hits during a scan, bounded per rule, and turns
+//!   the matches into findings ([`correlation_finding`]).
 
 mod builtin;
 mod collect;
 mod fields;
 mod finding;
+mod input;
 mod replay;
 mod rule;
 mod window;
@@ -32,10 +36,9 @@ mod window;
 use std::collections::HashMap;
 
 pub use builtin::CORRELATION_FILES;
-pub use collect::{
-    Collector, CollectorReport, DEFAULT_CAP, Evidence, GroupState, evidence_hit, hit_of,
-};
+pub use collect::{Collector, CollectorReport, DEFAULT_CAP, GroupState};
 pub use finding::{correlation_finding, correlation_finding_id};
+pub use input::{CorrelationInput, Evidence, GroupHit, MatchedRecord, hit_of};
 pub use replay::{Replay, replay};
 pub use rule::{Condition, CorrelationField, CorrelationKind, CorrelationRule, Op};
 pub use window::{CorrelationMatch, Hit, evaluate};

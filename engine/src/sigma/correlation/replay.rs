@@ -5,7 +5,9 @@
 use serde_json::Value;
 
 use super::collect::{Collector, GroupState};
-use crate::findings::{Finding, RuleInfo};
+use super::input::{CorrelationInput, MatchedRecord};
+use crate::findings::Finding;
+use crate::record::Record;
 use crate::sigma::SigmaRules;
 
 /// What replaying events through one correlation gave.
@@ -24,9 +26,12 @@ pub struct Replay {
 pub fn replay(sigma: &SigmaRules, id: &str, events: &[Value]) -> Option<Replay> {
     let rule = sigma.correlations().get(id)?;
     let only = super::Correlations::only(sigma.correlations(), id);
-    let mut collector = Collector::new(only, usize::MAX);
+    let mut collector = Collector::new(only.clone(), usize::MAX);
     let mut matched = vec![0; rule.rules.len()];
     for event in events {
+        let text = event.to_string();
+        let record = Record::from_json(&text).ok();
+        let mut record = record.as_ref().map(|r| MatchedRecord::new(r, None));
         for base in sigma.matching(event) {
             let Some(position) = rule.rules.iter().position(|r| r == base.id()) else {
                 continue;
@@ -34,7 +39,10 @@ pub fn replay(sigma: &SigmaRules, id: &str, events: &[Value]) -> Option<Replay> 
             if let Some(n) = matched.get_mut(position) {
                 *n += 1;
             }
-            collector.offer(&Finding::new(RuleInfo::of_sigma(base), event, None));
+            match record.as_mut() {
+                Some(record) => only.inputs(base.id(), record, &mut |i| collector.offer(i)),
+                None => collector.offer(CorrelationInput::Unusable),
+            }
         }
     }
     let groups = collector.groups();

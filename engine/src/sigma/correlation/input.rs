@@ -1,0 +1,248 @@
+//! A match of a rule feeding correlations, as hits: what the scan's
+//! collector and the notifier's table both take.
+//!
+//! A hit is built straight from the record while the detector holds it:
+//! its time, `eventID`, the referenced rule and the counted value, in its
+//! group. The evidence it keeps for a finding is the record's text alone
+//! (one allocation, shared by every correlation the record feeds); the
+//! facets are worked out again only for the event that completes a window
+//! ([`Evidence::facts`]), which is one in many.
+
+use std::sync::Arc;
+
+use super::Correlations;
+use super::fields::{Parsed, field_value};
+use super::rule::CorrelationRule;
+use super::window::Hit;
+use crate::findings::finding::{EventFacts, LogFile};
+use crate::record::Record;
+
+/// What a hit keeps to describe its event in a finding.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// The record's JSON text, as delivered (or trimmed, when a store
+    /// could not keep all of it).
+    pub raw: Arc<str>,
+    /// The log file it came from.
+    pub log_file: Option<Arc<LogFile>>,
+}
+
+impl Evidence {
+    /// The event's facets, worked out from its text.
+    pub fn facts(&self) -> EventFacts {
+        EventFacts::parse(self.raw.to_string())
+    }
+}
+
+/// A hit in its correlation and group.
+#[derive(Debug, Clone)]
+pub struct GroupHit {
+    /// The correlation: its index in [`Correlations::rules`].
+    pub correlation: usize,
+    /// The group's values, in the order of the rule's `group-by` fields.
+    pub group: Vec<String>,
+    /// The hit, with its evidence.
+    pub hit: Hit<Evidence>,
+}
+
+/// What one match gives one correlation it feeds.
+#[derive(Debug, Clone)]
+pub enum CorrelationInput {
+    /// A hit to count.
+    Hit(GroupHit),
+    /// A match that cannot count: no usable `eventTime` or `eventID`, or a
+    /// group-by or counted field missing.
+    Unusable,
+}
+
+/// A record matched by rules feeding correlations; its evidence is made
+/// on first use and shared by all of its hits.
+pub struct MatchedRecord<'a, 'r> {
+    record: &'a Record<'r>,
+    log_file: Option<&'a Arc<LogFile>>,
+    evidence: Option<Evidence>,
+}
+
+impl<'a, 'r> MatchedRecord<'a, 'r> {
+    /// `record`, read from `log_file` when known.
+    pub fn new(record: &'a Record<'r>, log_file: Option<&'a Arc<LogFile>>) -> Self {
+        MatchedRecord {
+            record,
+            log_file,
+            evidence: None,
+        }
+    }
+
+    fn evidence(&mut self) -> Evidence {
+        self.evidence
+            .get_or_insert_with(|| Evidence {
+                raw: Arc::from(self.record.raw()),
+                log_file: self.log_file.cloned(),
+            })
+            .clone()
+    }
+}
+
+impl Correlations {
+    /// Hands `each` one input per correlation that Sigma rule `rule_id`
+    /// feeds, for its match on `matched`.
+    pub fn inputs(
+        &self,
+        rule_id: &str,
+        matched: &mut MatchedRecord<'_, '_>,
+        each: &mut impl FnMut(CorrelationInput),
+    ) {
+        for &(correlation, position) in self.fed_by(rule_id) {
+            let Some(rule) = self.rules().get(correlation) else {
+                continue;
+            };
+            let Some((group, hit)) = hit_of(rule, position, matched.record) else {
+                each(CorrelationInput::Unusable);
+                continue;
+            };
+            let hit = Hit {
+                time: hit.time,
+                event_id: hit.event_id,
+                rule: hit.rule,
+                value: hit.value,
+                payload: matched.evidence(),
+            };
+            each(CorrelationInput::Hit(GroupHit {
+                correlation,
+                group,
+                hit,
+            }));
+        }
+    }
+}
+
+/// The group and hit for a match of reference `position` of `rule` on
+/// `record`, or `None` when the record has no usable time or id, lacks a
+/// group-by field, or (`value_count`) lacks the counted field.
+pub fn hit_of(
+    rule: &CorrelationRule,
+    position: usize,
+    record: &Record<'_>,
+) -> Option<(Vec<String>, Hit)> {
+    let time = record.event_time_epoch()?;
+    let event_id = record.event_id.as_deref()?.to_owned();
+    let mut parsed = Parsed::default();
+    let group = rule
+        .group_by
+        .iter()
+        .map(|field| field_value(record, field.path(position), &mut parsed))
+        .collect::<Option<Vec<String>>>()?;
+    let value = match &rule.value_field {
+        Some(field) => Some(field_value(record, field.path(position), &mut parsed)?),
+        None => None,
+    };
+    let hit = Hit {
+        time,
+        event_id,
+        rule: position,
+        value,
+        payload: (),
+    };
+    Some((group, hit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sigma::SigmaRules;
+
+    const RULES: &str = r#"
+title: Secret read
+id: 5f0b3c1e-0000-4000-8000-000000000001
+name: secret_read
+logsource: {product: aws, service: cloudtrail}
+detection:
+    selection: {eventName: GetSecretValue}
+    condition: selection
+---
+title: Secrets by one principal
+id: 5f0b3c1e-0000-4000-8000-000000000002
+correlation:
+    type: value_count
+    rules: [secret_read]
+    group-by: [userIdentity.arn]
+    timespan: 10m
+    condition: {gte: 3, field: requestParameters.secretId}
+---
+title: Secret reads from one address
+id: 5f0b3c1e-0000-4000-8000-000000000003
+correlation:
+    type: event_count
+    rules: [secret_read]
+    group-by: [sourceIPAddress]
+    timespan: 10m
+    condition: {gte: 5}
+"#;
+
+    fn inputs(text: &str) -> Vec<CorrelationInput> {
+        let (sigma, skipped) = SigmaRules::load(&[("secrets.yml", RULES)]);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let record = Record::from_json(text).unwrap();
+        let log_file = Arc::new(LogFile {
+            bucket: "b".to_owned(),
+            key: "k.json.gz".to_owned(),
+        });
+        let mut matched = MatchedRecord::new(&record, Some(&log_file));
+        let mut out = Vec::new();
+        let rule = sigma.correlations().rules()[0].rules[0].clone();
+        sigma
+            .correlations()
+            .inputs(&rule, &mut matched, &mut |i| out.push(i));
+        out
+    }
+
+    fn hit(input: &CorrelationInput) -> &GroupHit {
+        match input {
+            CorrelationInput::Hit(hit) => hit,
+            CorrelationInput::Unusable => panic!("unusable"),
+        }
+    }
+
+    #[test]
+    fn a_match_is_a_hit_per_correlation_sharing_the_record_text() {
+        let text = r#"{"eventTime":"2024-03-01T10:00:00Z","eventID":"e1","eventName":"GetSecretValue","sourceIPAddress":"203.0.113.7","userIdentity":{"arn":"arn:aws:iam::1:user/u"},"requestParameters":{"secretId":"db"}}"#;
+        let found = inputs(text);
+        assert_eq!(found.len(), 2);
+        let (by_user, by_ip) = (hit(&found[0]), hit(&found[1]));
+        assert_eq!(by_user.group, ["arn:aws:iam::1:user/u"]);
+        assert_eq!(by_user.hit.value.as_deref(), Some("db"));
+        assert_eq!(by_ip.group, ["203.0.113.7"]);
+        assert_eq!(by_ip.hit.value, None);
+        assert_eq!(
+            (by_ip.hit.time, by_ip.hit.event_id.as_str()),
+            (1_709_287_200, "e1")
+        );
+        assert!(Arc::ptr_eq(
+            &by_user.hit.payload.raw,
+            &by_ip.hit.payload.raw
+        ));
+        assert_eq!(&*by_ip.hit.payload.raw, text);
+        let facts = by_ip.hit.payload.facts();
+        assert_eq!(facts.event_id.as_deref(), Some("e1"));
+        assert_eq!(facts.raw_event(), text);
+    }
+
+    #[test]
+    fn a_match_missing_what_a_correlation_counts_is_unusable_there_only() {
+        // No secretId: the value_count cannot count it; the event_count can.
+        let text = r#"{"eventTime":"2024-03-01T10:00:00Z","eventID":"e1","eventName":"GetSecretValue","sourceIPAddress":"203.0.113.7","userIdentity":{"arn":"arn:aws:iam::1:user/u"}}"#;
+        let found = inputs(text);
+        assert!(matches!(found[0], CorrelationInput::Unusable));
+        assert_eq!(hit(&found[1]).group, ["203.0.113.7"]);
+        // No eventTime: neither can.
+        let text =
+            r#"{"eventID":"e1","eventName":"GetSecretValue","sourceIPAddress":"203.0.113.7"}"#;
+        let found = inputs(text);
+        assert!(
+            found
+                .iter()
+                .all(|i| matches!(i, CorrelationInput::Unusable))
+        );
+        assert_eq!(found.len(), 2);
+    }
+}
