@@ -27,7 +27,7 @@ use time::{Duration, OffsetDateTime};
 use tokio::runtime::Handle;
 use tracing::{info, warn};
 
-use self::state::{DeliveryState, Newest, StateError, find_gaps};
+use self::state::{DeliveryState, Newest, StateError, TrailGap, find_gaps};
 use crate::dedup;
 use crate::ledger::Ledger;
 use crate::pipeline::{self, Consumer, DeliveryReport, HandlerError, ObjectFailure};
@@ -386,25 +386,7 @@ impl IntegrityService {
             at,
             self.config.gap,
         );
-        let findings: Vec<Finding> = gaps
-            .iter()
-            .map(|g| {
-                warn!(
-                    account = %g.account,
-                    trail = %g.trail,
-                    region = %g.gap.region,
-                    newest = ?g.gap.newest_digest_end.map(format_display),
-                    "no digest delivered within the gap threshold"
-                );
-                let context = GapContext {
-                    account: g.account.clone(),
-                    trail: g.trail.clone(),
-                    newest_digest: g.newest_digest.clone(),
-                    threshold: self.config.gap,
-                };
-                gap_finding(&g.gap, &context, at)
-            })
-            .collect();
+        let findings: Vec<Finding> = gaps.iter().map(|g| self.gap_finding(g, at)).collect();
         let published = self
             .publish_findings(&findings, now)
             .await
@@ -429,6 +411,24 @@ impl IntegrityService {
             "findingsPublished": published,
             "trailLogging": logging,
         }))
+    }
+
+    /// The finding for one gap, logged as it is made.
+    fn gap_finding(&self, g: &TrailGap, at: OffsetDateTime) -> Finding {
+        warn!(
+            account = %g.account,
+            trail = %g.trail,
+            region = %g.gap.region,
+            newest = ?g.gap.newest_digest_end.map(format_display),
+            "no digest delivered within the gap threshold"
+        );
+        let context = GapContext {
+            account: g.account.clone(),
+            trail: g.trail.clone(),
+            newest_digest: g.newest_digest.clone(),
+            threshold: self.config.gap,
+        };
+        gap_finding(&g.gap, &context, at)
     }
 
     async fn trail_logging(&self, trail: &TrailArn) -> Result<bool, IntegrityError> {

@@ -160,6 +160,8 @@ impl Walk {
 }
 
 /// Validates the digests of `request` and the log files they list.
+/// The walk from the newest digest back is one loop, its stopping rules
+/// next to the step they stop.
 pub fn validate<S, K>(
     store: &S,
     keys: &K,

@@ -293,6 +293,8 @@ impl<R: Read> RecordReader<R> {
 
     /// Releases the last element, then moves past separators to the next
     /// element: its offset in the window, or `None` at the end of the text.
+    /// One loop over (state, next byte): the whole grammar between records
+    /// reads in one place, which splitting would scatter.
     fn advance(&mut self) -> Result<Option<usize>, ReadError> {
         if self.state == State::Ended {
             return Ok(None);

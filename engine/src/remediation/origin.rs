@@ -60,7 +60,8 @@ pub fn describe(envelope: &Envelope) -> String {
 
 /// The account `req` may act in, given the envelope it arrived in
 /// (`deferred`: whether the body was a deferred request), or why it is
-/// refused.
+/// refused. One function on purpose: the whole trust decision, envelope by
+/// envelope, reads top to bottom without a helper to look into.
 pub fn authenticate(
     envelope: &Envelope,
     deferred: bool,
