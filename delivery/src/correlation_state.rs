@@ -64,13 +64,44 @@ impl CorrelationState {
     /// The correlation findings `inputs` (one message's correlation inputs)
     /// complete, together with the hits kept before. An error means a hit
     /// may not be stored or a group not read: the message must be retried.
+    ///
+    /// Correlations are evaluated level by level ([`Correlations::level`]):
+    /// a fresh match of one others chain on is an input of theirs (its
+    /// completing event), evaluated with their other inputs at their
+    /// level. A correlation only they reference (`generate: false` in
+    /// each) publishes nothing of its own.
     pub async fn correlate(&self, inputs: &[CorrelationInput]) -> Result<Vec<Finding>, StoreError> {
+        let mut findings = Vec::new();
+        let level_of = |input: &CorrelationInput| match input {
+            CorrelationInput::Hit(hit) => Some(self.correlations.level(hit.correlation)),
+            CorrelationInput::Unusable => None,
+        };
+        let mut pending: Vec<CorrelationInput> = inputs.to_vec();
+        let mut level = 0;
+        while !pending.is_empty() {
+            let (now, later): (Vec<_>, Vec<_>) = pending
+                .into_iter()
+                .filter(|i| level_of(i).is_some())
+                .partition(|i| level_of(i) <= Some(level));
+            pending = later;
+            for fired in self.fired(&now).await? {
+                let rule_id = &fired.finding.rule.id;
+                self.correlations
+                    .chained(rule_id, &fired.completing, &mut |i| pending.push(i));
+                if !self.correlations.silences(rule_id) {
+                    findings.push(fired.finding);
+                }
+            }
+            level += 1;
+        }
+        Ok(findings)
+    }
+
+    /// The windows `inputs` complete, with the hits kept before.
+    async fn fired(&self, inputs: &[CorrelationInput]) -> Result<Vec<Fired>, StoreError> {
         let groups = self.groups(inputs);
         let Some(store) = &self.store else {
-            return Ok(groups
-                .iter()
-                .flat_map(|g| fresh_findings(g, &g.hits))
-                .collect());
+            return Ok(groups.iter().flat_map(|g| fresh(g, &g.hits)).collect());
         };
         let partitions: Vec<String> = groups
             .iter()
@@ -89,7 +120,7 @@ impl CorrelationState {
             .collect();
         // Every write before any read (see the module doc).
         store.put(&stored).await?;
-        let found: Vec<Vec<Finding>> = futures::stream::iter(groups.iter().zip(&partitions))
+        let found: Vec<Vec<Fired>> = futures::stream::iter(groups.iter().zip(&partitions))
             .map(|(group, partition)| read_and_evaluate(store, group, partition))
             .buffer_unordered(READS_AT_ONCE)
             .try_collect()
@@ -137,12 +168,18 @@ fn timespan(rule: &CorrelationRule) -> i64 {
     i64::try_from(rule.timespan).unwrap_or(i64::MAX / 4)
 }
 
+/// A window that fired: its finding, and the event that completed it.
+struct Fired {
+    finding: Finding,
+    completing: Evidence,
+}
+
 /// Reads `group`'s kept hits around its new ones and evaluates them.
 async fn read_and_evaluate(
     store: &HitStore,
     group: &Group<'_>,
     partition: &str,
-) -> Result<Vec<Finding>, StoreError> {
+) -> Result<Vec<Fired>, StoreError> {
     let span = timespan(group.rule);
     let times = group.hits.iter().map(|h| h.time);
     let (Some(first), Some(last)) = (times.clone().min(), times.max()) else {
@@ -155,11 +192,11 @@ async fn read_and_evaluate(
     // The new hits were just written; adding them again changes nothing
     // (evaluation counts each event once) and covers a capped read.
     hits.extend(group.hits.iter().cloned());
-    Ok(fresh_findings(group, &hits))
+    Ok(fresh(group, &hits))
 }
 
-/// The findings of the windows over `hits` that hold a hit of `group`.
-fn fresh_findings(group: &Group<'_>, hits: &[Hit<Evidence>]) -> Vec<Finding> {
+/// The windows over `hits` that hold a hit of `group`.
+fn fresh(group: &Group<'_>, hits: &[Hit<Evidence>]) -> Vec<Fired> {
     let new: HashSet<&str> = group.hits.iter().map(|h| h.event_id.as_str()).collect();
     evaluate(group.rule, hits)
         .into_iter()
@@ -169,6 +206,86 @@ fn fresh_findings(group: &Group<'_>, hits: &[Hit<Evidence>]) -> Vec<Finding> {
                     .is_some_and(|h| new.contains(h.event_id.as_str()))
             })
         })
-        .filter_map(|m| correlation_finding(group.rule, &group.values, &m, hits))
+        .filter_map(|m| {
+            Some(Fired {
+                finding: correlation_finding(group.rule, &group.values, &m, hits)?,
+                completing: hits.get(m.completing)?.payload.clone(),
+            })
+        })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use trailguard_engine::ObjectRef;
+    use trailguard_engine::detect::Detector;
+    use trailguard_engine::rules::{Catalogue, Severity};
+    use trailguard_engine::sigma::SigmaRules;
+
+    const CHAINED: &str = include_str!("../../engine/tests/data/correlations/chained_sign_in.yml");
+
+    fn sign_in(id: &str, minute: u32, failed: bool) -> serde_json::Value {
+        let mut event = json!({
+            "eventVersion": "1.08", "eventID": id, "eventType": "AwsConsoleSignIn",
+            "eventTime": format!("2024-03-01T10:{minute:02}:00Z"),
+            "eventName": "ConsoleLogin", "eventSource": "signin.amazonaws.com",
+            "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.9",
+            "recipientAccountId": "111122223333",
+            "userIdentity": {"type": "IAMUser", "accountId": "111122223333",
+                             "arn": "arn:aws:iam::111122223333:user/alice"},
+        });
+        if let Some(map) = event.as_object_mut() {
+            if failed {
+                map.insert("errorMessage".into(), json!("Failed authentication"));
+            } else {
+                map.insert(
+                    "responseElements".into(),
+                    json!({"ConsoleLogin": "Success"}),
+                );
+            }
+        }
+        event
+    }
+
+    #[tokio::test]
+    async fn a_chained_correlation_fires_in_the_message_its_lower_match_fires_in() {
+        let (sigma, skipped) = SigmaRules::load(&[("chained.yml", CHAINED)]);
+        assert!(skipped.is_empty(), "{skipped:?}");
+        let catalogue = Catalogue::load(false, &[]).expect("empty catalogue");
+        let detector = Detector::new(catalogue, Some(sigma.clone()), Severity::Low, 100)
+            .expect("detector")
+            .with_correlation_inputs();
+        let mut records: Vec<_> = (0..5).map(|i| sign_in(&format!("f{i}"), i, true)).collect();
+        records.push(sign_in("s1", 20, false));
+        let text = json!({ "Records": records }).to_string();
+        let object = ObjectRef::new("bucket", "file.json");
+        let scanned = detector.scan(text.as_bytes(), &object, None).expect("scan");
+        assert!(
+            scanned.findings.is_empty(),
+            "inputs report only through correlations"
+        );
+        let state = CorrelationState::new(sigma.correlations().clone(), None);
+        let found = state
+            .correlate(&scanned.correlation_inputs)
+            .await
+            .expect("no table");
+        let rules: Vec<&str> = found.iter().map(|f| f.rule.id.as_str()).collect();
+        assert_eq!(
+            rules,
+            ["0c6d1a52-7d63-4f39-9c0b-6a3f1f3c2e01"],
+            "only the chaining one"
+        );
+        assert_eq!(found[0].event.event_id.as_deref(), Some("s1"));
+        // Without the success, the lower correlation fires and stays silent.
+        let lower_only = &scanned.correlation_inputs[..5];
+        assert!(
+            state
+                .correlate(lower_only)
+                .await
+                .expect("no table")
+                .is_empty()
+        );
+    }
 }

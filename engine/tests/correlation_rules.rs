@@ -82,7 +82,8 @@ const SECRETS: &str = "d01328d9-2f6c-4759-8162-d35c3339036c";
 const BACKDOOR: &str = "c8950918-e236-4fe5-83d0-3c7bb18f13fd";
 const DISCOVERY: &str = "028cf9a5-0e2c-42ff-8a73-30fd57039dd2";
 
-fn failed_login(id: &str, at: (u32, u32), user: &str, ip: &str) -> Value {
+/// A console sign-in by `user`.
+fn sign_in(id: &str, at: (u32, u32), user: &str) -> Value {
     let e = event(
         id,
         at,
@@ -90,8 +91,15 @@ fn failed_login(id: &str, at: (u32, u32), user: &str, ip: &str) -> Value {
         "signin.amazonaws.com",
         &format!("arn:aws:iam::111122223333:user/{user}"),
     );
-    let e = with(e, "errorMessage", json!("Failed authentication"));
-    let e = with(e, "eventType", json!("AwsConsoleSignIn"));
+    with(e, "eventType", json!("AwsConsoleSignIn"))
+}
+
+fn failed_login(id: &str, at: (u32, u32), user: &str, ip: &str) -> Value {
+    let e = with(
+        sign_in(id, at, user),
+        "errorMessage",
+        json!("Failed authentication"),
+    );
     with(e, "sourceIPAddress", json!(ip))
 }
 
@@ -453,5 +461,95 @@ fn discovery_burst_needs_many_distinct_calls_quickly() {
     for near_miss in [below, slow, console, terraform, other] {
         let (_, found) = scan(&rules, &[near_miss]);
         assert!(!ids(&found).contains(&DISCOVERY), "{:?}", ids(&found));
+    }
+}
+
+/// Correlation chaining, the Sigma specification's example: many failed
+/// console sign-ins by one user (a correlation of its own, `generate:
+/// false`), then a successful one, in that order within the hour. The
+/// upper correlation is written first, so loading must wait for the lower.
+/// (The notifier's test of chaining reads the same file.)
+const CHAINED: &str = include_str!("data/correlations/chained_sign_in.yml");
+
+const GUESSED: &str = "0c6d1a52-7d63-4f39-9c0b-6a3f1f3c2e01";
+
+fn sign_in_succeeded(id: &str, at: (u32, u32), user: &str) -> Value {
+    let e = sign_in(id, at, user);
+    with(e, "responseElements", json!({"ConsoleLogin": "Success"}))
+}
+
+#[test]
+fn a_correlation_chained_on_another_fires_on_its_match_and_the_next_event() {
+    let (rules, skipped) = SigmaRules::load(&[("chained.yml", CHAINED)]);
+    assert!(skipped.is_empty(), "{skipped:?}");
+    let failures: Vec<Value> = (0..5)
+        .map(|i| failed_login(&format!("f{i}"), (i, 0), "alice", "198.51.100.9"))
+        .collect();
+    let success = sign_in_succeeded("s1", (20, 0), "alice");
+    let mut attack = failures.clone();
+    attack.push(success.clone());
+    let (plain, found) = scan(&rules, &[attack.clone()]);
+    // Only the upper correlation reports: the lower one and the detection
+    // rules are referenced with `generate: false`.
+    assert!(plain.is_empty(), "{:?}", ids(&plain));
+    assert_eq!(ids(&found), [GUESSED], "{found:?}");
+    let facts = found[0].correlation.as_ref().expect("correlation member");
+    assert_eq!(facts.event_total, 2, "the lower match and the success");
+    assert_eq!(found[0].event.event_id.as_deref(), Some("s1"));
+    // The success delivered in a file before the failures: the same finding.
+    let (_, again) = scan(&rules, &[vec![success.clone()], failures.clone()]);
+    assert_eq!(
+        again.iter().map(|f| &f.id).collect::<Vec<_>>(),
+        found.iter().map(|f| &f.id).collect::<Vec<_>>()
+    );
+    // Near misses: too few failures; the success first; another user's success.
+    let too_few = [&failures[..4], std::slice::from_ref(&success)].concat();
+    let success_first = [
+        vec![sign_in_succeeded("s0", (0, 0), "alice")],
+        failures
+            .iter()
+            .map(|f| with(f.clone(), "eventTime", json!("2024-03-01T10:30:00Z")))
+            .collect(),
+    ]
+    .concat();
+    let other_user = [
+        failures.clone(),
+        vec![sign_in_succeeded("s2", (20, 0), "bob")],
+    ]
+    .concat();
+    for near_miss in [too_few, success_first, other_user] {
+        let (_, found) = scan(&rules, &[near_miss]);
+        assert!(found.is_empty(), "{:?}", ids(&found));
+    }
+}
+
+#[test]
+fn a_chain_on_a_missing_or_circular_correlation_is_skipped_with_its_reason() {
+    let circular = r#"
+title: A
+id: 0c6d1a52-7d63-4f39-9c0b-6a3f1f3c2e11
+name: a
+correlation: {type: event_count, rules: [b], timespan: 1h, condition: {gte: 2}}
+---
+title: B
+id: 0c6d1a52-7d63-4f39-9c0b-6a3f1f3c2e12
+name: b
+correlation: {type: event_count, rules: [a], timespan: 1h, condition: {gte: 2}}
+---
+title: C
+id: 0c6d1a52-7d63-4f39-9c0b-6a3f1f3c2e13
+correlation: {type: event_count, rules: [nowhere], timespan: 1h, condition: {gte: 2}}
+"#;
+    let (rules, skipped) = SigmaRules::load(&[("circular.yml", circular)]);
+    assert!(rules.correlations().is_empty());
+    let reasons: Vec<String> = skipped.iter().map(|s| s.reason.to_string()).collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    for (reason, name) in reasons.iter().zip(["b", "a", "nowhere"]) {
+        assert!(
+            reason.contains(&format!(
+                "references `{name}`, which no loaded rule or correlation"
+            )),
+            "{reason}"
+        );
     }
 }

@@ -48,7 +48,8 @@ pub struct CollectorReport {
 pub struct Collector {
     correlations: Correlations,
     cap: usize,
-    groups: HashMap<(usize, Vec<String>), Vec<Hit<Evidence>>>,
+    /// Per correlation (by index), its groups' hits.
+    groups: Vec<HashMap<Vec<String>, Vec<Hit<Evidence>>>>,
     held: Vec<usize>,
     dropped: u64,
     unusable: u64,
@@ -59,9 +60,9 @@ impl Collector {
     pub fn new(correlations: Correlations, cap: usize) -> Collector {
         Collector {
             held: vec![0; correlations.len()],
+            groups: vec![HashMap::new(); correlations.len()],
             correlations,
             cap,
-            groups: HashMap::new(),
             dropped: 0,
             unusable: 0,
         }
@@ -90,48 +91,76 @@ impl Collector {
             return;
         };
         *held += 1;
-        self.groups
-            .entry((correlation, group))
-            .or_default()
-            .push(hit);
-    }
-
-    /// Every group's state so far, by rule then group.
-    pub fn groups(&self) -> Vec<GroupState> {
-        let mut states: Vec<GroupState> = self
-            .groups
-            .iter()
-            .filter_map(|((c, values), hits)| {
-                let rule = self.correlations.rules.get(*c)?;
-                Some(GroupState {
-                    rule: rule.id.clone(),
-                    group: named(rule, values),
-                    hits: hits.len(),
-                    matches: evaluate(rule, hits).len(),
-                })
-            })
-            .collect();
-        states.sort_by(|a, b| (&a.rule, &a.group).cmp(&(&b.rule, &b.group)));
-        states
+        if let Some(groups) = self.groups.get_mut(correlation) {
+            groups.entry(group).or_default().push(hit);
+        }
     }
 
     /// Evaluates every group: the findings, and what could not count.
     pub fn finish(self) -> CollectorReport {
+        self.finish_with_states().0
+    }
+
+    /// [`Collector::finish`], with every group's state, by rule then group
+    /// (what `explain` shows).
+    ///
+    /// Correlations are evaluated lower ones first: a match of one that
+    /// others chain on becomes a hit of theirs (its completing event), and
+    /// one that only they reference (`generate: false` in each) makes no
+    /// finding of its own.
+    pub fn finish_with_states(mut self) -> (CollectorReport, Vec<GroupState>) {
         let mut findings = Vec::new();
-        for ((c, values), hits) in &self.groups {
-            let Some(rule) = self.correlations.rules.get(*c) else {
+        let mut states = Vec::new();
+        let correlations = &self.correlations;
+        for (c, rule) in correlations.rules().iter().enumerate() {
+            let Some(groups) = self.groups.get_mut(c).map(std::mem::take) else {
                 continue;
             };
-            for matched in evaluate(rule, hits) {
-                findings.extend(correlation_finding(rule, values, &matched, hits));
+            let silenced = correlations.silences(&rule.id);
+            let mut chained = Vec::new();
+            for (values, hits) in &groups {
+                let matches = evaluate(rule, hits);
+                states.push(GroupState {
+                    rule: rule.id.clone(),
+                    group: named(rule, values),
+                    hits: hits.len(),
+                    matches: matches.len(),
+                });
+                for matched in &matches {
+                    if !silenced {
+                        findings.extend(correlation_finding(rule, values, matched, hits));
+                    }
+                    if let Some(completing) = hits.get(matched.completing) {
+                        correlations.chained(&rule.id, &completing.payload, &mut |i| {
+                            chained.push(i);
+                        });
+                    }
+                }
+            }
+            // Chained hits are a handful per match: never dropped at the cap.
+            for input in chained {
+                match input {
+                    CorrelationInput::Hit(GroupHit {
+                        correlation,
+                        group,
+                        hit,
+                    }) => {
+                        if let Some(groups) = self.groups.get_mut(correlation) {
+                            groups.entry(group).or_default().push(hit);
+                        }
+                    }
+                    CorrelationInput::Unusable => self.unusable += 1,
+                }
             }
         }
         findings.sort_by(|a, b| (&a.event.time, &a.id).cmp(&(&b.event.time, &b.id)));
-        CollectorReport {
+        states.sort_by(|a, b| (&a.rule, &a.group).cmp(&(&b.rule, &b.group)));
+        let report = CollectorReport {
             findings,
             dropped: self.dropped,
             unusable: self.unusable,
-        }
+        };
+        (report, states)
     }
 }
 

@@ -73,6 +73,15 @@ impl<'a, 'r> MatchedRecord<'a, 'r> {
         }
     }
 
+    /// `record`, whose evidence is already kept as `evidence`.
+    fn with_evidence(record: &'a Record<'r>, evidence: Evidence) -> Self {
+        MatchedRecord {
+            record,
+            log_file: None,
+            evidence: Some(evidence),
+        }
+    }
+
     fn evidence(&mut self) -> Evidence {
         self.evidence
             .get_or_insert_with(|| Evidence {
@@ -112,6 +121,34 @@ impl Correlations {
                 group,
                 hit,
             }));
+        }
+    }
+}
+
+impl Correlations {
+    /// Hands `each` one input per correlation chained on correlation
+    /// `rule_id` (referencing it as one of its rules), for a match of it
+    /// completed by the event `completing` keeps: that event, at its time,
+    /// in the chained correlation's group, keeping the same evidence.
+    pub fn chained(
+        &self,
+        rule_id: &str,
+        completing: &Evidence,
+        each: &mut impl FnMut(CorrelationInput),
+    ) {
+        if self.fed_by(rule_id).is_empty() {
+            return;
+        }
+        let text = Arc::clone(&completing.raw);
+        match Record::from_json(&text) {
+            Ok(record) => {
+                let mut matched = MatchedRecord::with_evidence(&record, completing.clone());
+                self.inputs(rule_id, &mut matched, each);
+            }
+            Err(_) => self
+                .fed_by(rule_id)
+                .iter()
+                .for_each(|_| each(CorrelationInput::Unusable)),
         }
     }
 }

@@ -64,41 +64,62 @@ pub struct Correlations {
 impl Correlations {
     /// Compiles `pending` against the loaded `rules`; a document that
     /// cannot run is skipped with its reason. A later rule with an id
-    /// already loaded replaces the earlier one.
+    /// already loaded replaces the earlier one. A correlation referencing
+    /// other correlations (chaining) compiles after them, so the loaded
+    /// rules come lower first: the order they are evaluated in.
     pub(crate) fn resolve(
         pending: Vec<Pending>,
         rules: &[SigmaRule],
     ) -> (Correlations, Vec<SkippedRule>) {
         let mut loaded: Vec<CorrelationRule> = Vec::new();
         let mut skipped = Vec::new();
-        for Pending { origin, parsed } in pending {
-            match rule::compile(&parsed, &origin, rules) {
-                Ok(rule) => {
-                    if let Some(at) = loaded.iter().position(|r| r.id == rule.id) {
-                        let earlier = loaded.remove(at);
-                        skipped.push(SkippedRule {
-                            reason: SkipReason::Replaced(origin.clone()),
-                            origin: earlier.origin,
-                            title: Some(earlier.title),
-                            id: Some(earlier.id),
-                        });
-                    }
-                    loaded.push(rule);
-                }
-                Err(reason) => skipped.push(SkippedRule {
-                    origin,
-                    title: Some(parsed.title),
-                    id: parsed.id,
-                    reason: SkipReason::Correlation(reason),
-                }),
+        let mut waiting = pending;
+        loop {
+            let (ready, later): (Vec<Pending>, Vec<Pending>) = waiting.into_iter().partition(|p| {
+                rule::chained_references(&p.parsed, rules).all(|reference| {
+                    loaded
+                        .iter()
+                        .any(|c| c.id == reference || c.name.as_deref() == Some(reference))
+                })
+            });
+            waiting = later;
+            if ready.is_empty() {
+                break;
             }
+            for pending in ready {
+                load(pending, rules, &mut loaded, &mut skipped);
+            }
+        }
+        // What is left chains on a correlation that is missing, was skipped,
+        // or is part of a cycle: compiling says which reference.
+        for pending in waiting {
+            load(pending, rules, &mut loaded, &mut skipped);
         }
         (Correlations::of(loaded), skipped)
     }
 
-    /// Only the correlation `id` of `self` (none when it has no such rule).
+    /// Only the correlation `id` of `self` and the correlations it chains
+    /// on (none when it has no such rule).
     pub fn only(&self, id: &str) -> Correlations {
-        Correlations::of(self.get(id).cloned().into_iter().collect())
+        let mut wanted: Vec<&str> = vec![id];
+        let mut at = 0;
+        while let Some(&next) = wanted.get(at) {
+            if let Some(rule) = self.get(next) {
+                for lower in &rule.rules {
+                    if self.get(lower).is_some() && !wanted.contains(&lower.as_str()) {
+                        wanted.push(lower.as_str());
+                    }
+                }
+            }
+            at += 1;
+        }
+        Correlations::of(
+            self.rules
+                .iter()
+                .filter(|r| wanted.contains(&r.id.as_str()))
+                .cloned()
+                .collect(),
+        )
     }
 
     fn of(rules: Vec<CorrelationRule>) -> Correlations {
@@ -137,6 +158,24 @@ impl Correlations {
         self.feeds.get(rule_id).map_or(&[], Vec::as_slice)
     }
 
+    /// How far up a chain correlation `c` sits: 0 when it references only
+    /// detection rules, else one more than the highest correlation it
+    /// references. Evaluating level by level gives every chained
+    /// correlation the matches of those below it.
+    pub fn level(&self, c: usize) -> usize {
+        let Some(rule) = self.rules.get(c) else {
+            return 0;
+        };
+        // Rules are in load order, lower ones first, so this ends.
+        rule.rules
+            .iter()
+            .filter_map(|id| self.rules.iter().position(|r| r.id == *id))
+            .filter(|&lower| lower < c)
+            .map(|lower| self.level(lower) + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Whether the Sigma rule `rule_id` reports only through correlations:
     /// every correlation referencing it has `generate: false` (the Sigma
     /// default), so its own matches are not findings.
@@ -146,5 +185,35 @@ impl Correlations {
             && fed
                 .iter()
                 .all(|&(c, _)| self.rules.get(c).is_some_and(|r| !r.generate))
+    }
+}
+
+/// Compiles one pending document into `loaded` (replacing a rule with the
+/// same id in place), or records why it is skipped.
+fn load(
+    Pending { origin, parsed }: Pending,
+    rules: &[SigmaRule],
+    loaded: &mut Vec<CorrelationRule>,
+    skipped: &mut Vec<SkippedRule>,
+) {
+    match rule::compile(&parsed, &origin, rules, loaded) {
+        Ok(rule) => match loaded.iter_mut().find(|r| r.id == rule.id) {
+            Some(slot) => {
+                let earlier = std::mem::replace(slot, rule);
+                skipped.push(SkippedRule {
+                    reason: SkipReason::Replaced(origin),
+                    origin: earlier.origin,
+                    title: Some(earlier.title),
+                    id: Some(earlier.id),
+                });
+            }
+            None => loaded.push(rule),
+        },
+        Err(reason) => skipped.push(SkippedRule {
+            origin,
+            title: Some(parsed.title),
+            id: parsed.id,
+            reason: SkipReason::Correlation(reason),
+        }),
     }
 }

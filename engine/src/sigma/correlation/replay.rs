@@ -22,7 +22,8 @@ pub struct Replay {
 }
 
 /// Replays `events` (in any order) through the correlation `id` of
-/// `sigma`; `None` when `sigma` has no correlation with that id.
+/// `sigma` and the correlations it chains on; `None` when `sigma` has no
+/// correlation with that id.
 pub fn replay(sigma: &SigmaRules, id: &str, events: &[Value]) -> Option<Replay> {
     let rule = sigma.correlations().get(id)?;
     let only = super::Correlations::only(sigma.correlations(), id);
@@ -33,11 +34,14 @@ pub fn replay(sigma: &SigmaRules, id: &str, events: &[Value]) -> Option<Replay> 
         let record = Record::from_json(&text).ok();
         let mut record = record.as_ref().map(|r| MatchedRecord::new(r, None));
         for base in sigma.matching(event) {
-            let Some(position) = rule.rules.iter().position(|r| r == base.id()) else {
-                continue;
-            };
-            if let Some(n) = matched.get_mut(position) {
+            if let Some(position) = rule.rules.iter().position(|r| r == base.id())
+                && let Some(n) = matched.get_mut(position)
+            {
                 *n += 1;
+            }
+            // A base rule of a correlation this one chains on counts too.
+            if only.fed_by(base.id()).is_empty() {
+                continue;
             }
             match record.as_mut() {
                 Some(record) => only.inputs(base.id(), record, &mut |i| collector.offer(i)),
@@ -45,10 +49,10 @@ pub fn replay(sigma: &SigmaRules, id: &str, events: &[Value]) -> Option<Replay> 
             }
         }
     }
-    let groups = collector.groups();
+    let (report, groups) = collector.finish_with_states();
     Some(Replay {
         groups,
-        findings: collector.finish().findings,
+        findings: report.findings,
         matched,
     })
 }

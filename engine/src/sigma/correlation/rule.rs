@@ -144,6 +144,7 @@ pub(super) fn compile(
     parsed: &rsigma_parser::CorrelationRule,
     origin: &str,
     rules: &[SigmaRule],
+    correlations: &[CorrelationRule],
 ) -> Result<CorrelationRule, String> {
     let id = parsed
         .id
@@ -166,7 +167,7 @@ pub(super) fn compile(
     let ids = parsed
         .rules
         .iter()
-        .map(|reference| resolve(reference, rules))
+        .map(|reference| resolve(reference, rules, correlations))
         .collect::<Result<Vec<_>, _>>()?;
     let field = |name: &str| field_of(name, parsed);
     let (condition, value_field) = condition_of(&parsed.condition, kind, &parsed.rules)?;
@@ -210,13 +211,42 @@ fn kind_of(kind: CorrelationType) -> Result<CorrelationKind, String> {
 }
 
 /// The id of the loaded rule a reference names, by id or by `name`.
-fn resolve(reference: &str, rules: &[SigmaRule]) -> Result<String, String> {
+/// The id of the rule `reference` names: a detection rule, or a
+/// correlation loaded before (chaining), by id or by name.
+fn resolve(
+    reference: &str,
+    rules: &[SigmaRule],
+    correlations: &[CorrelationRule],
+) -> Result<String, String> {
     rules
         .iter()
         .find(|r| r.id() == reference)
         .or_else(|| rules.iter().find(|r| r.name() == Some(reference)))
         .map(|r| r.id().to_owned())
-        .ok_or_else(|| format!("references `{reference}`, which no loaded rule has as id or name"))
+        .or_else(|| {
+            correlations
+                .iter()
+                .find(|c| c.id == reference || c.name.as_deref() == Some(reference))
+                .map(|c| c.id.clone())
+        })
+        .ok_or_else(|| {
+            format!(
+                "references `{reference}`, which no loaded rule or correlation has as id or name"
+            )
+        })
+}
+
+/// The references of `parsed` that name none of `rules`: correlations it
+/// chains on, which must be compiled first.
+pub(super) fn chained_references<'p>(
+    parsed: &'p rsigma_parser::CorrelationRule,
+    rules: &[SigmaRule],
+) -> impl Iterator<Item = &'p str> {
+    parsed.rules.iter().map(String::as_str).filter(|reference| {
+        !rules
+            .iter()
+            .any(|r| r.id() == *reference || r.name() == Some(*reference))
+    })
 }
 
 /// A field name resolved through the rule's aliases, per reference.
