@@ -101,7 +101,7 @@ fn an_attack_across_files_and_regions_gives_one_finding_in_any_order() {
     assert_eq!(found.len(), 1, "{found:#?}");
     let finding = &found[0];
     assert_eq!(finding["rule"]["id"], BACKDOOR);
-    assert_eq!(finding["schemaVersion"], "1.3");
+    assert_eq!(finding["schemaVersion"], "1.4");
     assert_eq!(finding["eventId"], "k1");
     assert_eq!(finding["correlation"]["type"], "temporal_ordered");
     assert_eq!(

@@ -126,7 +126,7 @@ fn a_folded_burst_says_how_many_times_in_e_mail_and_chat() {
     assert_schema_valid("schemas/chatbot-custom-notification.schema.json", &[chat]);
     let wire: Value = serde_json::from_str(&burst.to_message(MAX_MESSAGE_BYTES)).unwrap();
     assert_eq!(wire["repeats"]["count"], 24);
-    assert_eq!(wire["schemaVersion"], "1.3");
+    assert_eq!(wire["schemaVersion"], "1.4");
     assert_schema_valid("schemas/finding.v1.schema.json", &[wire]);
 }
 

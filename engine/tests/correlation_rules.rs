@@ -553,3 +553,120 @@ correlation: {type: event_count, rules: [nowhere], timespan: 1h, condition: {gte
         );
     }
 }
+
+/// The numeric aggregations over S3 data events: bytes read out per user.
+fn aggregation(kind: &str, condition: &str) -> SigmaRules {
+    let text = format!(
+        r#"
+title: Object read
+id: 6f1e9a10-2b1c-4d3e-8f00-000000000001
+name: object_read
+logsource: {{product: aws, service: cloudtrail}}
+detection:
+    selection: {{eventSource: s3.amazonaws.com, eventName: GetObject}}
+    condition: selection
+---
+title: Bytes out by one user
+id: 6f1e9a10-2b1c-4d3e-8f00-000000000002
+correlation:
+    type: {kind}
+    rules: [object_read]
+    group-by: [userIdentity.arn]
+    timespan: 10m
+    condition: {{{condition}, field: additionalEventData.bytesTransferredOut}}
+level: high
+"#
+    );
+    let (rules, skipped) = SigmaRules::load(&[("bytes.yml", text.as_str())]);
+    assert!(skipped.is_empty(), "{skipped:?}");
+    rules
+}
+
+fn object_read(id: &str, minute: u32, bytes: Value) -> Value {
+    let e = event(
+        id,
+        (minute, 0),
+        "GetObject",
+        "s3.amazonaws.com",
+        "arn:aws:iam::111122223333:user/alice",
+    );
+    with(
+        e,
+        "additionalEventData",
+        json!({"bytesTransferredOut": bytes}),
+    )
+}
+
+fn aggregate_of(finding: &Finding) -> Option<f64> {
+    let facts = finding.correlation.as_ref()?;
+    facts.aggregate.as_ref()?.as_f64()
+}
+
+#[test]
+fn numeric_aggregations_measure_the_window_and_skip_what_is_not_a_number() {
+    // 100, 200, ..., 1000 bytes, one a minute; one read with no number.
+    let mut reads: Vec<Value> = (1..=10u32)
+        .map(|i| object_read(&format!("r{i:02}"), i, json!(i * 100)))
+        .collect();
+    reads.push(object_read("text", 5, json!("lots")));
+    // (type, condition, windows fired, the first one's measure and last
+    // event). A window restarts after the event that fired it, as for the
+    // counting types: 100..500 sum to 1500, then 600..800, then 900..1000.
+    let cases = [
+        ("value_sum", "gte: 1500", 3, Some(1500.0), "r05"),
+        ("value_avg", "gt: 449", 3, Some(450.0), "r08"),
+        ("value_median", "gte: 300", 6, Some(300.0), "r05"),
+        (
+            "value_percentile",
+            "gte: 900, percentile: 90",
+            1,
+            Some(910.0),
+            "r10",
+        ),
+    ];
+    for (kind, condition, windows, aggregate, completing) in cases {
+        let (_, found) = scan(&aggregation(kind, condition), &[reads.clone()]);
+        assert_eq!(found.len(), windows, "{kind}: {:?}", ids(&found));
+        assert_eq!(aggregate_of(&found[0]), aggregate, "{kind}");
+        assert_eq!(
+            found[0].event.event_id.as_deref(),
+            Some(completing),
+            "{kind}"
+        );
+        let facts = found[0].correlation.as_ref().expect("correlation member");
+        assert_eq!(facts.kind, kind);
+        assert_eq!(
+            facts.field.as_deref(),
+            Some("additionalEventData.bytesTransferredOut")
+        );
+    }
+    // Below every threshold: nothing.
+    for (kind, condition) in [
+        ("value_sum", "gt: 5500"),
+        ("value_avg", "gt: 1000"),
+        ("value_median", "gt: 1000"),
+        ("value_percentile", "gt: 1000, percentile: 99"),
+    ] {
+        let (_, found) = scan(&aggregation(kind, condition), &[reads.clone()]);
+        assert!(found.is_empty(), "{kind}: {:?}", ids(&found));
+    }
+}
+
+#[test]
+fn a_numeric_aggregation_without_a_field_or_with_a_bad_percentile_is_skipped() {
+    for (condition, reason) in [
+        ("{gte: 10}", "value_sum needs `condition.field`"),
+        (
+            "{gte: 10, field: x, percentile: 101}",
+            "percentile 101 is not within 0-100",
+        ),
+    ] {
+        let text = format!(
+            "title: R\nid: 6f1e9a10-2b1c-4d3e-8f00-000000000009\nname: r\nlogsource: {{product: aws, service: cloudtrail}}\ndetection: {{selection: {{eventName: GetObject}}, condition: selection}}\n---\ntitle: C\nid: 6f1e9a10-2b1c-4d3e-8f00-00000000000a\ncorrelation: {{type: value_sum, rules: [r], timespan: 1h, condition: {condition}}}\n"
+        );
+        let (rules, skipped) = SigmaRules::load(&[("bad.yml", text.as_str())]);
+        assert!(rules.correlations().is_empty());
+        let reasons: Vec<String> = skipped.iter().map(|s| s.reason.to_string()).collect();
+        assert!(reasons.iter().any(|r| r.contains(reason)), "{reasons:?}");
+    }
+}

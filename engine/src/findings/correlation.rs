@@ -1,5 +1,5 @@
 //! What a correlation finding says about the events behind it (Finding
-//! schema 1.3, member `correlation`).
+//! schema 1.3, member `correlation`; 1.4 adds the numeric aggregations).
 //!
 //! A correlation rule fires on a group of events (same principal, same
 //! source address, ...) within a window of event time. The finding's usual
@@ -22,7 +22,8 @@ pub const VALUES: usize = 20;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CorrelationFacts {
-    /// `event_count`, `value_count`, `temporal` or `temporal_ordered`.
+    /// `event_count`, `value_count`, `temporal`, `temporal_ordered`,
+    /// `value_sum`, `value_avg`, `value_percentile` or `value_median`.
     #[serde(rename = "type")]
     pub kind: String,
     /// The ids of the rules the correlation counts, in its order.
@@ -39,7 +40,7 @@ pub struct CorrelationFacts {
     pub event_total: u64,
     /// The first [`EVENT_IDS`] contributing event ids, in event-time order.
     pub event_ids: Vec<String>,
-    /// For `value_count`: the field whose distinct values were counted.
+    /// For `value_count` and the numeric aggregations: the field read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// For `value_count`: how many distinct values the window held.
@@ -48,6 +49,13 @@ pub struct CorrelationFacts {
     /// For `value_count`: the first [`VALUES`] of them, in order of appearance.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values: Vec<String>,
+    /// For the numeric aggregations: the window's sum, mean, percentile or
+    /// median of the field (schema 1.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<serde_json::Number>,
+    /// For `value_percentile`: which percentile (schema 1.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentile: Option<u64>,
 }
 
 impl CorrelationFacts {
@@ -62,13 +70,18 @@ impl CorrelationFacts {
 
     /// One line: what was counted, e.g. `12 events in 4m10s`.
     pub fn measure_text(&self) -> String {
-        match self.distinct_values {
-            Some(distinct) => format!(
-                "{distinct} distinct {} over {} events",
-                self.field.as_deref().unwrap_or("values"),
+        let field = self.field.as_deref().unwrap_or("values");
+        match (self.distinct_values, &self.aggregate) {
+            (Some(distinct), _) => format!(
+                "{distinct} distinct {field} over {} events",
                 self.event_total
             ),
-            None => format!("{} events", self.event_total),
+            (None, Some(aggregate)) => format!(
+                "{} of {field} {aggregate} over {} events",
+                self.kind.trim_start_matches("value_"),
+                self.event_total
+            ),
+            (None, None) => format!("{} events", self.event_total),
         }
     }
 }

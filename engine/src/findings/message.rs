@@ -20,7 +20,7 @@ use crate::rules::Severity;
 
 /// Version of the finding format. The major version changes on any
 /// incompatible change; a minor version adds optional members only.
-pub const SCHEMA_VERSION: &str = "1.3";
+pub const SCHEMA_VERSION: &str = "1.4";
 
 /// The major version every reader of this crate understands.
 const SCHEMA_MAJOR: &str = "1";

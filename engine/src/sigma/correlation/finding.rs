@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::collect::named;
 use super::input::Evidence;
-use super::rule::CorrelationRule;
+use super::rule::{CorrelationKind, CorrelationRule};
 use super::window::{CorrelationMatch, Hit};
 use crate::clock::rfc3339_utc;
 use crate::findings::correlation::{CorrelationFacts, EVENT_IDS, VALUES};
@@ -48,7 +48,7 @@ pub fn correlation_finding(
         completing.payload.log_file.clone(),
     );
     finding.id = correlation_finding_id(&rule.id, group, matched.start);
-    let value_count = rule.value_field.as_ref();
+    let read = rule.value_field.as_ref();
     finding.correlation = Some(Box::new(CorrelationFacts {
         kind: rule.kind.as_str().to_owned(),
         rules: rule.rules.clone(),
@@ -63,9 +63,12 @@ pub fn correlation_finding(
             .filter_map(|&i| Some(hits.get(i)?.event_id.clone()))
             .take(EVENT_IDS)
             .collect(),
-        field: value_count.map(|f| f.name.clone()),
-        distinct_values: value_count.map(|_| matched.values.len() as u64),
+        field: read.map(|f| f.name.clone()),
+        distinct_values: (rule.kind == CorrelationKind::ValueCount)
+            .then_some(matched.values.len() as u64),
         values: matched.values.iter().take(VALUES).cloned().collect(),
+        aggregate: matched.aggregate.and_then(serde_json::Number::from_f64),
+        percentile: (rule.kind == CorrelationKind::ValuePercentile).then_some(rule.percentile),
     }));
     Some(finding)
 }

@@ -22,6 +22,15 @@ pub enum CorrelationKind {
     Temporal,
     /// Every referenced rule matched within the timespan, in the listed order.
     TemporalOrdered,
+    /// The sum of a numeric field per group within the timespan.
+    ValueSum,
+    /// The mean of a numeric field per group within the timespan.
+    ValueAvg,
+    /// A percentile of a numeric field (`condition.percentile`, 50 by
+    /// default) per group within the timespan.
+    ValuePercentile,
+    /// The median of a numeric field per group within the timespan.
+    ValueMedian,
 }
 
 impl CorrelationKind {
@@ -32,7 +41,35 @@ impl CorrelationKind {
             CorrelationKind::ValueCount => "value_count",
             CorrelationKind::Temporal => "temporal",
             CorrelationKind::TemporalOrdered => "temporal_ordered",
+            CorrelationKind::ValueSum => "value_sum",
+            CorrelationKind::ValueAvg => "value_avg",
+            CorrelationKind::ValuePercentile => "value_percentile",
+            CorrelationKind::ValueMedian => "value_median",
         }
+    }
+
+    /// Whether the rule measures a field's values (distinct, or numeric).
+    pub fn reads_values(self) -> bool {
+        self != CorrelationKind::EventCount && !self.is_temporal()
+    }
+
+    /// Whether the rule aggregates a numeric field.
+    pub fn is_numeric(self) -> bool {
+        matches!(
+            self,
+            CorrelationKind::ValueSum
+                | CorrelationKind::ValueAvg
+                | CorrelationKind::ValuePercentile
+                | CorrelationKind::ValueMedian
+        )
+    }
+
+    /// `temporal` or `temporal_ordered`.
+    pub fn is_temporal(self) -> bool {
+        matches!(
+            self,
+            CorrelationKind::Temporal | CorrelationKind::TemporalOrdered
+        )
     }
 }
 
@@ -76,6 +113,26 @@ impl Condition {
                 Op::Gte => measure >= n,
                 Op::Eq => measure == n,
                 Op::Neq => measure != n,
+            }),
+            Condition::AllRules | Condition::Expression(_) => false,
+        }
+    }
+
+    /// Whether a numeric `measure` (a sum, mean or percentile) satisfies
+    /// every predicate.
+    pub fn holds_value(&self, measure: f64) -> bool {
+        match self {
+            Condition::Threshold(predicates) => predicates.iter().all(|&(op, n)| {
+                // Thresholds are whole numbers in Sigma; exact as f64 up to 2^53.
+                let n = n as f64;
+                match op {
+                    Op::Lt => measure < n,
+                    Op::Lte => measure <= n,
+                    Op::Gt => measure > n,
+                    Op::Gte => measure >= n,
+                    Op::Eq => measure == n,
+                    Op::Neq => measure != n,
+                }
             }),
             Condition::AllRules | Condition::Expression(_) => false,
         }
@@ -132,8 +189,11 @@ pub struct CorrelationRule {
     pub timespan: u64,
     /// When a window fires.
     pub condition: Condition,
-    /// `condition.field` of a `value_count` rule.
+    /// `condition.field` of a `value_count` rule or a numeric aggregation.
     pub value_field: Option<CorrelationField>,
+    /// `condition.percentile` of a `value_percentile` rule (0-100, 50 when
+    /// not given).
+    pub percentile: u64,
     /// `generate`: whether the referenced rules also report their own matches.
     pub generate: bool,
 }
@@ -151,7 +211,7 @@ pub(super) fn compile(
         .clone()
         .filter(|id| !id.trim().is_empty())
         .ok_or("has no `id`; add one (a UUID), since findings are keyed by rule id")?;
-    let kind = kind_of(parsed.correlation_type)?;
+    let kind = kind_of(parsed.correlation_type);
     if parsed.window != WindowMode::Sliding {
         return Err(format!(
             "window `{}` is not supported (sliding windows only)",
@@ -171,6 +231,17 @@ pub(super) fn compile(
         .collect::<Result<Vec<_>, _>>()?;
     let field = |name: &str| field_of(name, parsed);
     let (condition, value_field) = condition_of(&parsed.condition, kind, &parsed.rules)?;
+    let percentile = match &parsed.condition {
+        CorrelationCondition::Threshold {
+            percentile: Some(p),
+            ..
+        } if *p > 100 => return Err(format!("percentile {p} is not within 0-100")),
+        CorrelationCondition::Threshold {
+            percentile: Some(p),
+            ..
+        } => *p,
+        _ => 50,
+    };
     let mut references = Vec::new();
     for reference in parsed.tags.iter().map(|t| reference_for_tag(t)) {
         if !references.contains(&reference) {
@@ -193,20 +264,21 @@ pub(super) fn compile(
         timespan: parsed.timespan.seconds,
         condition,
         value_field: value_field.map(|f| field(&f)),
+        percentile,
         generate: parsed.generate,
     })
 }
 
-fn kind_of(kind: CorrelationType) -> Result<CorrelationKind, String> {
+fn kind_of(kind: CorrelationType) -> CorrelationKind {
     match kind {
-        CorrelationType::EventCount => Ok(CorrelationKind::EventCount),
-        CorrelationType::ValueCount => Ok(CorrelationKind::ValueCount),
-        CorrelationType::Temporal => Ok(CorrelationKind::Temporal),
-        CorrelationType::TemporalOrdered => Ok(CorrelationKind::TemporalOrdered),
-        other => Err(format!(
-            "type `{}` is not supported (event_count, value_count, temporal, temporal_ordered)",
-            other.as_str()
-        )),
+        CorrelationType::EventCount => CorrelationKind::EventCount,
+        CorrelationType::ValueCount => CorrelationKind::ValueCount,
+        CorrelationType::Temporal => CorrelationKind::Temporal,
+        CorrelationType::TemporalOrdered => CorrelationKind::TemporalOrdered,
+        CorrelationType::ValueSum => CorrelationKind::ValueSum,
+        CorrelationType::ValueAvg => CorrelationKind::ValueAvg,
+        CorrelationType::ValuePercentile => CorrelationKind::ValuePercentile,
+        CorrelationType::ValueMedian => CorrelationKind::ValueMedian,
     }
 }
 
@@ -294,8 +366,8 @@ fn condition_of(
     let ops: Vec<(Op, u64)> = predicates.iter().map(|&(op, n)| (op_of(op), n)).collect();
     let field = field.as_ref().and_then(|f| f.first().cloned());
     match kind {
-        CorrelationKind::ValueCount if field.is_none() => {
-            Err("value_count needs `condition.field`".to_owned())
+        kind if kind.reads_values() && field.is_none() => {
+            Err(format!("{} needs `condition.field`", kind.as_str()))
         }
         // The parser gives a temporal rule without a condition `gte: 1`;
         // the Sigma specification means "every referenced rule".

@@ -27,7 +27,7 @@ pub struct Hit<P = ()> {
 }
 
 /// A window that satisfied the rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CorrelationMatch {
     /// Event time of the first contributing hit (epoch seconds).
     pub start: i64,
@@ -40,15 +40,13 @@ pub struct CorrelationMatch {
     pub completing: usize,
     /// `value_count`: the distinct values, in order of appearance.
     pub values: Vec<String>,
+    /// The numeric aggregations: the window's sum, mean or percentile.
+    pub aggregate: Option<f64>,
 }
 
 /// The matches of `rule` over `hits`, all of one group, in time order.
 pub fn evaluate<P>(rule: &CorrelationRule, hits: &[Hit<P>]) -> Vec<CorrelationMatch> {
-    let per_rule = matches!(
-        rule.kind,
-        CorrelationKind::Temporal | CorrelationKind::TemporalOrdered
-    );
-    let order = sorted_unique(hits, per_rule, rule.kind == CorrelationKind::ValueCount);
+    let order = sorted_unique(hits, rule.kind);
     let span = i64::try_from(rule.timespan).unwrap_or(i64::MAX);
     match rule.kind {
         CorrelationKind::EventCount | CorrelationKind::ValueCount => {
@@ -56,14 +54,40 @@ pub fn evaluate<P>(rule: &CorrelationRule, hits: &[Hit<P>]) -> Vec<CorrelationMa
         }
         CorrelationKind::Temporal => temporal(rule, hits, &order, span),
         CorrelationKind::TemporalOrdered => ordered(rule, hits, &order, span),
+        CorrelationKind::ValueSum
+        | CorrelationKind::ValueAvg
+        | CorrelationKind::ValuePercentile
+        | CorrelationKind::ValueMedian => aggregating(rule, hits, &order, span),
     }
 }
 
+/// A hit's counted value as a number (the numeric aggregations skip hits
+/// whose value is not one).
+fn number<P>(hit: &Hit<P>) -> Option<f64> {
+    hit.value
+        .as_deref()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+}
+
 /// Indexes of `hits` by (time, eventID, rule), each event once (once per
-/// rule when `per_rule`), leaving out hits without a value when `valued`.
-fn sorted_unique<P>(hits: &[Hit<P>], per_rule: bool, valued: bool) -> Vec<usize> {
+/// rule for the temporal types), leaving out hits without a value (or a
+/// numeric one) when `kind` reads values.
+fn sorted_unique<P>(hits: &[Hit<P>], kind: CorrelationKind) -> Vec<usize> {
+    let per_rule = kind.is_temporal();
+    let usable = |h: &Hit<P>| {
+        if kind.is_numeric() {
+            number(h).is_some()
+        } else if kind.reads_values() {
+            h.value.is_some()
+        } else {
+            true
+        }
+    };
     let mut order: Vec<usize> = (0..hits.len())
-        .filter(|&i| !valued || hits.get(i).is_some_and(|h| h.value.is_some()))
+        .filter(|&i| hits.get(i).is_some_and(usable))
         .collect();
     let key = |i: &usize| hits.get(*i).map(|h| (h.time, h.event_id.as_str(), h.rule));
     order.sort_by(|a, b| key(a).cmp(&key(b)));
@@ -88,7 +112,71 @@ fn matched<P>(hits: &[Hit<P>], window: &[usize], values: Vec<String>) -> Option<
         hits: window.to_vec(),
         completing: last,
         values,
+        aggregate: None,
     })
+}
+
+/// `value_sum`, `value_avg`, `value_percentile` and `value_median`: a
+/// sliding window of events, measured by their field's numbers.
+fn aggregating<P>(
+    rule: &CorrelationRule,
+    hits: &[Hit<P>],
+    order: &[usize],
+    span: i64,
+) -> Vec<CorrelationMatch> {
+    let value = |pos: usize| {
+        order
+            .get(pos)
+            .and_then(|&i| number(hits.get(i)?))
+            .unwrap_or(0.0)
+    };
+    let mut out = Vec::new();
+    let mut sum = 0.0;
+    let mut start = 0;
+    for end in 0..order.len() {
+        let now = order.get(end).map_or(i64::MIN, |&i| time_of(hits, i));
+        while start < end
+            && order
+                .get(start)
+                .is_some_and(|&i| time_of(hits, i) < now - span)
+        {
+            sum -= value(start);
+            start += 1;
+        }
+        sum += value(end);
+        let window = order.get(start..=end).unwrap_or_default();
+        let numbers = || (start..=end).map(value).collect::<Vec<f64>>();
+        let measure = match rule.kind {
+            CorrelationKind::ValueSum => sum,
+            CorrelationKind::ValueAvg => sum / window.len().max(1) as f64,
+            CorrelationKind::ValuePercentile => percentile(numbers(), rule.percentile),
+            _ => percentile(numbers(), 50),
+        };
+        if rule.condition.holds_value(measure) {
+            out.extend(matched(hits, window, Vec::new()).map(|m| CorrelationMatch {
+                aggregate: Some(measure),
+                ..m
+            }));
+            sum = 0.0;
+            start = end + 1;
+        }
+    }
+    out
+}
+
+/// The `rank`th percentile (0-100) of `values`, interpolated linearly
+/// between the two nearest (as rsigma and most SIEMs compute it).
+fn percentile(mut values: Vec<f64>, rank: u64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let Some(last) = values.len().checked_sub(1) else {
+        return 0.0;
+    };
+    let at = rank.min(100) as f64 / 100.0 * last as f64;
+    let (low, high) = (at.floor() as usize, at.ceil() as usize);
+    let (Some(&a), Some(&b)) = (values.get(low), values.get(high)) else {
+        return 0.0;
+    };
+    a + (b - a) * (at - low as f64)
 }
 
 /// `event_count` and `value_count`: a sliding window of events.
