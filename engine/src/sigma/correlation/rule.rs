@@ -103,38 +103,36 @@ pub enum Condition {
 }
 
 impl Condition {
-    /// Whether `measure` satisfies every predicate.
+    /// Whether `measure` (a count) satisfies every predicate.
     pub fn holds(&self, measure: u64) -> bool {
-        match self {
-            Condition::Threshold(predicates) => predicates.iter().all(|&(op, n)| match op {
-                Op::Lt => measure < n,
-                Op::Lte => measure <= n,
-                Op::Gt => measure > n,
-                Op::Gte => measure >= n,
-                Op::Eq => measure == n,
-                Op::Neq => measure != n,
-            }),
-            Condition::AllRules | Condition::Expression(_) => false,
-        }
+        self.all(|op, n| op.compares(measure, n))
     }
 
     /// Whether a numeric `measure` (a sum, mean or percentile) satisfies
     /// every predicate.
     pub fn holds_value(&self, measure: f64) -> bool {
+        // Thresholds are whole numbers in Sigma; exact as f64 up to 2^53.
+        self.all(|op, n| op.compares(measure, n as f64))
+    }
+
+    fn all(&self, holds: impl Fn(Op, u64) -> bool) -> bool {
         match self {
-            Condition::Threshold(predicates) => predicates.iter().all(|&(op, n)| {
-                // Thresholds are whole numbers in Sigma; exact as f64 up to 2^53.
-                let n = n as f64;
-                match op {
-                    Op::Lt => measure < n,
-                    Op::Lte => measure <= n,
-                    Op::Gt => measure > n,
-                    Op::Gte => measure >= n,
-                    Op::Eq => measure == n,
-                    Op::Neq => measure != n,
-                }
-            }),
+            Condition::Threshold(predicates) => predicates.iter().all(|&(op, n)| holds(op, n)),
             Condition::AllRules | Condition::Expression(_) => false,
+        }
+    }
+}
+
+impl Op {
+    /// `measure <op> threshold`.
+    fn compares<T: PartialOrd>(self, measure: T, threshold: T) -> bool {
+        match self {
+            Op::Lt => measure < threshold,
+            Op::Lte => measure <= threshold,
+            Op::Gt => measure > threshold,
+            Op::Gte => measure >= threshold,
+            Op::Eq => measure == threshold,
+            Op::Neq => measure != threshold,
         }
     }
 }

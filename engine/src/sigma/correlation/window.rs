@@ -104,6 +104,28 @@ fn time_of<P>(hits: &[Hit<P>], i: usize) -> i64 {
     hits.get(i).map_or(i64::MIN, |h| h.time)
 }
 
+/// Moves `start` past the hits of `order` more than `span` seconds older
+/// than the one at `end`, handing each to `leave`: the sliding window of
+/// every type.
+fn slide<P>(
+    hits: &[Hit<P>],
+    order: &[usize],
+    start: &mut usize,
+    end: usize,
+    span: i64,
+    mut leave: impl FnMut(usize),
+) {
+    let now = order.get(end).map_or(i64::MIN, |&i| time_of(hits, i));
+    while *start < end
+        && order
+            .get(*start)
+            .is_some_and(|&i| time_of(hits, i) < now - span)
+    {
+        leave(*start);
+        *start += 1;
+    }
+}
+
 fn matched<P>(hits: &[Hit<P>], window: &[usize], values: Vec<String>) -> Option<CorrelationMatch> {
     let (&first, &last) = (window.first()?, window.last()?);
     Some(CorrelationMatch {
@@ -134,15 +156,9 @@ fn aggregating<P>(
     let mut sum = 0.0;
     let mut start = 0;
     for end in 0..order.len() {
-        let now = order.get(end).map_or(i64::MIN, |&i| time_of(hits, i));
-        while start < end
-            && order
-                .get(start)
-                .is_some_and(|&i| time_of(hits, i) < now - span)
-        {
-            sum -= value(start);
-            start += 1;
-        }
+        slide(hits, order, &mut start, end, span, |left| {
+            sum -= value(left)
+        });
         sum += value(end);
         let window = order.get(start..=end).unwrap_or_default();
         let numbers = || (start..=end).map(value).collect::<Vec<f64>>();
@@ -191,15 +207,8 @@ fn counting<P>(
     let mut values: HashMap<&str, usize> = HashMap::new();
     let mut start = 0;
     for end in 0..order.len() {
-        let now = order.get(end).map_or(i64::MIN, |&i| time_of(hits, i));
-        while start < end
-            && order
-                .get(start)
-                .is_some_and(|&i| time_of(hits, i) < now - span)
-        {
-            if let Some(value) = order
-                .get(start)
-                .and_then(|&i| hits.get(i)?.value.as_deref())
+        slide(hits, order, &mut start, end, span, |left| {
+            if let Some(value) = order.get(left).and_then(|&i| hits.get(i)?.value.as_deref())
                 && let Some(n) = values.get_mut(value)
             {
                 *n -= 1;
@@ -207,8 +216,7 @@ fn counting<P>(
                     values.remove(value);
                 }
             }
-            start += 1;
-        }
+        });
         if let Some(value) = order.get(end).and_then(|&i| hits.get(i)?.value.as_deref()) {
             *values.entry(value).or_default() += 1;
         }
@@ -251,17 +259,11 @@ fn temporal<P>(
     let rule_of = |pos: usize| order.get(pos).and_then(|&i| hits.get(i)).map(|h| h.rule);
     let mut start = 0;
     for end in 0..order.len() {
-        let now = order.get(end).map_or(i64::MIN, |&i| time_of(hits, i));
-        while start < end
-            && order
-                .get(start)
-                .is_some_and(|&i| time_of(hits, i) < now - span)
-        {
-            if let Some(n) = rule_of(start).and_then(|r| counts.get_mut(r)) {
+        slide(hits, order, &mut start, end, span, |left| {
+            if let Some(n) = rule_of(left).and_then(|r| counts.get_mut(r)) {
                 *n = n.saturating_sub(1);
             }
-            start += 1;
-        }
+        });
         if let Some(n) = rule_of(end).and_then(|r| counts.get_mut(r)) {
             *n += 1;
         }
