@@ -67,7 +67,7 @@ bench: venv
 	test -f $(BENCH_DATA)/cloudtrail-200k.json.gz || ./target/release/examples/gen_logs
 	test -f $(BENCH_DATA)/cloudtrail-1k.json.gz || ./target/release/examples/gen_logs --records 1000 --out $(BENCH_DATA)/cloudtrail-1k.json.gz
 	test -d $(BENCH_DATA)/small || ./target/release/examples/gen_logs --files 500 --records 100
-	cargo bench -p trailguard-engine --bench reader --bench sigma
+	cargo bench -p trailguard-engine --bench reader --bench sigma --bench correlation
 	./target/release/examples/count_records $(BENCH_DATA)/cloudtrail-1k.json.gz
 	./target/release/examples/count_records $(BENCH_DATA)/cloudtrail-200k.json.gz
 	./target/release/examples/scan_throughput $(BENCH_DATA)/cloudtrail-200k.json.gz parse pass cis rules sigma notifier all

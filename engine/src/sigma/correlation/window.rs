@@ -152,21 +152,39 @@ fn aggregating<P>(
             .and_then(|&i| number(hits.get(i)?))
             .unwrap_or(0.0)
     };
+    let ranked = matches!(
+        rule.kind,
+        CorrelationKind::ValuePercentile | CorrelationKind::ValueMedian
+    );
     let mut out = Vec::new();
     let mut sum = 0.0;
+    // The window's numbers in ascending order, kept only for percentiles:
+    // one insertion and removal per step, never a sort.
+    let mut sorted: Vec<f64> = Vec::new();
     let mut start = 0;
     for end in 0..order.len() {
         slide(hits, order, &mut start, end, span, |left| {
-            sum -= value(left)
+            let gone = value(left);
+            sum -= gone;
+            if ranked {
+                let at = sorted.partition_point(|x| x.total_cmp(&gone).is_lt());
+                if at < sorted.len() {
+                    sorted.remove(at);
+                }
+            }
         });
-        sum += value(end);
+        let new = value(end);
+        sum += new;
+        if ranked {
+            let at = sorted.partition_point(|x| x.total_cmp(&new).is_lt());
+            sorted.insert(at, new);
+        }
         let window = order.get(start..=end).unwrap_or_default();
-        let numbers = || (start..=end).map(value).collect::<Vec<f64>>();
         let measure = match rule.kind {
             CorrelationKind::ValueSum => sum,
             CorrelationKind::ValueAvg => sum / window.len().max(1) as f64,
-            CorrelationKind::ValuePercentile => percentile(numbers(), rule.percentile),
-            _ => percentile(numbers(), 50),
+            CorrelationKind::ValuePercentile => percentile(&sorted, rule.percentile),
+            _ => percentile(&sorted, 50),
         };
         if rule.condition.holds_value(measure) {
             out.extend(matched(hits, window, Vec::new()).map(|m| CorrelationMatch {
@@ -174,22 +192,22 @@ fn aggregating<P>(
                 ..m
             }));
             sum = 0.0;
+            sorted.clear();
             start = end + 1;
         }
     }
     out
 }
 
-/// The `rank`th percentile (0-100) of `values`, interpolated linearly
-/// between the two nearest (as rsigma and most SIEMs compute it).
-fn percentile(mut values: Vec<f64>, rank: u64) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let Some(last) = values.len().checked_sub(1) else {
+/// The `rank`th percentile (0-100) of `sorted` (ascending), interpolated
+/// linearly between the two nearest (as rsigma and most SIEMs compute it).
+fn percentile(sorted: &[f64], rank: u64) -> f64 {
+    let Some(last) = sorted.len().checked_sub(1) else {
         return 0.0;
     };
     let at = rank.min(100) as f64 / 100.0 * last as f64;
     let (low, high) = (at.floor() as usize, at.ceil() as usize);
-    let (Some(&a), Some(&b)) = (values.get(low), values.get(high)) else {
+    let (Some(&a), Some(&b)) = (sorted.get(low), sorted.get(high)) else {
         return 0.0;
     };
     a + (b - a) * (at - low as f64)
@@ -296,17 +314,26 @@ fn ordered<P>(
     let Some(last_rule) = rule.rules.len().checked_sub(1) else {
         return Vec::new();
     };
+    // Each referenced rule's positions in `order`: ascending, so in event
+    // time, which lets a chain step be a binary search.
+    let mut by_rule: Vec<Vec<usize>> = vec![Vec::new(); rule.rules.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        if let Some(positions) = hits.get(i).and_then(|h| by_rule.get_mut(h.rule)) {
+            positions.push(pos);
+        }
+    }
     let mut out = Vec::new();
     // Positions at or before this one belong to an earlier match.
     let mut floor = 0;
-    for end in 0..order.len() {
+    for &end in by_rule.get(last_rule).map_or(&[][..], Vec::as_slice) {
         let Some(last) = order.get(end).and_then(|&i| hits.get(i)) else {
             continue;
         };
-        if last.rule != last_rule {
+        if end < floor {
             continue;
         }
-        if let Some(chain) = chain_before(hits, order, (floor, end), last_rule, last.time - span) {
+        let earliest = last.time - span;
+        if let Some(chain) = chain_before(hits, order, &by_rule, (floor, end), earliest) {
             out.extend(matched(hits, &chain, Vec::new()));
             floor = end + 1;
         }
@@ -314,27 +341,31 @@ fn ordered<P>(
     out
 }
 
-/// The hits of a chain of rules `0..=last_rule` ending at position `end`,
-/// each at or before the next in event time (events of the same second
-/// may be in either order: CloudTrail times have one-second resolution),
-/// none before `earliest` or at a position before `floor`.
+/// The hits of a chain of rules `0..=last` ending at position `end` (a hit
+/// of the last rule), each at or before the next in event time (events of
+/// the same second may be in either order: CloudTrail times have
+/// one-second resolution), none before `earliest` or at a position before
+/// `floor`.
 fn chain_before<P>(
     hits: &[Hit<P>],
     order: &[usize],
+    by_rule: &[Vec<usize>],
     (floor, end): (usize, usize),
-    last_rule: usize,
     earliest: i64,
 ) -> Option<Vec<usize>> {
-    let hit = |pos: usize| order.get(pos).and_then(|&i| hits.get(i));
+    let time = |pos: usize| order.get(pos).and_then(|&i| hits.get(i)).map(|h| h.time);
     let mut chain = vec![end];
-    let mut now = hit(end)?.time;
-    for wanted in (0..last_rule).rev() {
-        let found = (floor..order.len()).rev().find(|pos| {
-            !chain.contains(pos)
-                && hit(*pos)
-                    .is_some_and(|h| h.rule == wanted && h.time <= now && h.time >= earliest)
-        })?;
-        now = hit(found)?.time;
+    let mut now = time(end)?;
+    for positions in by_rule.iter().rev().skip(1) {
+        // The latest hit of this rule at or before `now`; an earlier one
+        // would be further from the floor and the window, never nearer.
+        let upto = positions.partition_point(|&p| time(p).is_some_and(|t| t <= now));
+        let found = *positions.get(upto.checked_sub(1)?)?;
+        let at = time(found)?;
+        if found < floor || at < earliest {
+            return None;
+        }
+        now = at;
         chain.push(found);
     }
     chain.reverse();
