@@ -53,7 +53,9 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(HITS as u64));
     for rule in sigma.correlations().rules() {
-        group.bench_function(rule.kind.as_str(), |b| b.iter(|| evaluate(rule, &hits).len()));
+        group.bench_function(rule.kind.as_str(), |b| {
+            b.iter(|| evaluate(rule, &hits).len())
+        });
     }
     group.finish();
 }
