@@ -72,17 +72,20 @@ impl CorrelationState {
     /// each) publishes nothing of its own.
     pub async fn correlate(&self, inputs: &[CorrelationInput]) -> Result<Vec<Finding>, StoreError> {
         let mut findings = Vec::new();
+        // An unusable input (no time, id or group-by value) cannot count.
+        let mut pending: Vec<CorrelationInput> = inputs
+            .iter()
+            .filter(|i| matches!(i, CorrelationInput::Hit(_)))
+            .cloned()
+            .collect();
         let level_of = |input: &CorrelationInput| match input {
-            CorrelationInput::Hit(hit) => Some(self.correlations.level(hit.correlation)),
-            CorrelationInput::Unusable => None,
+            CorrelationInput::Hit(hit) => self.correlations.level(hit.correlation),
+            CorrelationInput::Unusable => 0,
         };
-        let mut pending: Vec<CorrelationInput> = inputs.to_vec();
         let mut level = 0;
         while !pending.is_empty() {
-            let (now, later): (Vec<_>, Vec<_>) = pending
-                .into_iter()
-                .filter(|i| level_of(i).is_some())
-                .partition(|i| level_of(i) <= Some(level));
+            let (now, later): (Vec<_>, Vec<_>) =
+                pending.into_iter().partition(|i| level_of(i) <= level);
             pending = later;
             for fired in self.fired(&now).await? {
                 let rule_id = &fired.finding.rule.id;

@@ -59,6 +59,8 @@ pub struct Correlations {
     rules: Vec<CorrelationRule>,
     /// Per base rule id: (correlation, position among its references).
     feeds: HashMap<String, Vec<(usize, usize)>>,
+    /// Per correlation, how far up a chain it sits ([`Correlations::level`]).
+    levels: Vec<usize>,
 }
 
 impl Correlations {
@@ -76,11 +78,8 @@ impl Correlations {
         let mut waiting = pending;
         loop {
             let (ready, later): (Vec<Pending>, Vec<Pending>) = waiting.into_iter().partition(|p| {
-                rule::chained_references(&p.parsed, rules).all(|reference| {
-                    loaded
-                        .iter()
-                        .any(|c| c.id == reference || c.name.as_deref() == Some(reference))
-                })
+                rule::chained_references(&p.parsed, rules)
+                    .all(|reference| rule::named(reference, &loaded).is_some())
             });
             waiting = later;
             if ready.is_empty() {
@@ -124,12 +123,26 @@ impl Correlations {
 
     fn of(rules: Vec<CorrelationRule>) -> Correlations {
         let mut feeds: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        let mut levels: Vec<usize> = Vec::with_capacity(rules.len());
         for (c, rule) in rules.iter().enumerate() {
             for (r, id) in rule.rules.iter().enumerate() {
                 feeds.entry(id.clone()).or_default().push((c, r));
             }
+            // Rules come lower first, so the levels below are known.
+            let level = rule
+                .rules
+                .iter()
+                .filter_map(|id| rules.iter().position(|r| r.id == *id))
+                .filter_map(|lower| levels.get(lower).map(|l| l + 1))
+                .max()
+                .unwrap_or(0);
+            levels.push(level);
         }
-        Correlations { rules, feeds }
+        Correlations {
+            rules,
+            feeds,
+            levels,
+        }
     }
 
     /// The rules, in load order.
@@ -163,17 +176,7 @@ impl Correlations {
     /// references. Evaluating level by level gives every chained
     /// correlation the matches of those below it.
     pub fn level(&self, c: usize) -> usize {
-        let Some(rule) = self.rules.get(c) else {
-            return 0;
-        };
-        // Rules are in load order, lower ones first, so this ends.
-        rule.rules
-            .iter()
-            .filter_map(|id| self.rules.iter().position(|r| r.id == *id))
-            .filter(|&lower| lower < c)
-            .map(|lower| self.level(lower) + 1)
-            .max()
-            .unwrap_or(0)
+        self.levels.get(c).copied().unwrap_or(0)
     }
 
     /// Whether the Sigma rule `rule_id` reports only through correlations:

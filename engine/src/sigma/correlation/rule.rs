@@ -293,17 +293,23 @@ fn resolve(
         .find(|r| r.id() == reference)
         .or_else(|| rules.iter().find(|r| r.name() == Some(reference)))
         .map(|r| r.id().to_owned())
-        .or_else(|| {
-            correlations
-                .iter()
-                .find(|c| c.id == reference || c.name.as_deref() == Some(reference))
-                .map(|c| c.id.clone())
-        })
+        .or_else(|| named(reference, correlations).map(|c| c.id.clone()))
         .ok_or_else(|| {
             format!(
                 "references `{reference}`, which no loaded rule or correlation has as id or name"
             )
         })
+}
+
+/// The correlation among `correlations` that `reference` names, by id or
+/// by name.
+pub(super) fn named<'c>(
+    reference: &str,
+    correlations: &'c [CorrelationRule],
+) -> Option<&'c CorrelationRule> {
+    correlations
+        .iter()
+        .find(|c| c.id == reference || c.name.as_deref() == Some(reference))
 }
 
 /// The references of `parsed` that name none of `rules`: correlations it
