@@ -98,7 +98,7 @@ impl Collector {
 
     /// Evaluates every group: the findings, and what could not count.
     pub fn finish(self) -> CollectorReport {
-        self.finish_with_states().0
+        self.evaluate(None)
     }
 
     /// [`Collector::finish`], with every group's state, by rule then group
@@ -108,9 +108,17 @@ impl Collector {
     /// others chain on becomes a hit of theirs (its completing event), and
     /// one that only they reference (`generate: false` in each) makes no
     /// finding of its own.
-    pub fn finish_with_states(mut self) -> (CollectorReport, Vec<GroupState>) {
-        let mut findings = Vec::new();
+    pub fn finish_with_states(self) -> (CollectorReport, Vec<GroupState>) {
         let mut states = Vec::new();
+        let report = self.evaluate(Some(&mut states));
+        states.sort_by(|a, b| (&a.rule, &a.group).cmp(&(&b.rule, &b.group)));
+        (report, states)
+    }
+
+    /// Evaluates every group, lower correlations first, noting each
+    /// group's state in `states` when asked.
+    fn evaluate(mut self, mut states: Option<&mut Vec<GroupState>>) -> CollectorReport {
+        let mut findings = Vec::new();
         let correlations = &self.correlations;
         for (c, rule) in correlations.rules().iter().enumerate() {
             let Some(groups) = self.groups.get_mut(c).map(std::mem::take) else {
@@ -120,12 +128,14 @@ impl Collector {
             let mut chained = Vec::new();
             for (values, hits) in &groups {
                 let matches = evaluate(rule, hits);
-                states.push(GroupState {
-                    rule: rule.id.clone(),
-                    group: named(rule, values),
-                    hits: hits.len(),
-                    matches: matches.len(),
-                });
+                if let Some(states) = states.as_deref_mut() {
+                    states.push(GroupState {
+                        rule: rule.id.clone(),
+                        group: named(rule, values),
+                        hits: hits.len(),
+                        matches: matches.len(),
+                    });
+                }
                 for matched in &matches {
                     if !silenced {
                         findings.extend(correlation_finding(rule, values, matched, hits));
@@ -154,13 +164,11 @@ impl Collector {
             }
         }
         findings.sort_by(|a, b| (&a.event.time, &a.id).cmp(&(&b.event.time, &b.id)));
-        states.sort_by(|a, b| (&a.rule, &a.group).cmp(&(&b.rule, &b.group)));
-        let report = CollectorReport {
+        CollectorReport {
             findings,
             dropped: self.dropped,
             unusable: self.unusable,
-        };
-        (report, states)
+        }
     }
 }
 
