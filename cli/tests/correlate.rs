@@ -17,21 +17,8 @@ use serde_json::{Value, json};
 const BACKDOOR: &str = "c8950918-e236-4fe5-83d0-3c7bb18f13fd";
 
 fn iam(id: &str, minute: u32, region: &str, name: &str, params: Value) -> Value {
-    json!({
-        "eventVersion": "1.08",
-        "eventTime": format!("2024-03-01T10:{minute:02}:00Z"),
-        "eventID": id,
-        "eventType": "AwsApiCall",
-        "eventName": name,
-        "eventSource": "iam.amazonaws.com",
-        "awsRegion": region,
-        "sourceIPAddress": "203.0.113.7",
-        "userAgent": "aws-cli/2.15",
-        "recipientAccountId": "111122223333",
-        "requestParameters": params,
-        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/intruder",
-                          "accountId": "111122223333", "userName": "intruder"},
-    })
+    let time = format!("2024-03-01T10:{minute:02}:00Z");
+    testkit::intruder_iam_call(id, &time, region, name, params)
 }
 
 /// A gzipped CloudTrail log file under `dir`, named as CloudTrail names them.

@@ -64,6 +64,33 @@ pub fn assert_schema_valid(schema: &str, documents: &[serde_json::Value]) {
     );
 }
 
+/// An IAM call `name` with `params` by the IAM user `intruder` of account
+/// 111122223333, from the AWS CLI, at `event_time`: the record the tests
+/// of the create-user, attach-admin, create-key sequence are built of.
+pub fn intruder_iam_call(
+    id: &str,
+    event_time: &str,
+    region: &str,
+    name: &str,
+    params: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "eventVersion": "1.08",
+        "eventTime": event_time,
+        "eventID": id,
+        "eventType": "AwsApiCall",
+        "eventName": name,
+        "eventSource": "iam.amazonaws.com",
+        "awsRegion": region,
+        "sourceIPAddress": "203.0.113.7",
+        "userAgent": "aws-cli/2.15",
+        "recipientAccountId": "111122223333",
+        "requestParameters": params,
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/intruder",
+                          "accountId": "111122223333", "userName": "intruder"},
+    })
+}
+
 /// The Lambda SNS event SNS delivers for `notification`, an SNS envelope
 /// as a queue subscribed without raw delivery receives it (`Type`,
 /// `MessageId`, `TopicArn`, `Subject`, `Message`, `Timestamp`,

@@ -77,21 +77,7 @@ async fn service(stack: &Stack, ledger: bool, correlations: bool) -> NotifierSer
 /// An IAM call by the intruder, `minute` minutes after the stack's base.
 fn iam(stack: &Stack, id: &str, minute: i64, region: &str, name: &str, params: Value) -> Value {
     let time = clock::rfc3339_utc(u64::try_from(stack.base + minute * 60).unwrap());
-    json!({
-        "eventVersion": "1.08",
-        "eventTime": time,
-        "eventID": id,
-        "eventType": "AwsApiCall",
-        "eventName": name,
-        "eventSource": "iam.amazonaws.com",
-        "awsRegion": region,
-        "sourceIPAddress": "203.0.113.7",
-        "userAgent": "aws-cli/2.15",
-        "recipientAccountId": ACCOUNT,
-        "requestParameters": params,
-        "userIdentity": {"type": "IAMUser", "arn": format!("arn:aws:iam::{ACCOUNT}:user/intruder"),
-                          "accountId": ACCOUNT, "userName": "intruder"},
-    })
+    testkit::intruder_iam_call(id, &time, region, name, params)
 }
 
 /// The three steps for `user`, the key created for `key_user`, at the
