@@ -1,71 +1,139 @@
 //! Correlation rules over a whole scan.
 //!
 //! Files are read in parallel and in any order, so correlations are not
-//! decided while reading. The detector turns every match of a rule feeding
-//! a correlation into a hit ([`Detector::with_correlation_inputs`]):
-//! whatever its severity, before repeats fold and the flood cap applies,
+//! decided while reading. The detector hands over every record matched by
+//! rules feeding a correlation ([`Detector::with_correlation_inputs`]):
+//! whatever their severity, before repeats fold and the flood cap applies,
 //! so that `--min-severity`, `--repeat-window` and `--flood-cap` change
-//! what is reported, never what is counted. [`Correlating`] keeps each hit
-//! as it is found (bounded per rule, see `sigma::correlation`). Once every
-//! file is read, [`Correlating::finish`] evaluates each group over all of
-//! its hits in event time, whatever the order of files, regions and
+//! what is reported, never what is counted. [`Correlating`] keeps each
+//! hit as it is found (bounded per rule, see `sigma::correlation`). Once
+//! every file is read, [`Correlating::finish`] evaluates each group over
+//! all of its hits in event time, whatever the order of files, regions and
 //! accounts.
+//!
+//! The hits are built, held and evaluated on a thread of their own: a
+//! file's worker only copies each matched record's text into a reused
+//! batch ([`InputBatch`]), so a scan of few files, whose workers leave a
+//! core idle, does not wait for the correlations' allocations; and the
+//! hits are freed after the findings are handed back. The channel is
+//! bounded: a collector that falls behind slows the workers instead of
+//! growing without limit.
 //!
 //! [`Detector::with_correlation_inputs`]: trailguard_engine::detect::Detector::with_correlation_inputs
 
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
 
 use trailguard_engine::findings::Finding;
 use trailguard_engine::rules::Severity;
-use trailguard_engine::sigma::correlation::{Collector, CollectorReport, CorrelationInput};
+use trailguard_engine::sigma::correlation::{Collector, CollectorReport, InputBatch, RuleMatches};
 use trailguard_engine::sigma::{Correlations, SigmaRules};
 
 use crate::runner::{FileOutput, FileResult, Output};
 
+/// Record text a worker gathers before handing a batch over.
+const BATCH_BYTES: usize = 256 * 1024;
+/// Batches on their way to the collector; a full channel makes workers wait.
+const IN_FLIGHT: usize = 8;
+/// Emptied batches kept for reuse.
+const SPARE: usize = IN_FLIGHT + 4;
+
 /// The correlation state of one scan.
 pub struct Correlating {
-    collector: Mutex<Collector>,
+    correlations: Correlations,
     min_severity: Severity,
+    /// To the collecting thread; closed by [`Correlating::finish`].
+    to_collector: Mutex<Option<SyncSender<InputBatch>>>,
+    /// The collecting thread, and where it answers once the channel closes.
+    collecting: Mutex<Option<(JoinHandle<()>, Receiver<CollectorReport>)>>,
+    /// Emptied batches, whose buffers are already grown.
+    spare: Arc<Mutex<Vec<InputBatch>>>,
 }
 
 impl Correlating {
-    /// For the correlations of `sigma`, or `None` when there are none.
+    /// For the correlations of `sigma`, or `None` when there are none:
+    /// starts the thread collecting hits, at most `cap` per rule.
     pub fn new(
         sigma: Option<&SigmaRules>,
         cap: usize,
         min_severity: Severity,
-    ) -> Option<Arc<Self>> {
-        let correlations: &Correlations = sigma?.correlations();
-        (!correlations.is_empty()).then(|| {
-            Arc::new(Correlating {
-                collector: Mutex::new(Collector::new(correlations.clone(), cap)),
-                min_severity,
-            })
-        })
+    ) -> anyhow::Result<Option<Arc<Self>>> {
+        let correlations: &Correlations = match sigma {
+            Some(sigma) if !sigma.correlations().is_empty() => sigma.correlations(),
+            _ => return Ok(None),
+        };
+        let (sender, batches) = sync_channel::<InputBatch>(IN_FLIGHT);
+        let (answer, report) = sync_channel::<CollectorReport>(1);
+        let spare = Arc::new(Mutex::new(Vec::new()));
+        let thread = {
+            let (correlations, spare) = (correlations.clone(), Arc::clone(&spare));
+            std::thread::Builder::new()
+                .name("correlations".to_owned())
+                .spawn(move || {
+                    let mut collector = Collector::new(correlations.clone(), cap);
+                    for mut batch in batches {
+                        batch.inputs(&correlations, &mut |i| collector.offer(i));
+                        batch.clear();
+                        let mut spare = lock(&spare);
+                        if spare.len() < SPARE {
+                            spare.push(batch);
+                        }
+                    }
+                    let _ = answer.send(collector.evaluate());
+                    // The hits are freed here, while the scan's report is written.
+                    drop(collector);
+                })?
+        };
+        Ok(Some(Arc::new(Correlating {
+            correlations: correlations.clone(),
+            min_severity,
+            to_collector: Mutex::new(Some(sender)),
+            collecting: Mutex::new(Some((thread, report))),
+            spare,
+        })))
     }
 
-    /// Takes a correlation input (the collector's cap bounds what is held).
-    fn take(&self, input: CorrelationInput) {
-        let mut collector = self.collector.lock().unwrap_or_else(|e| e.into_inner());
-        collector.offer(input);
+    /// Hands a filled batch to the collector.
+    fn send(&self, batch: InputBatch) {
+        let sender = lock(&self.to_collector).clone();
+        if let Some(sender) = sender {
+            // Fails only once the collector is gone, which `finish` reports.
+            let _ = sender.send(batch);
+        }
     }
 
-    /// Evaluates every group: the correlation findings at or above the
-    /// severity threshold, and what could not count.
+    /// An empty batch to fill, reusing an emptied one when there is one.
+    fn empty_batch(&self) -> InputBatch {
+        lock(&self.spare).pop().unwrap_or_default()
+    }
+
+    /// Evaluates every group once every batch is in: the correlation
+    /// findings at or above the severity threshold, and what could not
+    /// count. Call it after every file's output is closed.
     pub fn finish(self: Arc<Self>) -> CollectorReport {
-        let Ok(this) = Arc::try_unwrap(self) else {
+        drop(lock(&self.to_collector).take());
+        let Some((thread, report)) = lock(&self.collecting).take() else {
             return CollectorReport::default();
         };
-        let mut report = this
-            .collector
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-            .finish();
+        let mut report = match report.recv() {
+            Ok(report) => report,
+            // The thread ended without an answer: it panicked, which is a
+            // bug, not bad input; losing the correlations quietly would hide it.
+            Err(_) => match thread.join() {
+                Err(panic) => std::panic::resume_unwind(panic),
+                Ok(()) => CollectorReport::default(),
+            },
+        };
         report
             .findings
-            .retain(|f| f.rule.severity >= this.min_severity);
+            .retain(|f| f.rule.severity >= self.min_severity);
         report
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// `output` with every finding first passing through `correlating`.
@@ -74,6 +142,7 @@ pub fn wrap(output: Output, correlating: Arc<Correlating>) -> Output {
         Box::new(Through {
             inner: output(position),
             correlating: Arc::clone(&correlating),
+            batch: InputBatch::default(),
         })
     })
 }
@@ -81,6 +150,7 @@ pub fn wrap(output: Output, correlating: Arc<Correlating>) -> Output {
 struct Through {
     inner: Box<dyn FileOutput>,
     correlating: Arc<Correlating>,
+    batch: InputBatch,
 }
 
 impl FileOutput for Through {
@@ -88,14 +158,21 @@ impl FileOutput for Through {
         self.inner.finding(finding)
     }
 
-    // Offered as found: a file that fails part way (reported as partial)
+    // Gathered as found: a file that fails part way (reported as partial)
     // counts as far as it was read, and one that cannot be read at all
     // gave none.
-    fn input(&mut self, input: CorrelationInput) {
-        self.correlating.take(input);
+    fn input(&mut self, matches: &RuleMatches<'_, '_>) {
+        self.batch.push(&self.correlating.correlations, matches);
+        if self.batch.text_len() >= BATCH_BYTES {
+            let full = std::mem::replace(&mut self.batch, self.correlating.empty_batch());
+            self.correlating.send(full);
+        }
     }
 
-    fn close(self: Box<Self>, result: &mut Result<FileResult, String>) {
+    fn close(mut self: Box<Self>, result: &mut Result<FileResult, String>) {
+        if !self.batch.is_empty() {
+            self.correlating.send(std::mem::take(&mut self.batch));
+        }
         self.inner.close(result);
     }
 }

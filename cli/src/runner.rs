@@ -26,7 +26,7 @@ use trailguard_engine::ObjectRef;
 use trailguard_engine::detect::{Detector, FileFindings};
 use trailguard_engine::findings::Finding;
 use trailguard_engine::metrics::{Aggregator, AggregatorConfig};
-use trailguard_engine::sigma::correlation::CorrelationInput;
+use trailguard_engine::sigma::correlation::RuleMatches;
 
 use crate::aws::Aws;
 use crate::sources::Source;
@@ -58,9 +58,9 @@ pub trait FileOutput: Send {
     /// Takes one finding as it is found: written or dropped (`None`), or
     /// given back to be kept in the file's `findings`.
     fn finding(&mut self, finding: Finding) -> Option<Finding>;
-    /// Takes one correlation input as it is found (a match of a rule
-    /// feeding a correlation, see `correlate`); dropped unless correlating.
-    fn input(&mut self, _input: CorrelationInput) {}
+    /// Takes one record's matches of rules feeding correlations as they
+    /// are found (see `correlate`); dropped unless correlating.
+    fn input(&mut self, _matches: &RuleMatches<'_, '_>) {}
     /// The file is done: its counts, or why it could not be read.
     fn close(self: Box<Self>, result: &mut Result<FileResult, String>);
 }
@@ -293,9 +293,9 @@ fn scan_reader(
             };
             kept.extend(f);
         },
-        |i| {
+        |m| {
             if let Some(output) = output.borrow_mut().as_deref_mut() {
-                output.input(i);
+                output.input(m);
             }
         },
     );

@@ -228,7 +228,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
         ruleset.sigma.as_ref(),
         args.correlation_cap,
         args.min_severity,
-    );
+    )?;
     let detector = detector(&args, ruleset, correlating.is_some())?;
     let scan = Scan {
         args: &args,

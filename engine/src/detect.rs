@@ -19,7 +19,7 @@ use crate::rules::precision::attempt_severity;
 use crate::rules::{Catalogue, CatalogueError, Precision, Rule, Severity, Verdict};
 use crate::scan::{RecordFilter, scan_records_partial};
 use crate::sigma::SigmaRules;
-use crate::sigma::correlation::{CorrelationInput, MatchedRecord};
+use crate::sigma::correlation::{CorrelationInput, RuleMatches};
 
 /// The rules one pass runs: trailguard rules, suppressions, Sigma rules.
 pub struct Detector {
@@ -285,17 +285,22 @@ impl Detector {
         each: impl FnMut(Finding),
     ) -> (FileFindings, Option<ReadError>) {
         let mut inputs = Vec::new();
-        let (mut found, error) =
-            self.scan_streaming(input, object, metrics, limits, each, |i| inputs.push(i));
+        let (mut found, error) = self.scan_streaming(input, object, metrics, limits, each, |m| {
+            if let Some(sigma) = &self.sigma {
+                sigma.correlations().inputs(m, &mut |i| inputs.push(i));
+            }
+        });
         found.correlation_inputs = inputs;
         (found, error)
     }
 
-    /// [`Detector::scan_each_partial`] handing each correlation input
-    /// ([`Detector::with_correlation_inputs`]) to `inputs` as it is made,
-    /// instead of keeping a file's inputs until the file ends: a caller
-    /// holding them within a bound of its own (the CLI's collector) then
-    /// holds no more than that, whatever the size of the file.
+    /// [`Detector::scan_each_partial`] handing each record's matches of
+    /// rules feeding correlations ([`Detector::with_correlation_inputs`])
+    /// to `inputs` as they are found, instead of keeping a file's
+    /// correlation inputs until the file ends: a caller holding them within
+    /// a bound of its own (the CLI's collector) then holds no more than
+    /// that, whatever the size of the file, and may build the inputs
+    /// elsewhere ([`crate::sigma::correlation::InputBatch`]).
     pub fn scan_streaming(
         &self,
         input: impl std::io::Read,
@@ -303,7 +308,7 @@ impl Detector {
         mut metrics: Option<(&mut Aggregator, i64)>,
         limits: &ReadLimits,
         mut each: impl FnMut(Finding),
-        mut inputs: impl FnMut(CorrelationInput),
+        mut inputs: impl FnMut(&RuleMatches<'_, '_>),
     ) -> (FileFindings, Option<ReadError>) {
         let source = object.to_string();
         let mut pass = Pass::new(self, object);
@@ -335,6 +340,8 @@ struct Pass<'d> {
     matched: Vec<&'d Rule>,
     /// The rules of both engines matching it that make findings, by number.
     numbers: Vec<usize>,
+    /// The ids of the rules matching it that feed correlations.
+    feeding: Vec<&'d str>,
 }
 
 impl<'d> Pass<'d> {
@@ -347,6 +354,7 @@ impl<'d> Pass<'d> {
             log_file: Arc::new(LogFile::of(object)),
             matched: Vec::new(),
             numbers: Vec::new(),
+            feeding: Vec::new(),
         }
     }
 
@@ -389,7 +397,7 @@ impl<'d> Pass<'d> {
         &mut self,
         record: &Record<'_>,
         each: &mut impl FnMut(Finding),
-        inputs: &mut impl FnMut(CorrelationInput),
+        inputs: &mut impl FnMut(&RuleMatches<'_, '_>),
     ) {
         let detector = self.detector;
         // Suppressions and the flood cap read the record itself, so a
@@ -397,7 +405,10 @@ impl<'d> Pass<'d> {
         // on the first finding and shared by the others.
         let mut subject = None;
         let mut event: Option<Arc<EventFacts>> = None;
-        let mut matched = MatchedRecord::new(record, Some(&self.log_file));
+        // The rules feeding correlations are handed over together, after
+        // the loop: the record's text is then copied at most once.
+        let mut feeding = std::mem::take(&mut self.feeding);
+        feeding.clear();
         for &number in &self.numbers {
             let Some((info, attempt)) = detector.judged(number, record) else {
                 continue;
@@ -420,10 +431,8 @@ impl<'d> Pass<'d> {
                 self.out.suppressed += 1;
                 continue;
             }
-            if feeds != Feeds::Nothing
-                && let Some(sigma) = &detector.sigma
-            {
-                sigma.correlations().inputs(&info.id, &mut matched, inputs);
+            if feeds != Feeds::Nothing {
+                feeding.push(info.id.as_str());
             }
             if !reported {
                 continue;
@@ -447,6 +456,14 @@ impl<'d> Pass<'d> {
                 each(finding);
             }
         }
+        if !feeding.is_empty() {
+            inputs(&RuleMatches {
+                record,
+                log_file: Some(&self.log_file),
+                rules: &feeding,
+            });
+        }
+        self.feeding = feeding;
     }
 
     /// Hands out the folded findings and the flood summaries, and the counts.

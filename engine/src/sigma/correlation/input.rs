@@ -55,37 +55,48 @@ pub enum CorrelationInput {
     Unusable,
 }
 
-/// A record matched by rules feeding correlations; its evidence is made
-/// on first use and shared by all of its hits.
-pub struct MatchedRecord<'a, 'r> {
-    record: &'a Record<'r>,
-    log_file: Option<&'a Arc<LogFile>>,
-    evidence: Option<Evidence>,
+/// A record and the rules feeding correlations that it matched: what a
+/// scan hands its caller, once per record.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleMatches<'a, 'r> {
+    /// The record.
+    pub record: &'a Record<'r>,
+    /// The log file it was read from, when known.
+    pub log_file: Option<&'a Arc<LogFile>>,
+    /// The ids of the matched rules that feed correlations.
+    pub rules: &'a [&'a str],
 }
 
-impl<'a, 'r> MatchedRecord<'a, 'r> {
-    /// `record`, read from `log_file` when known.
-    pub fn new(record: &'a Record<'r>, log_file: Option<&'a Arc<LogFile>>) -> Self {
-        MatchedRecord {
-            record,
+/// A record's evidence, made on first use and shared by all of its hits.
+pub(super) struct SharedEvidence<'a> {
+    text: &'a str,
+    log_file: Option<&'a Arc<LogFile>>,
+    made: Option<Evidence>,
+}
+
+impl<'a> SharedEvidence<'a> {
+    /// For the record whose JSON text is `text`, read from `log_file`.
+    pub(super) fn new(text: &'a str, log_file: Option<&'a Arc<LogFile>>) -> Self {
+        SharedEvidence {
+            text,
             log_file,
-            evidence: None,
+            made: None,
         }
     }
 
-    /// `record`, whose evidence is already kept as `evidence`.
-    fn with_evidence(record: &'a Record<'r>, evidence: Evidence) -> Self {
-        MatchedRecord {
-            record,
+    /// For a record whose evidence is kept already.
+    fn made(evidence: Evidence) -> SharedEvidence<'static> {
+        SharedEvidence {
+            text: "",
             log_file: None,
-            evidence: Some(evidence),
+            made: Some(evidence),
         }
     }
 
-    fn evidence(&mut self) -> Evidence {
-        self.evidence
+    fn get(&mut self) -> Evidence {
+        self.made
             .get_or_insert_with(|| Evidence {
-                raw: Arc::from(self.record.raw()),
+                raw: Arc::from(self.text),
                 log_file: self.log_file.cloned(),
             })
             .clone()
@@ -93,19 +104,29 @@ impl<'a, 'r> MatchedRecord<'a, 'r> {
 }
 
 impl Correlations {
-    /// Hands `each` one input per correlation that Sigma rule `rule_id`
-    /// feeds, for its match on `matched`.
-    pub fn inputs(
+    /// Hands `each` one input per correlation that each of `matches`'
+    /// rules feeds.
+    pub fn inputs(&self, matches: &RuleMatches<'_, '_>, each: &mut impl FnMut(CorrelationInput)) {
+        let mut evidence = SharedEvidence::new(matches.record.raw(), matches.log_file);
+        for rule_id in matches.rules {
+            self.feed(self.fed_by(rule_id), matches.record, &mut evidence, each);
+        }
+    }
+
+    /// Hands `each` the input of `record` for each (correlation, position)
+    /// of `feeds`.
+    pub(super) fn feed(
         &self,
-        rule_id: &str,
-        matched: &mut MatchedRecord<'_, '_>,
+        feeds: &[(usize, usize)],
+        record: &Record<'_>,
+        evidence: &mut SharedEvidence<'_>,
         each: &mut impl FnMut(CorrelationInput),
     ) {
-        for &(correlation, position) in self.fed_by(rule_id) {
+        for &(correlation, position) in feeds {
             let Some(rule) = self.rules().get(correlation) else {
                 continue;
             };
-            let Some((group, hit)) = hit_of(rule, position, matched.record) else {
+            let Some((group, hit)) = hit_of(rule, position, record) else {
                 each(CorrelationInput::Unusable);
                 continue;
             };
@@ -114,7 +135,7 @@ impl Correlations {
                 event_id: hit.event_id,
                 rule: hit.rule,
                 value: hit.value,
-                payload: matched.evidence(),
+                payload: evidence.get(),
             };
             each(CorrelationInput::Hit(GroupHit {
                 correlation,
@@ -136,19 +157,17 @@ impl Correlations {
         completing: &Evidence,
         each: &mut impl FnMut(CorrelationInput),
     ) {
-        if self.fed_by(rule_id).is_empty() {
+        let feeds = self.fed_by(rule_id);
+        if feeds.is_empty() {
             return;
         }
         let text = Arc::clone(&completing.raw);
         match Record::from_json(&text) {
             Ok(record) => {
-                let mut matched = MatchedRecord::with_evidence(&record, completing.clone());
-                self.inputs(rule_id, &mut matched, each);
+                let mut evidence = SharedEvidence::made(completing.clone());
+                self.feed(feeds, &record, &mut evidence, each);
             }
-            Err(_) => self
-                .fed_by(rule_id)
-                .iter()
-                .for_each(|_| each(CorrelationInput::Unusable)),
+            Err(_) => feeds.iter().for_each(|_| each(CorrelationInput::Unusable)),
         }
     }
 }
@@ -184,11 +203,12 @@ pub fn hit_of(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::sigma::SigmaRules;
 
-    const RULES: &str = r#"
+    /// A base rule feeding two correlations.
+    pub(in crate::sigma::correlation) const RULES: &str = r#"
 title: Secret read
 id: 5f0b3c1e-0000-4000-8000-000000000001
 name: secret_read
@@ -224,12 +244,14 @@ correlation:
             bucket: "b".to_owned(),
             key: "k.json.gz".to_owned(),
         });
-        let mut matched = MatchedRecord::new(&record, Some(&log_file));
         let mut out = Vec::new();
         let rule = sigma.correlations().rules()[0].rules[0].clone();
-        sigma
-            .correlations()
-            .inputs(&rule, &mut matched, &mut |i| out.push(i));
+        let matches = RuleMatches {
+            record: &record,
+            log_file: Some(&log_file),
+            rules: &[&rule],
+        };
+        sigma.correlations().inputs(&matches, &mut |i| out.push(i));
         out
     }
 

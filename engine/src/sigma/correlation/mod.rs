@@ -18,12 +18,14 @@
 //!   group, in any order and with repeats, giving [`CorrelationMatch`]es. A
 //!   store elsewhere (a table keyed by rule and group) can keep hits and
 //!   call the same function.
-//! - [`Correlations::inputs`]: a rule's match on a record as a [`Hit`] in its
-//!   group for each correlation the rule feeds, keeping the record's text
-//!   as its [`Evidence`].
+//! - [`Correlations::inputs`]: a record's matches ([`RuleMatches`]) as a
+//!   [`Hit`] in its group for each correlation the rules feed, keeping the
+//!   record's text as its [`Evidence`]; [`InputBatch`] defers that work to
+//!   another thread.
 //! - [`Collector`]: gathers hits during a scan, bounded per rule, and turns
 //!   the matches into findings ([`correlation_finding`]).
 
+mod batch;
 mod builtin;
 mod collect;
 mod fields;
@@ -35,10 +37,11 @@ mod window;
 
 use std::collections::HashMap;
 
+pub use batch::InputBatch;
 pub use builtin::CORRELATION_FILES;
 pub use collect::{Collector, CollectorReport, DEFAULT_CAP, GroupState};
 pub use finding::{correlation_finding, correlation_finding_id};
-pub use input::{CorrelationInput, Evidence, GroupHit, MatchedRecord, hit_of};
+pub use input::{CorrelationInput, Evidence, GroupHit, RuleMatches, hit_of};
 pub use replay::{Replay, replay};
 pub use rule::{Condition, CorrelationField, CorrelationKind, CorrelationRule, Op};
 pub use window::{CorrelationMatch, Hit, evaluate};

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::collect::{Collector, GroupState};
-use super::input::{CorrelationInput, MatchedRecord};
+use super::input::{CorrelationInput, RuleMatches};
 use crate::findings::Finding;
 use crate::record::Record;
 use crate::sigma::SigmaRules;
@@ -32,7 +32,7 @@ pub fn replay(sigma: &SigmaRules, id: &str, events: &[Value]) -> Option<Replay> 
     for event in events {
         let text = event.to_string();
         let record = Record::from_json(&text).ok();
-        let mut record = record.as_ref().map(|r| MatchedRecord::new(r, None));
+        let mut feeding = Vec::new();
         for base in sigma.matching(event) {
             if let Some(position) = rule.rules.iter().position(|r| r == base.id())
                 && let Some(n) = matched.get_mut(position)
@@ -40,13 +40,25 @@ pub fn replay(sigma: &SigmaRules, id: &str, events: &[Value]) -> Option<Replay> 
                 *n += 1;
             }
             // A base rule of a correlation this one chains on counts too.
-            if only.fed_by(base.id()).is_empty() {
-                continue;
+            if !only.fed_by(base.id()).is_empty() {
+                feeding.push(base.id());
             }
-            match record.as_mut() {
-                Some(record) => only.inputs(base.id(), record, &mut |i| collector.offer(i)),
-                None => collector.offer(CorrelationInput::Unusable),
+        }
+        if feeding.is_empty() {
+            continue;
+        }
+        match &record {
+            Some(record) => {
+                let matches = RuleMatches {
+                    record,
+                    log_file: None,
+                    rules: &feeding,
+                };
+                only.inputs(&matches, &mut |i| collector.offer(i));
             }
+            None => feeding
+                .iter()
+                .for_each(|_| collector.offer(CorrelationInput::Unusable)),
         }
     }
     let (report, groups) = collector.finish_with_states();
