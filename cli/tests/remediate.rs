@@ -40,11 +40,16 @@ fn published_findings_map_to_their_action_and_resource() {
         let rows = run.json();
         assert_eq!(rows.as_array().map(Vec::len), Some(1), "{name}: {rows}");
         assert_eq!(rows[0]["action"], action, "{name}");
-        assert_eq!(rows[0]["trigger"], "Records[0].Sns.Message", "{name}");
         // The resource is the one the notifier named in the finding.
         let sample: Value =
             serde_json::from_str(&std::fs::read_to_string(repo_root().join(&path)).unwrap())
                 .unwrap();
+        let sns_message = sample["Records"][0]["Sns"]["MessageId"].as_str().unwrap();
+        assert_eq!(
+            rows[0]["trigger"],
+            format!("Lambda input > SNS message {sns_message}"),
+            "{name}"
+        );
         let finding: Value =
             serde_json::from_str(sample["Records"][0]["Sns"]["Message"].as_str().unwrap()).unwrap();
         let resource = &finding["remediation"]["resource"];

@@ -55,13 +55,14 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use serde::Serialize;
 use serde_json::{Value, json};
+use trailguard_engine::envelope::Origin;
 use trailguard_engine::remediation::actions::{ActionKind, Decision};
 use trailguard_engine::remediation::audit::{AuditRecord, Outcome, audit_id};
 use trailguard_engine::remediation::exemption::standing;
 use trailguard_engine::remediation::guard::{exempt_by_tags, pre_check};
 use trailguard_engine::remediation::origin::{authenticate, describe};
 use trailguard_engine::remediation::rate::Admission;
-use trailguard_engine::remediation::request::trigger::{Envelope, Planned, plan};
+use trailguard_engine::remediation::request::trigger::{Planned, plan};
 use trailguard_engine::remediation::request::{RemediationRequest, RequestError};
 
 use crate::config::RemediatorConfig;
@@ -135,7 +136,7 @@ impl RemediatorError {
 /// A request and what AWS wrote around it.
 struct Incoming {
     request: RemediationRequest,
-    envelope: Envelope,
+    envelope: Origin,
     /// For a deferred request, how many times it was deferred.
     deferrals: Option<u32>,
 }

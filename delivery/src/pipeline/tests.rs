@@ -56,6 +56,7 @@ async fn objects_are_tried_in_order_up_to_the_first_failure() {
     let bad = EnvelopeError::Unrecognised {
         at: "SQS message m-1".to_owned(),
         what: "{}".to_owned(),
+        expected: "an S3 event notification",
     };
     let unwrapped =
         first_failure::<String>(Err(bad), async |_: &ObjectRef| panic!("no object to try")).await;

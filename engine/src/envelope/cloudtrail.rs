@@ -38,7 +38,7 @@ pub(super) fn unwrap(value: &Value, at: &Place, found: &mut Found) -> Result<(),
         });
     }
     let bucket = notice.s3_bucket;
-    found.objects.extend(
+    found.items.extend(
         notice
             .s3_object_key
             .into_iter()
@@ -65,7 +65,7 @@ mod tests {
         let (result, found) = run(&notice);
         assert_eq!(result, Ok(()));
         assert_eq!(
-            found.objects,
+            found.items,
             [
                 ObjectRef::new("b", "logs+x/a%2Bb.json.gz"),
                 ObjectRef::new("b", "k2")

@@ -7,7 +7,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{EnvelopeError, Found, Ignored, ObjectRef, Place, s3::decode_or_keep};
+use super::{Contents, EnvelopeError, Files, Found, Ignored, ObjectRef, Place, s3::decode_or_keep};
 use crate::keys::decode_s3_event_key;
 
 /// The event source of S3's EventBridge events.
@@ -58,6 +58,7 @@ pub(super) fn unwrap(value: &Value, at: &Place, found: &mut Found) -> Result<(),
                 "an EventBridge event from {:?} of type {:?}",
                 event.source, event.detail_type
             ),
+            expected: Files::EXPECTED,
         });
     }
     let detail = Detail::deserialize(&event.detail).map_err(|source| EnvelopeError::Invalid {
@@ -96,7 +97,7 @@ pub(super) fn unwrap(value: &Value, at: &Place, found: &mut Found) -> Result<(),
         field: "detail.object.key",
         source,
     })?;
-    found.objects.push(ObjectRef {
+    found.items.push(ObjectRef {
         bucket,
         key,
         size: object.size,
@@ -144,7 +145,7 @@ mod tests {
         let (result, found) = run(&event("aws.s3", "Object Created", detail));
         assert_eq!(result, Ok(()));
         assert_eq!(
-            found.objects,
+            found.items,
             [ObjectRef {
                 bucket: "b".to_owned(),
                 key: "a b=1".to_owned(),
@@ -161,7 +162,7 @@ mod tests {
         let detail = json!({"bucket": {"name": "b"}, "object": {"key": "k", "sequencer": "s"}, "deletion-type": "Permanently Deleted"});
         let (result, found) = run(&event("aws.s3", "Object Deleted", detail));
         assert_eq!(result, Ok(()));
-        assert!(found.objects.is_empty());
+        assert!(found.items.is_empty());
         assert_eq!(
             found.ignored,
             [Ignored::NotObjectCreated {

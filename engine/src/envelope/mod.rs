@@ -1,4 +1,13 @@
-//! Turning any Lambda input into references to the S3 objects it announces.
+//! Turning any Lambda input into what it carries: the S3 objects a delivery
+//! announces, or the triggers the remediator acts on.
+//!
+//! The envelopes AWS writes around a payload are peeled here, once, for
+//! every function: an SQS batch (each message on its own), a Lambda SNS
+//! event, and the SNS envelope SNS writes into queues without raw delivery.
+//! What is inside them is read by a [`Contents`] reader, which is told the
+//! [`Origin`] (the envelope AWS wrote) as well: [`Files`] for the services
+//! reading log files, `remediation::request::trigger::Triggers` for the
+//! remediator.
 //!
 //! The functions receive the raw payload (`LambdaEvent<serde_json::Value>`)
 //! and [`unwrap`] recognises every way a new CloudTrail file can be announced:
@@ -23,9 +32,11 @@
 //! [`Message`], whose `id` goes into `batchItemFailures`.
 
 mod cloudtrail;
-mod describe;
+pub(crate) mod describe;
 mod eventbridge;
+mod files;
 mod object;
+mod origin;
 mod s3;
 mod sns;
 mod sqs;
@@ -36,24 +47,27 @@ use serde_json::Value;
 
 use crate::keys::KeyError;
 
+pub use files::Files;
 pub use object::ObjectRef;
+pub use origin::Origin;
 
-/// Everything one Lambda invocation announced.
+/// Everything one Lambda invocation carried: objects, unless read for
+/// something else ([`unwrap_with`]).
 #[derive(Debug)]
-pub struct Delivery {
+pub struct Delivery<T = ObjectRef> {
     /// One entry per SQS message, or a single entry for a direct invocation.
-    pub messages: Vec<Message>,
+    pub messages: Vec<Message<T>>,
 }
 
-impl Delivery {
+impl<T> Delivery<T> {
     /// Whether this was an SQS batch, whose failures are reported per
     /// message (`batchItemFailures`) rather than by failing the invocation.
     pub fn from_sqs(&self) -> bool {
         self.messages.iter().any(|m| m.id.is_some())
     }
 
-    /// Every object announced by the messages that unwrapped successfully.
-    pub fn objects(&self) -> impl Iterator<Item = &ObjectRef> {
+    /// Every item carried by the messages that unwrapped successfully.
+    pub fn items(&self) -> impl Iterator<Item = &T> {
         self.messages
             .iter()
             .filter_map(|m| m.outcome.as_ref().ok())
@@ -70,14 +84,21 @@ impl Delivery {
     }
 }
 
-/// What one SQS message (or a direct invocation) announced.
+impl Delivery<ObjectRef> {
+    /// Every object announced by the messages that unwrapped successfully.
+    pub fn objects(&self) -> impl Iterator<Item = &ObjectRef> {
+        self.items()
+    }
+}
+
+/// What one SQS message (or a direct invocation) carried.
 #[derive(Debug)]
-pub struct Message {
+pub struct Message<T = ObjectRef> {
     /// The SQS `messageId`, for `batchItemFailures`; `None` for a direct
     /// (S3, SNS, EventBridge or notice) invocation.
     pub id: Option<String>,
-    /// The objects announced, or why the message could not be unwrapped.
-    pub outcome: Result<Vec<ObjectRef>, EnvelopeError>,
+    /// What it carried, or why the message could not be unwrapped.
+    pub outcome: Result<Vec<T>, EnvelopeError>,
     /// What the message held that is recognised and deliberately skipped.
     /// Empty when `outcome` is an error: the message will be retried whole.
     pub ignored: Vec<Ignored>,
@@ -118,16 +139,14 @@ pub enum Ignored {
 #[derive(Debug, thiserror::Error)]
 pub enum EnvelopeError {
     /// The payload is none of the supported deliveries.
-    #[error(
-        "{at} is not a delivery trailguard understands: got {what}; expected an S3 event \
-         notification, an SNS or SQS message carrying one, an EventBridge \"Object Created\" \
-         event from aws.s3, or a CloudTrail log delivery notice"
-    )]
+    #[error("{at} is not a delivery trailguard understands: got {what}; expected {expected}")]
     Unrecognised {
         /// Where the payload was found.
         at: String,
         /// A short description of what was received (top-level keys or an excerpt).
         what: String,
+        /// What the reader takes ([`Contents::EXPECTED`]).
+        expected: &'static str,
     },
     /// A field that must hold JSON text does not.
     #[error("{at}: `{field}` is not JSON ({source}); it starts {excerpt:?}")]
@@ -180,25 +199,73 @@ pub enum EnvelopeError {
 /// messages of an SQS batch are reported in their [`Message::outcome`] so
 /// that only those messages are retried.
 pub fn unwrap(event: &Value) -> Result<Delivery, EnvelopeError> {
+    unwrap_with(&Files, event)
+}
+
+/// What a delivery carries, read where AWS's envelopes end.
+pub trait Contents {
+    /// One thing carried (an object, a trigger).
+    type Item;
+    /// What the reader takes, for the error naming a payload it does not.
+    const EXPECTED: &'static str;
+    /// Reads `part`, a payload inside no further envelope, into `found`.
+    fn read(&self, part: &Part<'_>, found: &mut Found<Self::Item>) -> Result<(), EnvelopeError>;
+}
+
+/// A payload where the envelopes end, and what they said about it.
+#[derive(Debug)]
+pub struct Part<'a> {
+    /// The payload.
+    pub value: &'a Value,
+    /// Its JSON text, when it came as text (an SQS body, an SNS `Message`).
+    pub text: Option<&'a str>,
+    /// How deep in the delivery it sits.
+    pub layer: Layer,
+    /// The envelope AWS wrote around it.
+    pub origin: &'a Origin,
+    /// The topic, when it came in an SNS notification (inside a queue, as
+    /// the notification says, which whoever sent it wrote).
+    pub sns_topic_arn: Option<&'a str>,
+    /// Where it sits, for messages.
+    pub at: &'a Place,
+}
+
+impl Part<'_> {
+    /// The error for a payload the reader does not take.
+    pub fn unrecognised<C: Contents>(&self) -> EnvelopeError {
+        unrecognised::<C>(self.at, self.value)
+    }
+}
+
+/// Unwraps a raw Lambda payload, reading what its envelopes hold with
+/// `contents`; errors as in [`unwrap`].
+pub fn unwrap_with<C: Contents>(
+    contents: &C,
+    event: &Value,
+) -> Result<Delivery<C::Item>, EnvelopeError> {
     if let Some(records) = sqs::batch(event) {
         let messages = records
             .iter()
             .enumerate()
-            .map(|(index, record)| sqs::message(index, record))
+            .map(|(index, record)| sqs::message(contents, index, record))
             .collect();
         return Ok(Delivery { messages });
     }
     let mut found = Found::default();
-    payload(
-        event,
-        Layer::Direct,
-        &Place::new("Lambda input"),
-        &mut found,
-    )?;
+    let at = Place::new("Lambda input");
+    let part = Part {
+        value: event,
+        text: None,
+        layer: Layer::Direct,
+        origin: &Origin::Direct,
+        sns_topic_arn: None,
+        at: &at,
+    };
+    payload(contents, &part, &mut found)?;
     Ok(Delivery {
         messages: vec![Message {
             id: None,
-            outcome: Ok(found.objects),
+            outcome: Ok(found.items),
             ignored: found.ignored,
         }],
     })
@@ -206,7 +273,7 @@ pub fn unwrap(event: &Value) -> Result<Delivery, EnvelopeError> {
 
 /// How deep in a delivery a payload sits, which decides what it may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Layer {
+pub enum Layer {
     /// The Lambda input itself.
     Direct,
     /// The body of an SQS message.
@@ -216,22 +283,34 @@ enum Layer {
 }
 
 /// What has been found so far in one message.
-#[derive(Debug, Default)]
-struct Found {
-    objects: Vec<ObjectRef>,
-    ignored: Vec<Ignored>,
+#[derive(Debug)]
+pub struct Found<T = ObjectRef> {
+    /// What it carries.
+    pub items: Vec<T>,
+    /// What it holds that is recognised and deliberately skipped.
+    pub ignored: Vec<Ignored>,
+}
+
+impl<T> Default for Found<T> {
+    fn default() -> Self {
+        Found {
+            items: Vec::new(),
+            ignored: Vec::new(),
+        }
+    }
 }
 
 /// Where in a delivery a part sits, for error messages.
 #[derive(Debug, Clone)]
-struct Place(String);
+pub struct Place(String);
 
 impl Place {
     fn new(label: impl Into<String>) -> Self {
         Self(label.into())
     }
 
-    fn child(&self, label: impl fmt::Display) -> Self {
+    /// A place inside this one.
+    pub fn child(&self, label: impl fmt::Display) -> Self {
         Self(format!("{} > {label}", self.0))
     }
 }
@@ -242,58 +321,28 @@ impl fmt::Display for Place {
     }
 }
 
-/// Recognises one payload by its distinguishing fields and unwraps it.
-fn payload(
-    value: &Value,
-    layer: Layer,
-    at: &Place,
-    found: &mut Found,
+/// Peels the envelope `part` is, if it is one, and hands what is inside
+/// to `contents`.
+fn payload<C: Contents>(
+    contents: &C,
+    part: &Part<'_>,
+    found: &mut Found<C::Item>,
 ) -> Result<(), EnvelopeError> {
-    let Some(fields) = value.as_object() else {
-        return Err(unrecognised(at, value));
+    let Some(fields) = part.value.as_object() else {
+        return Err(part.unrecognised::<C>());
     };
-    if let Some(records) = fields.get("Records") {
-        return records_payload(records, layer, at, found);
-    }
-    if s3::is_test_event(fields) {
-        found.ignored.push(s3::test_event(fields));
-        return Ok(());
-    }
-    if fields.contains_key("detail-type") {
-        return eventbridge::unwrap(value, at, found);
-    }
-    if fields.contains_key("s3Bucket") || fields.contains_key("s3ObjectKey") {
-        return cloudtrail::unwrap(value, at, found);
+    // SNS delivers to Lambda directly, never inside a queue or another message.
+    if part.layer == Layer::Direct
+        && let Some(Value::Array(records)) = fields.get("Records")
+        && records_source(records) == Some("aws:sns")
+    {
+        return sns::unwrap_lambda_records(contents, records, part.at, found);
     }
     // SNS writes its envelope into queues, never into Lambda input or another SNS message.
-    if layer == Layer::SqsBody && sns::is_envelope(fields) {
-        return sns::unwrap_envelope(value, at, found);
+    if part.layer == Layer::SqsBody && sns::is_envelope(fields) {
+        return sns::unwrap_envelope(contents, part, found);
     }
-    Err(unrecognised(at, value))
-}
-
-/// A `Records` array: an S3 notification, or (directly) an SNS Lambda event.
-fn records_payload(
-    records: &Value,
-    layer: Layer,
-    at: &Place,
-    found: &mut Found,
-) -> Result<(), EnvelopeError> {
-    let Some(records) = records.as_array() else {
-        return Err(EnvelopeError::Malformed {
-            at: at.to_string(),
-            field: "Records",
-            problem: "is not an array",
-        });
-    };
-    match records_source(records) {
-        Some("aws:s3") => s3::unwrap_records(records, at, found),
-        Some("aws:sns") if layer == Layer::Direct => sns::unwrap_lambda_records(records, at, found),
-        source => Err(EnvelopeError::Unrecognised {
-            at: at.to_string(),
-            what: describe::records(records.len(), source),
-        }),
-    }
+    contents.read(part, found)
 }
 
 /// The event source shared by every record, if there is one.
@@ -308,10 +357,11 @@ fn records_source(records: &[Value]) -> Option<&str> {
     sources.all(|s| s == Some(first)).then_some(first)
 }
 
-fn unrecognised(at: &Place, value: &Value) -> EnvelopeError {
+fn unrecognised<C: Contents>(at: &Place, value: &Value) -> EnvelopeError {
     EnvelopeError::Unrecognised {
         at: at.to_string(),
         what: describe::value(value),
+        expected: C::EXPECTED,
     }
 }
 

@@ -119,7 +119,7 @@ fn unwrap_record(
         field: "s3.object.key",
         source,
     })?;
-    found.objects.push(ObjectRef {
+    found.items.push(ObjectRef {
         bucket,
         key,
         // The size is only a hint; a negative one is dropped rather than failing the object.
@@ -171,7 +171,7 @@ mod tests {
         let (result, found) = run(&[record(json!("ObjectCreated:Copy"), object)]);
         assert_eq!(result, Ok(()));
         assert_eq!(
-            found.objects,
+            found.items,
             [ObjectRef {
                 bucket: "b".to_owned(),
                 key: "k+1".to_owned(),
@@ -190,7 +190,7 @@ mod tests {
             json!({"key": "k", "size": -1}),
         )]);
         assert_eq!(result, Ok(()));
-        assert_eq!(found.objects.first().map(|o| o.size), Some(None));
+        assert_eq!(found.items.first().map(|o| o.size), Some(None));
     }
 
     #[test]
@@ -223,7 +223,7 @@ mod tests {
         }
         let (result, found) = run(&[sparse]);
         assert_eq!(result, Ok(()));
-        assert_eq!(found.objects.len(), 1);
+        assert_eq!(found.items.len(), 1);
     }
 
     #[test]

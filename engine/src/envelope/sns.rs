@@ -10,7 +10,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{EnvelopeError, Found, Ignored, Layer, Place, parse_embedded, payload};
+use super::{
+    Contents, EnvelopeError, Found, Ignored, Layer, Origin, Part, Place, parse_embedded, payload,
+};
 
 /// The SNS message type that carries a published message.
 const NOTIFICATION: &str = "Notification";
@@ -33,25 +35,28 @@ pub(super) fn is_envelope(fields: &Map<String, Value>) -> bool {
     fields.contains_key("Type") && fields.contains_key("TopicArn") && fields.contains_key("Message")
 }
 
-/// Unwraps an SNS envelope found in an SQS body.
-pub(super) fn unwrap_envelope(
-    value: &Value,
-    at: &Place,
-    found: &mut Found,
+/// Unwraps an SNS envelope found in an SQS body (`part`): its message
+/// keeps the queue as its origin.
+pub(super) fn unwrap_envelope<C: Contents>(
+    contents: &C,
+    part: &Part<'_>,
+    found: &mut Found<C::Item>,
 ) -> Result<(), EnvelopeError> {
-    let envelope = Envelope::deserialize(value).map_err(|source| EnvelopeError::Invalid {
-        at: at.to_string(),
+    let envelope = Envelope::deserialize(part.value).map_err(|source| EnvelopeError::Invalid {
+        at: part.at.to_string(),
         what: "SNS message",
         source,
     })?;
-    unwrap_message(envelope, at, found)
+    unwrap_message(contents, envelope, part.origin, part.at, found)
 }
 
-/// Unwraps the records of a Lambda SNS event.
-pub(super) fn unwrap_lambda_records(
+/// Unwraps the records of a Lambda SNS event: each message's origin is
+/// its topic.
+pub(super) fn unwrap_lambda_records<C: Contents>(
+    contents: &C,
     records: &[Value],
     at: &Place,
-    found: &mut Found,
+    found: &mut Found<C::Item>,
 ) -> Result<(), EnvelopeError> {
     for (index, record) in records.iter().enumerate() {
         let record_at = at.child(format_args!("Records[{index}]"));
@@ -65,12 +70,21 @@ pub(super) fn unwrap_lambda_records(
             what: "SNS message",
             source,
         })?;
-        unwrap_message(envelope, at, found)?;
+        let origin = Origin::Sns {
+            topic_arn: envelope.topic_arn.clone(),
+        };
+        unwrap_message(contents, envelope, &origin, at, found)?;
     }
     Ok(())
 }
 
-fn unwrap_message(envelope: Envelope, at: &Place, found: &mut Found) -> Result<(), EnvelopeError> {
+fn unwrap_message<C: Contents>(
+    contents: &C,
+    envelope: Envelope,
+    origin: &Origin,
+    at: &Place,
+    found: &mut Found<C::Item>,
+) -> Result<(), EnvelopeError> {
     if envelope.message_type != NOTIFICATION {
         found.ignored.push(Ignored::SnsControl {
             message_type: envelope.message_type,
@@ -83,7 +97,15 @@ fn unwrap_message(envelope: Envelope, at: &Place, found: &mut Found) -> Result<(
         envelope.message_id.as_deref().unwrap_or("(no MessageId)")
     ));
     let inner = parse_embedded(&envelope.message, &at, "Message")?;
-    payload(&inner, Layer::SnsMessage, &at, found)
+    let part = Part {
+        value: &inner,
+        text: Some(&envelope.message),
+        layer: Layer::SnsMessage,
+        origin,
+        sns_topic_arn: envelope.topic_arn.as_deref(),
+        at: &at,
+    };
+    payload(contents, &part, found)
 }
 
 #[cfg(test)]
@@ -91,6 +113,19 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::envelope::Files;
+
+    /// `value` as the body of a message from queue `q`.
+    fn queued<'a>(value: &'a Value, at: &'a Place) -> Part<'a> {
+        Part {
+            value,
+            text: None,
+            layer: Layer::SqsBody,
+            origin: &Origin::Direct,
+            sns_topic_arn: None,
+            at,
+        }
+    }
 
     #[test]
     fn subscription_confirmations_are_ignored() {
@@ -107,7 +142,7 @@ mod tests {
             "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem"
         });
         let mut found = Found::default();
-        let result = unwrap_envelope(&confirmation, &Place::new("q"), &mut found);
+        let result = unwrap_envelope(&Files, &queued(&confirmation, &Place::new("q")), &mut found);
         assert!(result.is_ok(), "{result:?}");
         assert_eq!(
             found.ignored,
@@ -130,11 +165,11 @@ mod tests {
             "Timestamp": "2022-09-27T22:15:02.834Z"
         });
         let mut found = Found::default();
-        let result = unwrap_envelope(&message, &Place::new("q"), &mut found);
+        let result = unwrap_envelope(&Files, &queued(&message, &Place::new("q")), &mut found);
         assert!(result.is_ok(), "{result:?}");
         assert_eq!(
             found
-                .objects
+                .items
                 .iter()
                 .map(|o| o.key.as_str())
                 .collect::<Vec<_>>(),
@@ -146,8 +181,9 @@ mod tests {
     fn message_that_is_not_json_names_the_sns_message() {
         let message = json!({"Type": "Notification", "MessageId": "m-9", "TopicArn": "t", "Message": "Hello from SNS!"});
         let mut found = Found::default();
-        let err = unwrap_envelope(&message, &Place::new("SQS message q-1"), &mut found)
-            .map_err(|e| e.to_string());
+        let at = Place::new("SQS message q-1");
+        let err =
+            unwrap_envelope(&Files, &queued(&message, &at), &mut found).map_err(|e| e.to_string());
         assert!(
             err.as_ref().is_err_and(|e| e
                 .starts_with("SQS message q-1 > SNS message m-9: `Message` is not JSON")
@@ -160,7 +196,7 @@ mod tests {
     fn lambda_record_without_sns_is_malformed() {
         let records = [json!({"EventSource": "aws:sns"})];
         let mut found = Found::default();
-        let err = unwrap_lambda_records(&records, &Place::new("Lambda input"), &mut found)
+        let err = unwrap_lambda_records(&Files, &records, &Place::new("Lambda input"), &mut found)
             .map_err(|e| e.to_string());
         assert_eq!(
             err,

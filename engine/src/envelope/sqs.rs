@@ -5,7 +5,10 @@ use aws_lambda_events::sqs::SqsMessage;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{EnvelopeError, Found, Layer, Message, Place, parse_embedded, payload, records_source};
+use super::{
+    Contents, EnvelopeError, Found, Layer, Message, Origin, Part, Place, parse_embedded, payload,
+    records_source,
+};
 
 /// The records of a Lambda SQS event, if `event` is one.
 pub(super) fn batch(event: &Value) -> Option<&[Value]> {
@@ -14,7 +17,7 @@ pub(super) fn batch(event: &Value) -> Option<&[Value]> {
 }
 
 /// Unwraps one SQS record into its [`Message`].
-pub(super) fn message(index: usize, record: &Value) -> Message {
+pub(super) fn message<C: Contents>(contents: &C, index: usize, record: &Value) -> Message<C::Item> {
     // Read before anything can fail, so that even a bad record can be reported by id.
     let id = record
         .get("messageId")
@@ -25,10 +28,10 @@ pub(super) fn message(index: usize, record: &Value) -> Message {
         None => Place::new(format!("SQS record {index} (no messageId)")),
     };
     let mut found = Found::default();
-    match body(record, &at, &mut found) {
+    match body(contents, record, &at, &mut found) {
         Ok(()) => Message {
             id,
-            outcome: Ok(found.objects),
+            outcome: Ok(found.items),
             ignored: found.ignored,
         },
         Err(e) => Message {
@@ -39,7 +42,12 @@ pub(super) fn message(index: usize, record: &Value) -> Message {
     }
 }
 
-fn body(record: &Value, at: &Place, found: &mut Found) -> Result<(), EnvelopeError> {
+fn body<C: Contents>(
+    contents: &C,
+    record: &Value,
+    at: &Place,
+    found: &mut Found<C::Item>,
+) -> Result<(), EnvelopeError> {
     let message = SqsMessage::deserialize(record).map_err(|source| EnvelopeError::Invalid {
         at: at.to_string(),
         what: "SQS message",
@@ -54,7 +62,18 @@ fn body(record: &Value, at: &Place, found: &mut Found) -> Result<(), EnvelopeErr
             problem: "is missing",
         })?;
     let inner = parse_embedded(body, at, "body")?;
-    payload(&inner, Layer::SqsBody, at, found)
+    let origin = Origin::Sqs {
+        queue_arn: message.event_source_arn.clone(),
+    };
+    let part = Part {
+        value: &inner,
+        text: Some(body),
+        layer: Layer::SqsBody,
+        origin: &origin,
+        sns_topic_arn: None,
+        at,
+    };
+    payload(contents, &part, found)
 }
 
 #[cfg(test)]
@@ -62,6 +81,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::envelope::Files;
 
     #[test]
     fn only_sqs_records_make_a_batch() {
@@ -75,7 +95,7 @@ mod tests {
     #[test]
     fn missing_body_fails_the_message_by_id() {
         let record = json!({"eventSource": "aws:sqs", "messageId": "m-7"});
-        let message = message(0, &record);
+        let message = message(&Files, 0, &record);
         assert_eq!(message.id.as_deref(), Some("m-7"));
         assert_eq!(
             message.outcome.map_err(|e| e.to_string()),
@@ -86,7 +106,7 @@ mod tests {
     #[test]
     fn record_without_id_is_named_by_position() {
         let record = json!({"eventSource": "aws:sqs", "body": "[]"});
-        let message = message(3, &record);
+        let message = message(&Files, 3, &record);
         assert_eq!(message.id, None);
         assert_eq!(
             message
@@ -104,7 +124,7 @@ mod tests {
         let body =
             json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "b"}).to_string();
         let record = json!({"eventSource": "aws:sqs", "messageId": "m-1", "body": body});
-        let message = message(0, &record);
+        let message = message(&Files, 0, &record);
         assert_eq!(message.outcome.map_err(|e| e.to_string()), Ok(Vec::new()));
         assert_eq!(message.ignored.len(), 1);
     }

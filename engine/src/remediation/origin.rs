@@ -1,7 +1,7 @@
 //! Whether a trigger is authentic, and the account it may act in.
 //!
 //! The account a remediation acts in comes from what AWS wrote around the
-//! trigger ([`Envelope`]), never from the event inside it alone:
+//! trigger ([`Origin`]), never from the event inside it alone:
 //!
 //! | envelope | accepted when | account from |
 //! |---|---|---|
@@ -21,7 +21,7 @@
 //! notification body was written by whoever sent the message.
 
 use super::request::RemediationRequest;
-use super::request::trigger::Envelope;
+use crate::envelope::Origin;
 
 /// The sources the remediator trusts, from its configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,16 +45,16 @@ pub fn arn_account(arn: &str) -> Option<&str> {
 }
 
 /// A short description of an envelope, for audit ids and messages.
-pub fn describe(envelope: &Envelope) -> String {
+pub fn describe(envelope: &Origin) -> String {
     match envelope {
-        Envelope::Direct => "direct".to_owned(),
-        Envelope::EventBridge { account, region } => format!(
+        Origin::Direct => "direct".to_owned(),
+        Origin::EventBridge { account, region } => format!(
             "eventbridge:{}:{}",
             account.as_deref().unwrap_or("?"),
             region.as_deref().unwrap_or("?")
         ),
-        Envelope::Sns { topic_arn } => format!("sns:{}", topic_arn.as_deref().unwrap_or("?")),
-        Envelope::Sqs { queue_arn } => format!("sqs:{}", queue_arn.as_deref().unwrap_or("?")),
+        Origin::Sns { topic_arn } => format!("sns:{}", topic_arn.as_deref().unwrap_or("?")),
+        Origin::Sqs { queue_arn } => format!("sqs:{}", queue_arn.as_deref().unwrap_or("?")),
     }
 }
 
@@ -63,7 +63,7 @@ pub fn describe(envelope: &Envelope) -> String {
 /// refused. One function on purpose: the whole trust decision, envelope by
 /// envelope, reads top to bottom without a helper to look into.
 pub fn authenticate(
-    envelope: &Envelope,
+    envelope: &Origin,
     deferred: bool,
     req: &RemediationRequest,
     trusted: &TrustedSources,
@@ -76,14 +76,14 @@ pub fn authenticate(
                 describe(envelope)
             ));
         }
-        Envelope::Direct => {
+        Origin::Direct => {
             return Err(
                 "a finding is accepted only as delivered by SNS from the findings topic; \
                  this one came with no envelope"
                     .to_owned(),
             );
         }
-        Envelope::EventBridge { account, region } => {
+        Origin::EventBridge { account, region } => {
             let (Some(account), Some(region)) = (account, region) else {
                 return Err("the EventBridge envelope names no `account` or `region`".to_owned());
             };
@@ -95,7 +95,7 @@ pub fn authenticate(
             }
             account.clone()
         }
-        Envelope::Sns { topic_arn } => {
+        Origin::Sns { topic_arn } => {
             let topic = topic_arn.as_deref().unwrap_or("no topic");
             if topic != trusted.findings_topic_arn {
                 return Err(format!(
@@ -105,8 +105,8 @@ pub fn authenticate(
             }
             arn_account(topic).unwrap_or_default().to_owned()
         }
-        Envelope::Sqs { .. } if deferred => req.account.clone(),
-        Envelope::Sqs { queue_arn } => {
+        Origin::Sqs { .. } if deferred => req.account.clone(),
+        Origin::Sqs { queue_arn } => {
             return Err(format!(
                 "SQS records are accepted only from the retry queue {} (deferred requests), \
                  not from {}",
@@ -130,8 +130,8 @@ pub fn authenticate(
     }
 }
 
-fn is_retry_queue(envelope: &Envelope, trusted: &TrustedSources) -> bool {
-    matches!(envelope, Envelope::Sqs { queue_arn: Some(arn) } if *arn == trusted.retry_queue_arn)
+fn is_retry_queue(envelope: &Origin, trusted: &TrustedSources) -> bool {
+    matches!(envelope, Origin::Sqs { queue_arn: Some(arn) } if *arn == trusted.retry_queue_arn)
 }
 
 #[cfg(test)]
@@ -156,26 +156,26 @@ mod tests {
         req
     }
 
-    fn sns(topic: &str) -> Envelope {
-        Envelope::Sns {
+    fn sns(topic: &str) -> Origin {
+        Origin::Sns {
             topic_arn: Some(topic.into()),
         }
     }
 
-    fn eventbridge(account: &str, region: &str) -> Envelope {
-        Envelope::EventBridge {
+    fn eventbridge(account: &str, region: &str) -> Origin {
+        Origin::EventBridge {
             account: Some(account.into()),
             region: Some(region.into()),
         }
     }
 
-    fn sqs(queue: &str) -> Envelope {
-        Envelope::Sqs {
+    fn sqs(queue: &str) -> Origin {
+        Origin::Sqs {
             queue_arn: Some(queue.into()),
         }
     }
 
-    fn refusal(envelope: &Envelope, deferred: bool, req: &RemediationRequest) -> String {
+    fn refusal(envelope: &Origin, deferred: bool, req: &RemediationRequest) -> String {
         authenticate(envelope, deferred, req, &trusted())
             .err()
             .unwrap_or_default()
@@ -195,9 +195,9 @@ mod tests {
         let req = request("123456789012", "us-east-1");
         let other = "arn:aws:sns:us-east-1:123456789012:anyone-can-publish";
         assert!(refusal(&sns(other), false, &req).contains("not from the findings topic"));
-        let no_topic = Envelope::Sns { topic_arn: None };
+        let no_topic = Origin::Sns { topic_arn: None };
         assert!(refusal(&no_topic, false, &req).starts_with("the finding came from no topic"));
-        assert!(refusal(&Envelope::Direct, false, &req).contains("no envelope"));
+        assert!(refusal(&Origin::Direct, false, &req).contains("no envelope"));
     }
 
     #[test]
@@ -237,7 +237,7 @@ mod tests {
             text.contains("not the remediator's own (123456789012)"),
             "{text}"
         );
-        let bare = Envelope::EventBridge {
+        let bare = Origin::EventBridge {
             account: None,
             region: Some("us-east-1".into()),
         };

@@ -1452,17 +1452,24 @@ async fn malformed_trigger_is_rejected_audited_and_changes_nothing() {
     assert_eq!(err.error_type, "TriggerRejected");
     assert_eq!(
         err.error_message,
-        "trigger rejected: detail.requestParameters.groupId missing"
+        "trigger rejected: Lambda input: detail.requestParameters.groupId missing"
     );
 
-    // An SNS record whose finding is not JSON names the record.
+    // An SNS record whose finding is not JSON names the message.
     let mut sns = sample("sns-finding-authorize-security-group-ingress.json");
+    let sns_at = format!(
+        "Lambda input > SNS message {}",
+        sns["Records"][0]["Sns"]["MessageId"]
+            .as_str()
+            .unwrap_or_default()
+    );
     sns["Records"][0]["Sns"]["Message"] =
         json!("{\"schemaVersion\": \"1.1\", \"rule\": {\"id\": \"cis-security-group-changes\"");
     let err = h.invoke(&live, sns).await.unwrap_err();
     assert!(
-        err.error_message
-            .starts_with("trigger rejected: Records[0].Sns.Message is not JSON"),
+        err.error_message.starts_with(&format!(
+            "trigger rejected: {sns_at}: `Message` is not JSON"
+        )),
         "{}",
         err.error_message
     );
@@ -1473,8 +1480,9 @@ async fn malformed_trigger_is_rejected_audited_and_changes_nothing() {
     });
     let err = h.invoke(&live, finding).await.unwrap_err();
     assert!(
-        err.error_message
-            .contains("Records[0].Sns.Message.rawEvent.requestParameters.groupId invalid"),
+        err.error_message.contains(&format!(
+            "{sns_at}: rawEvent.requestParameters.groupId invalid"
+        )),
         "{}",
         err.error_message
     );
@@ -1496,7 +1504,7 @@ async fn malformed_trigger_is_rejected_audited_and_changes_nothing() {
         stored
             .iter()
             .any(|r| r.get("outcomeDetail").map(String::as_str)
-                == Some("detail.requestParameters.groupId missing"))
+                == Some("Lambda input: detail.requestParameters.groupId missing"))
     );
     let published = h.published().await;
     assert_eq!(published.len(), 3);
@@ -1504,7 +1512,8 @@ async fn malformed_trigger_is_rejected_audited_and_changes_nothing() {
     assert!(
         published
             .iter()
-            .any(|m| m["outcome"]["error"] == "detail.requestParameters.groupId missing")
+            .any(|m| m["outcome"]["error"]
+                == "Lambda input: detail.requestParameters.groupId missing")
     );
 }
 

@@ -21,9 +21,20 @@ fn stop_logging() -> Value {
 fn sqs(bodies: &[String]) -> Value {
     let records: Vec<Value> = bodies
         .iter()
-        .map(|body| json!({"eventSource": "aws:sqs", "messageId": "m", "body": body}))
+        .enumerate()
+        .map(|(i, body)| json!({"eventSource": "aws:sqs", "messageId": format!("m{i}"), "body": body}))
         .collect();
     json!({ "Records": records })
+}
+
+/// `message` as SNS writes it into a queue without raw delivery.
+fn notification(message: &str) -> Value {
+    json!({
+        "Type": "Notification",
+        "MessageId": "n-1",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:trailguard-findings",
+        "Message": message
+    })
 }
 
 fn request_error(payload: &Value) -> String {
@@ -36,7 +47,7 @@ fn request_error(payload: &Value) -> String {
 #[test]
 fn sqs_bodies_raw_or_sns_wrapped_are_unwrapped() {
     let raw = eventbridge(stop_logging()).to_string();
-    let wrapped = json!({"Type": "Notification", "Message": raw}).to_string();
+    let wrapped = notification(&raw).to_string();
     let requests = requests_from_trigger(&sqs(&[raw, wrapped])).unwrap_or_default();
     assert_eq!(requests.len(), 2);
     assert!(requests.iter().all(|r| r.resource
@@ -50,25 +61,33 @@ fn sqs_bodies_raw_or_sns_wrapped_are_unwrapped() {
 fn sqs_errors_name_the_record_and_the_field() {
     let mut detail = stop_logging();
     detail["requestParameters"] = json!({});
-    let bad = json!({"Type": "Notification", "Message": eventbridge(detail).to_string()});
+    let bad = notification(&eventbridge(detail).to_string());
     let ok = eventbridge(stop_logging()).to_string();
     assert_eq!(
         request_error(&sqs(&[ok, bad.to_string()])),
-        "Records[1].body.Message.detail.requestParameters.name missing"
+        "SQS message m1 > SNS message n-1: detail.requestParameters.name missing"
     );
-    assert!(request_error(&sqs(&["{oops".to_owned()])).starts_with("Records[0].body is not JSON"));
     assert!(
-        request_error(&sqs(&["{}".to_owned()])).starts_with("Records[0].body is not a trigger")
+        request_error(&sqs(&["{oops".to_owned()]))
+            .starts_with("SQS message m0: `body` is not JSON")
+    );
+    assert!(
+        request_error(&sqs(&["{}".to_owned()]))
+            .starts_with("SQS message m0 is not a delivery trailguard understands")
     );
     let no_body = json!({"Records": [{"eventSource": "aws:sqs"}]});
-    assert_eq!(request_error(&no_body), "Records[0].body missing");
+    assert!(request_error(&no_body).starts_with("SQS record 0 (no messageId)"));
 }
 
 #[test]
 fn other_payloads_go_to_the_trigger_mapping() {
     let requests = requests_from_trigger(&eventbridge(stop_logging())).unwrap_or_default();
     assert_eq!(requests.len(), 1);
-    assert!(request_error(&json!({"Records": [{"Sns": {}}]})).contains("Records[0].Sns"));
+    let no_message = json!({"Records": [{"EventSource": "aws:sns", "Sns": {}}]});
+    assert!(
+        request_error(&no_message)
+            .starts_with("Lambda input > Records[0]: not a valid SNS message")
+    );
 }
 
 #[test]

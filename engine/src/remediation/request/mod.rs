@@ -44,6 +44,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::actions::ActionKind;
+use crate::envelope::EnvelopeError;
 
 /// EventBridge's `detail-type` for CloudTrail management events.
 pub const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
@@ -217,16 +218,17 @@ pub enum RequestError {
         /// The parser's complaint.
         source: serde_json::Error,
     },
-    /// The payload is none of the trigger shapes the remediator accepts.
-    #[error(
-        "{} is not a trigger: expected an EventBridge event (`detail-type`: \"{CLOUDTRAIL_DETAIL_TYPE}\", `detail`), \
-         a trailguard finding (`schemaVersion`, `rule`, `rawEvent`), a Lambda SNS event (`Records[].Sns.Message`) \
-         or a Lambda SQS event (`Records[].body`)",
-        .field.as_deref().unwrap_or("the payload")
-    )]
-    UnrecognizedTrigger {
-        /// Path of the unrecognised value, `None` for the payload itself.
-        field: Option<String>,
+    /// The delivery around the trigger could not be unwrapped, or holds
+    /// none of the trigger shapes the remediator accepts.
+    #[error("{0}")]
+    Envelope(#[from] EnvelopeError),
+    /// A trigger that cannot be read, at its place in the delivery.
+    #[error("{at}: {source}")]
+    In {
+        /// Where the trigger sits (`Lambda input > SNS message ..`).
+        at: String,
+        /// What is wrong with it.
+        source: Box<RequestError>,
     },
 }
 
@@ -246,9 +248,7 @@ impl RequestError {
                 field: prefix(field),
                 source,
             },
-            RequestError::UnrecognizedTrigger { field } => RequestError::UnrecognizedTrigger {
-                field: Some(field.map_or_else(|| parent.to_owned(), prefix)),
-            },
+            other @ (RequestError::Envelope(_) | RequestError::In { .. }) => other,
         }
     }
 }

@@ -1,18 +1,18 @@
 //! Finding the CloudTrail records in a remediator trigger.
 //!
-//! Accepted shapes, each checked for what it is before it is read:
+//! The envelopes are peeled by [`crate::envelope`], the same code that
+//! reads every delivery: the Lambda SQS event (each body on its own, raw or
+//! as an SNS notification) and the Lambda SNS event. [`Triggers`] reads
+//! what is inside them, each shape checked for what it is before it is read:
 //!
 //! - EventBridge: `{"detail-type": "AWS API Call via CloudTrail", "detail": {..}}`;
 //! - a trailguard finding (Finding v1, [`FindingMessage`]): the record is
 //!   its `rawEvent`; when that was cut to fit SNS, the finding's
 //!   `remediation` member names the resource and its facets the rest;
-//! - the Lambda SNS event: `{"Records": [{"Sns": {"Message": "..", "TopicArn": ..}}]}`,
-//!   each message one of the above as JSON text;
-//! - the Lambda SQS event: `{"Records": [{"eventSource": "aws:sqs", "body": ".."}]}`,
-//!   each body one of the above, raw or as an SNS notification, or a
-//!   request the remediator deferred ([`crate::remediation::deferral`]).
+//! - in an SQS body only, a request the remediator deferred
+//!   ([`crate::remediation::deferral`]).
 //!
-//! Each trigger keeps the [`Envelope`] AWS wrote around it, which
+//! Each trigger keeps the [`Origin`] AWS wrote around it, which
 //! [`crate::remediation::origin`] checks before anything is acted on.
 //!
 //! [`plan`] answers per trigger, for `trailguard remediate plan` and for
@@ -22,48 +22,88 @@ use serde_json::Value;
 
 use super::{
     Assessment, CLOUDTRAIL_DETAIL_TYPE, Remediation, RemediationRequest, RequestError,
-    TriggerSource, optional_str, required_object, required_str,
+    TriggerSource, required_object, required_str,
 };
+use crate::envelope::{self, Contents, EnvelopeError, Found, Ignored, Layer, Origin, Part};
 use crate::findings::{FindingMessage, MessageError};
 use crate::remediation::deferral::DeferredRequest;
 
-/// What AWS wrote around a trigger: the only facts about its origin the
-/// remediator can trust.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Envelope {
-    /// The payload was the trigger itself, with no envelope (a direct
-    /// invocation of a bare finding).
-    Direct,
-    /// An EventBridge event: the `account` and `region` EventBridge wrote.
-    EventBridge {
-        /// `account`.
-        account: Option<String>,
-        /// `region`.
-        region: Option<String>,
-    },
-    /// A Lambda SNS record: the `TopicArn` SNS wrote.
-    Sns {
-        /// `Sns.TopicArn`.
-        topic_arn: Option<String>,
-    },
-    /// A Lambda SQS record: the queue Lambda read it from. A topic ARN in
-    /// the body was written by whoever sent the message, so it is not kept.
-    Sqs {
-        /// `eventSourceARN`.
-        queue_arn: Option<String>,
-    },
+/// One trigger found in a delivery, not yet read.
+#[derive(Debug)]
+pub struct Trigger {
+    at: String,
+    origin: Origin,
+    sns_topic_arn: Option<String>,
+    content: Content,
+}
+
+#[derive(Debug)]
+enum Content {
+    /// An EventBridge event.
+    EventBridge(Value),
+    /// A finding's JSON text.
+    Finding(String),
+    /// A request the remediator deferred.
+    Deferred(Value),
+}
+
+/// Reads remediator triggers where the envelopes end (see the module doc).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Triggers;
+
+impl Contents for Triggers {
+    type Item = Trigger;
+
+    const EXPECTED: &'static str = "an EventBridge event (`detail-type`: \"AWS API Call via \
+        CloudTrail\", `detail`), a trailguard finding (`schemaVersion`, `rule`, `rawEvent`), a \
+        Lambda SNS event carrying either, or a Lambda SQS event carrying either or a deferred \
+        request";
+
+    fn read(&self, part: &Part<'_>, found: &mut Found<Trigger>) -> Result<(), EnvelopeError> {
+        let Some(fields) = part.value.as_object() else {
+            return Err(part.unrecognised::<Triggers>());
+        };
+        let content = if part.layer == Layer::SqsBody && DeferredRequest::is_deferred(part.value) {
+            Content::Deferred(part.value.clone())
+        } else if fields.contains_key("detail-type") {
+            Content::EventBridge(part.value.clone())
+        } else if fields.contains_key("schemaVersion") && fields.contains_key("rule") {
+            Content::Finding(
+                part.text
+                    .map_or_else(|| part.value.to_string(), str::to_owned),
+            )
+        } else {
+            return Err(part.unrecognised::<Triggers>());
+        };
+        // Only an event EventBridge invoked the function with is vouched
+        // for by EventBridge; one inside a message, by its sender alone.
+        let origin = match (&content, part.layer) {
+            (Content::EventBridge(event), Layer::Direct) => Origin::EventBridge {
+                account: owned_str(event, "account"),
+                region: owned_str(event, "region"),
+            },
+            _ => part.origin.clone(),
+        };
+        found.items.push(Trigger {
+            at: part.at.to_string(),
+            origin,
+            sns_topic_arn: part.sns_topic_arn.map(str::to_owned),
+            content,
+        });
+        Ok(())
+    }
 }
 
 /// One trigger found in a payload, and what it calls for.
 #[derive(Debug)]
 pub struct TriggerPlan {
-    /// Where the trigger sits in the payload (`Records[0].Sns.Message`);
-    /// empty for the payload itself.
+    /// Where the trigger sits in the payload (`Lambda input > SNS message
+    /// 95df01b4-..`).
     pub at: String,
-    /// The topic an SNS notification came from, as SNS wrote it.
+    /// The topic an SNS notification came from, as the notification says.
     pub sns_topic_arn: Option<String>,
     /// The envelope AWS wrote around the trigger.
-    pub envelope: Envelope,
+    pub envelope: Origin,
     /// For a request the remediator deferred: how many times it was.
     pub deferrals: Option<u32>,
     /// The request, why there is none, or why the trigger is unreadable.
@@ -82,46 +122,38 @@ pub enum Planned {
     },
 }
 
-/// Every trigger in `payload`, in order, with what each calls for.
+/// Every trigger in `payload`, in order, with what each calls for. A
+/// message that cannot be unwrapped is one unreadable plan; a message
+/// recognised and deliberately skipped (an SNS subscription confirmation)
+/// is one calling for no action.
 pub fn plan(payload: &Value) -> Vec<TriggerPlan> {
-    let Some(records) = payload.get("Records") else {
-        let envelope = if payload.get("detail-type").is_some() {
-            Envelope::EventBridge {
-                account: owned_str(payload, "account"),
-                region: owned_str(payload, "region"),
-            }
-        } else {
-            Envelope::Direct
-        };
-        return vec![plan_message(payload, None, String::new(), None).within(envelope)];
+    let delivery = match envelope::unwrap_with(&Triggers, payload) {
+        Ok(delivery) => delivery,
+        Err(error) => return vec![unreadable(String::new(), Origin::Direct, error)],
     };
-    let Some(records) = records.as_array() else {
-        return vec![unreadable(
-            "",
-            RequestError::Invalid {
-                field: "Records".to_owned(),
-                reason: "expected an array of SNS or SQS records".to_owned(),
-            },
-        )];
-    };
-    records
-        .iter()
-        .enumerate()
-        .map(|(i, record)| {
-            if record.get("eventSource").and_then(Value::as_str) == Some("aws:sqs") {
-                let queue_arn = owned_str(record, "eventSourceARN");
-                plan_sqs_body(record, &format!("Records[{i}].body"))
-                    .within(Envelope::Sqs { queue_arn })
-            } else {
-                let topic_arn = optional_str(record, &["Sns", "TopicArn"])
-                    .ok()
-                    .flatten()
-                    .map(str::to_owned);
-                plan_sns_record(record, &format!("Records[{i}]"))
-                    .within(Envelope::Sns { topic_arn })
-            }
-        })
-        .collect()
+    let mut plans = Vec::new();
+    for message in delivery.messages {
+        let at = message
+            .id
+            .as_deref()
+            .map_or_else(String::new, |id| format!("SQS message {id}"));
+        for ignored in &message.ignored {
+            plans.push(TriggerPlan {
+                at: at.clone(),
+                sns_topic_arn: None,
+                envelope: Origin::Direct,
+                deferrals: None,
+                outcome: Ok(Planned::NoAction {
+                    reason: skipped(ignored),
+                }),
+            });
+        }
+        match message.outcome {
+            Ok(triggers) => plans.extend(triggers.into_iter().map(plan_trigger)),
+            Err(error) => plans.push(unreadable(at, Origin::Direct, error)),
+        }
+    }
+    plans
 }
 
 /// The requests of every trigger in `payload`; the first unreadable
@@ -136,123 +168,57 @@ pub fn requests_from_trigger(payload: &Value) -> Result<Vec<RemediationRequest>,
     Ok(requests)
 }
 
-impl TriggerPlan {
-    /// The plan, with the envelope it arrived in.
-    fn within(self, envelope: Envelope) -> Self {
-        Self { envelope, ..self }
-    }
-}
-
 fn owned_str(value: &Value, key: &str) -> Option<String> {
     value.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-fn unreadable(at: &str, error: RequestError) -> TriggerPlan {
-    TriggerPlan {
-        at: at.to_owned(),
-        sns_topic_arn: None,
-        envelope: Envelope::Direct,
-        deferrals: None,
-        outcome: Err(error),
-    }
-}
-
-fn plan_sns_record(record: &Value, at: &str) -> TriggerPlan {
-    let field = format!("{at}.Sns.Message");
-    let topic = optional_str(record, &["Sns", "TopicArn"]).ok().flatten();
-    let text = match required_str(record, &["Sns", "Message"]) {
-        Ok(text) => text,
-        Err(e) => return unreadable(&field, e.within(at)),
-    };
-    parse_and_plan(text, field, topic.map(str::to_owned))
-}
-
-fn plan_sqs_body(record: &Value, at: &str) -> TriggerPlan {
-    let body = match record.get("body") {
-        Some(Value::String(body)) if !body.is_empty() => body,
-        _ => {
-            return unreadable(
-                at,
-                RequestError::Missing {
-                    field: at.to_owned(),
-                },
-            );
-        }
-    };
-    let message: Value = match serde_json::from_str(body) {
-        Ok(message) => message,
-        Err(source) => {
-            let field = at.to_owned();
-            return unreadable(at, RequestError::NotJson { field, source });
-        }
-    };
-    // A queue subscribed to SNS without raw delivery gets the SNS
-    // notification, the trigger being its `Message`.
-    if message.get("Type").and_then(Value::as_str) == Some("Notification")
-        && let Some(Value::String(text)) = message.get("Message")
-    {
-        let topic = message.get("TopicArn").and_then(Value::as_str);
-        return parse_and_plan(text, format!("{at}.Message"), topic.map(str::to_owned));
-    }
-    if DeferredRequest::is_deferred(&message) {
-        return plan_deferred(&message, at);
-    }
-    plan_message(&message, Some(body), at.to_owned(), None)
-}
-
-fn plan_deferred(message: &Value, at: &str) -> TriggerPlan {
-    match DeferredRequest::from_value(message) {
-        Ok(deferred) => TriggerPlan {
-            at: at.to_owned(),
-            sns_topic_arn: None,
-            envelope: Envelope::Direct,
-            deferrals: Some(deferred.deferrals),
-            outcome: Ok(Planned::Request(Box::new(deferred.request))),
-        },
-        Err(e) => unreadable(at, e.within(at)),
-    }
-}
-
-fn parse_and_plan(text: &str, at: String, topic: Option<String>) -> TriggerPlan {
-    match serde_json::from_str::<Value>(text) {
-        Ok(message) => plan_message(&message, Some(text), at, topic),
-        Err(source) => TriggerPlan {
-            outcome: Err(RequestError::NotJson {
-                field: at.clone(),
-                source,
-            }),
-            at,
-            sns_topic_arn: topic,
-            envelope: Envelope::Direct,
-            deferrals: None,
-        },
-    }
-}
-
-/// One unwrapped message (`text` is its JSON text when there is one).
-fn plan_message(
-    message: &Value,
-    text: Option<&str>,
-    at: String,
-    sns_topic_arn: Option<String>,
-) -> TriggerPlan {
-    let within = |e: RequestError| if at.is_empty() { e } else { e.within(&at) };
-    let outcome = if message.get("detail-type").is_some() {
-        plan_eventbridge(message).map_err(within)
-    } else if message.get("schemaVersion").is_some() && message.get("rule").is_some() {
-        let text = text.map_or_else(|| message.to_string(), str::to_owned);
-        plan_finding(&text).map_err(within)
-    } else {
-        Err(RequestError::UnrecognizedTrigger {
-            field: (!at.is_empty()).then(|| at.clone()),
-        })
-    };
+fn unreadable(at: String, envelope: Origin, error: EnvelopeError) -> TriggerPlan {
     TriggerPlan {
         at,
-        sns_topic_arn,
-        envelope: Envelope::Direct,
+        sns_topic_arn: None,
+        envelope,
         deferrals: None,
-        outcome,
+        outcome: Err(RequestError::Envelope(error)),
+    }
+}
+
+fn skipped(ignored: &Ignored) -> String {
+    match ignored {
+        Ignored::SnsControl { message_type, .. } => {
+            format!("an SNS {message_type} message, not a notification: nothing to act on")
+        }
+        other => format!("{other:?}: nothing to act on"),
+    }
+}
+
+/// What one trigger calls for; an error names the trigger's place.
+fn plan_trigger(trigger: Trigger) -> TriggerPlan {
+    let Trigger {
+        at,
+        origin,
+        sns_topic_arn,
+        content,
+    } = trigger;
+    let (deferrals, outcome) = match content {
+        Content::EventBridge(event) => (None, plan_eventbridge(&event)),
+        Content::Finding(text) => (None, plan_finding(&text)),
+        Content::Deferred(message) => match DeferredRequest::from_value(&message) {
+            Ok(deferred) => (
+                Some(deferred.deferrals),
+                Ok(Planned::Request(Box::new(deferred.request))),
+            ),
+            Err(e) => (None, Err(e)),
+        },
+    };
+    TriggerPlan {
+        outcome: outcome.map_err(|source| RequestError::In {
+            at: at.clone(),
+            source: Box::new(source),
+        }),
+        at,
+        sns_topic_arn,
+        envelope: origin,
+        deferrals,
     }
 }
 

@@ -29,14 +29,21 @@ fn finding_text(event: &Value, max: usize) -> String {
     Finding::new(rule(), event, None).to_message(max)
 }
 
+/// Where the [`sns`] record's trigger sits.
+const SNS_AT: &str = "Lambda input > SNS message 95df01b4-ee98-5cb9-9903-4c221d41eb5e";
+
 fn sns(message: &str) -> Value {
+    sns_with_id("95df01b4-ee98-5cb9-9903-4c221d41eb5e", message)
+}
+
+fn sns_with_id(id: &str, message: &str) -> Value {
     json!({
         "EventSource": "aws:sns",
         "EventVersion": "1.0",
         "EventSubscriptionArn": "arn:aws:sns:us-east-1:111122223333:trailguard-findings:0b5c",
         "Sns": {
             "Type": "Notification",
-            "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+            "MessageId": id,
             "TopicArn": "arn:aws:sns:us-east-1:111122223333:trailguard-findings",
             "Subject": null,
             "Message": message,
@@ -74,7 +81,7 @@ fn missing_group_id_in_eventbridge_detail_names_the_path() {
     let payload = json!({"detail-type": "AWS API Call via CloudTrail", "detail": detail});
     assert_eq!(
         error_text(requests_from_trigger(&payload)),
-        "detail.requestParameters.groupId missing"
+        "Lambda input: detail.requestParameters.groupId missing"
     );
 }
 
@@ -82,7 +89,10 @@ fn missing_group_id_in_eventbridge_detail_names_the_path() {
 fn other_detail_types_are_rejected() {
     let payload = json!({"detail-type": "EC2 Instance State-change Notification", "detail": {}});
     let text = error_text(requests_from_trigger(&payload));
-    assert!(text.starts_with("detail-type invalid"), "{text}");
+    assert!(
+        text.starts_with("Lambda input: detail-type invalid"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -90,7 +100,7 @@ fn eventbridge_without_detail_names_it() {
     let payload = json!({"detail-type": "AWS API Call via CloudTrail"});
     assert_eq!(
         error_text(requests_from_trigger(&payload)),
-        "detail missing"
+        "Lambda input: detail missing"
     );
 }
 
@@ -157,7 +167,7 @@ fn a_cut_finding_without_remediation_says_why() {
         &json!({"Records": [sns(&finding.to_string())]}),
     ));
     assert!(
-        text.starts_with("Records[0].Sns.Message.rawEvent invalid: cut to fit SNS"),
+        text.starts_with(&format!("{SNS_AT}: rawEvent invalid: cut to fit SNS")),
         "{text}"
     );
 }
@@ -168,7 +178,7 @@ fn findings_of_unmapped_events_say_why_no_action_applies() {
     event["eventName"] = json!("RevokeSecurityGroupIngress");
     let plans = plan(&json!({"Records": [sns(&finding_text(&event, usize::MAX))]}));
     assert_eq!(plans.len(), 1);
-    assert_eq!(plans[0].at, "Records[0].Sns.Message");
+    assert_eq!(plans[0].at, SNS_AT);
     assert_eq!(
         plans[0].sns_topic_arn.as_deref(),
         Some("arn:aws:sns:us-east-1:111122223333:trailguard-findings")
@@ -185,7 +195,10 @@ fn findings_of_unmapped_events_say_why_no_action_applies() {
 fn the_old_hand_made_shape_is_not_a_finding() {
     let old = json!({"rule": {"id": "r1"}, "event": authorize_ingress()});
     let text = error_text(requests_from_trigger(&old));
-    assert!(text.starts_with("the payload is not a trigger"), "{text}");
+    assert!(
+        text.starts_with("Lambda input is not a delivery trailguard understands"),
+        "{text}"
+    );
     let future = {
         let mut f: Value = serde_json::from_str(&finding_text(&authorize_ingress(), usize::MAX))
             .unwrap_or_default();
@@ -194,7 +207,7 @@ fn the_old_hand_made_shape_is_not_a_finding() {
     };
     assert_eq!(
         error_text(requests_from_trigger(&future)),
-        "schemaVersion invalid: `2.0` is not a finding version this remediator reads"
+        "Lambda input: schemaVersion invalid: `2.0` is not a finding version this remediator reads"
     );
 }
 
@@ -208,25 +221,45 @@ fn sns_records_are_unwrapped_and_errors_name_the_record() {
     let bad_finding = finding_text(&bad, usize::MAX);
     let good = json!({"Records": [sns(&finding), sns(&finding)]});
     assert_eq!(requests_from_trigger(&good).map(|r| r.len()).ok(), Some(2));
-    let mixed = json!({"Records": [sns(&finding), sns(&bad_finding)]});
+    let mixed = json!({"Records": [sns(&finding), sns_with_id("m-2", &bad_finding)]});
     assert_eq!(
         error_text(requests_from_trigger(&mixed)),
-        "Records[1].Sns.Message.rawEvent.eventID missing"
+        "Lambda input > SNS message m-2: rawEvent.eventID missing"
     );
-    let no_message = json!({"Records": [{"Sns": {}}]});
-    assert_eq!(
-        error_text(requests_from_trigger(&no_message)),
-        "Records[0].Sns.Message missing"
-    );
-    let not_json = json!({"Records": [{"Sns": {"Message": "hello"}}]});
+    let no_message = json!({"Records": [{"EventSource": "aws:sns", "Sns": {}}]});
+    let text = error_text(requests_from_trigger(&no_message));
     assert!(
-        error_text(requests_from_trigger(&not_json))
-            .starts_with("Records[0].Sns.Message is not JSON")
+        text.starts_with("Lambda input > Records[0]: not a valid SNS message: missing field"),
+        "{text}"
     );
-    let unknown = json!({"Records": [{"Sns": {"Message": "{\"hello\": 1}"}}]});
+    let not_json = json!({"Records": [sns_with_id("m-3", "hello")]});
+    let text = error_text(requests_from_trigger(&not_json));
     assert!(
-        error_text(requests_from_trigger(&unknown))
-            .starts_with("Records[0].Sns.Message is not a trigger"),
+        text.starts_with("Lambda input > SNS message m-3: `Message` is not JSON"),
+        "{text}"
+    );
+    let unknown = json!({"Records": [sns_with_id("m-4", "{\"hello\": 1}")]});
+    let text = error_text(requests_from_trigger(&unknown));
+    assert!(
+        text.starts_with(
+            "Lambda input > SNS message m-4 is not a delivery trailguard understands: \
+             got a JSON object with keys \"hello\"; expected an EventBridge event"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn sns_control_messages_call_for_no_action() {
+    let mut confirmation = sns("You have chosen to subscribe to the topic.");
+    confirmation["Sns"]["Type"] = json!("SubscriptionConfirmation");
+    let plans = plan(&json!({"Records": [confirmation]}));
+    assert_eq!(plans.len(), 1);
+    assert!(
+        matches!(&plans[0].outcome, Ok(Planned::NoAction { reason })
+            if reason.starts_with("an SNS SubscriptionConfirmation message")),
+        "{:?}",
+        plans[0].outcome
     );
 }
 
@@ -245,20 +278,36 @@ fn sqs_bodies_raw_or_sns_wrapped_are_unwrapped() {
     ]});
     let plans = plan(&sqs);
     assert_eq!(plans.len(), 2);
-    assert_eq!(plans[0].at, "Records[0].body.Message");
+    assert_eq!(plans[0].at, "SQS message m1 > SNS message (no MessageId)");
     assert_eq!(
         plans[0].sns_topic_arn.as_deref(),
         Some("arn:aws:sns:us-east-1:111122223333:t")
     );
-    assert_eq!(plans[1].at, "Records[1].body");
+    assert_eq!(plans[1].at, "SQS message m2");
+    // The queue is the envelope AWS wrote, whatever the body says.
+    assert!(
+        plans
+            .iter()
+            .all(|p| matches!(&p.envelope, Origin::Sqs { queue_arn: None }))
+    );
     assert_eq!(requests_from_trigger(&sqs).map(|r| r.len()).ok(), Some(2));
-    let broken = json!({"Records": [{"eventSource": "aws:sqs", "body": "{"}]});
-    assert!(error_text(requests_from_trigger(&broken)).starts_with("Records[0].body is not JSON"));
+    let broken = json!({"Records": [{"eventSource": "aws:sqs", "messageId": "m3", "body": "{"}]});
+    let text = error_text(requests_from_trigger(&broken));
+    assert!(
+        text.starts_with("SQS message m3: `body` is not JSON"),
+        "{text}"
+    );
 }
 
 #[test]
 fn unknown_payload_says_what_is_accepted() {
     let text = error_text(requests_from_trigger(&json!({"hello": "world"})));
-    assert!(text.starts_with("the payload is not a trigger"), "{text}");
-    assert!(text.contains("Records[].Sns.Message"), "{text}");
+    assert!(
+        text.starts_with("Lambda input is not a delivery trailguard understands"),
+        "{text}"
+    );
+    assert!(
+        text.contains("a Lambda SNS event carrying either"),
+        "{text}"
+    );
 }
