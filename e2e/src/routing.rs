@@ -142,6 +142,8 @@ pub struct EventSourceMapping {
     pub queue_arn: String,
     /// Most messages per invocation.
     pub batch_size: i32,
+    /// Whether Lambda reads the function's `batchItemFailures`.
+    pub report_batch_item_failures: bool,
 }
 
 /// An EventBridge rule.

@@ -2,14 +2,16 @@
 //! CloudTrail events, trailguard findings over SNS or SQS, deferred
 //! requests).
 //!
-//! Checks that `plan` finds one trigger per SNS/SQS record (or one for a
-//! bare payload), and that `requests_from_trigger` agrees with it: it
-//! fails exactly when a trigger is unreadable, and otherwise returns the
-//! planned requests in order.
+//! Checks that `plan` answers once per SQS message, once per record of an
+//! SNS event that unwraps, and otherwise once (a bare trigger, or why the
+//! delivery cannot be unwrapped), and that `requests_from_trigger` agrees
+//! with it: it fails exactly when a trigger is unreadable, and otherwise
+//! returns the planned requests in order.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
+use trailguard_engine::envelope::records_source;
 use trailguard_engine::remediation::{Planned, plan, requests_from_trigger};
 
 fuzz_target!(|data: &[u8]| {
@@ -17,9 +19,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let plans = plan(&payload);
-    let expected = match payload.get("Records").and_then(Value::as_array) {
-        Some(records) => records.len(),
-        None => 1,
+    let records = payload.get("Records").and_then(Value::as_array);
+    let expected = match (records, records.and_then(|r| records_source(r))) {
+        (Some(records), Some("aws:sqs")) => records.len(),
+        (Some(records), Some("aws:sns")) if plans.iter().all(|p| p.outcome.is_ok()) => {
+            records.len()
+        }
+        _ => 1,
     };
     assert_eq!(plans.len(), expected, "one plan per trigger");
     let mut planned = Vec::new();
@@ -43,3 +49,4 @@ fuzz_target!(|data: &[u8]| {
         Err(_) => assert!(unreadable, "a readable payload was refused"),
     }
 });
+

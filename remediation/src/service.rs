@@ -55,14 +55,15 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 use serde::Serialize;
 use serde_json::{Value, json};
-use trailguard_engine::envelope::Origin;
+use trailguard_delivery::pipeline::{self, DeliveryReport, FailureKind, ObjectFailure};
+use trailguard_engine::envelope::{Message, Origin};
 use trailguard_engine::remediation::actions::{ActionKind, Decision};
 use trailguard_engine::remediation::audit::{AuditRecord, Outcome, audit_id};
 use trailguard_engine::remediation::exemption::standing;
 use trailguard_engine::remediation::guard::{exempt_by_tags, pre_check};
 use trailguard_engine::remediation::origin::{authenticate, describe};
 use trailguard_engine::remediation::rate::Admission;
-use trailguard_engine::remediation::request::trigger::{Planned, plan};
+use trailguard_engine::remediation::request::trigger::{Planned, Trigger, Triggers, plan_message};
 use trailguard_engine::remediation::request::{RemediationRequest, RequestError};
 
 use crate::config::RemediatorConfig;
@@ -122,6 +123,17 @@ pub enum RemediatorError {
 }
 
 impl RemediatorError {
+    /// Whether retrying the trigger may help: a trigger that cannot be read
+    /// reads the same next time.
+    pub fn failure_kind(&self) -> FailureKind {
+        match self {
+            RemediatorError::Rejected { .. } => FailureKind::Poison,
+            RemediatorError::Failed { .. }
+            | RemediatorError::AuditWrite { .. }
+            | RemediatorError::AuditPublish { .. } => FailureKind::Retryable,
+        }
+    }
+
     /// A short, stable name of the error kind, for the Lambda error type.
     pub fn error_type(&self) -> &'static str {
         match self {
@@ -131,6 +143,16 @@ impl RemediatorError {
             RemediatorError::AuditPublish { .. } => "AuditPublishFailed",
         }
     }
+}
+
+/// What one message of a delivery came to.
+#[derive(Debug, Default)]
+struct Handled {
+    records: Vec<AuditRecord>,
+    redelivered: Vec<String>,
+    /// Why it failed, when it did: the invocation's error unless the
+    /// delivery was an SQS batch (then each message answers for itself).
+    error: Option<RemediatorError>,
 }
 
 /// A request and what AWS wrote around it.
@@ -187,47 +209,122 @@ impl RemediatorService {
         &self.config
     }
 
-    /// Handles one trigger at `now` (epoch seconds) and returns
-    /// `{"records": [audit records], "redelivered": [audit ids]}`.
+    /// Handles one invocation at `now` (epoch seconds) and returns
+    /// `{"records": [audit records], "redelivered": [audit ids]}`, with
+    /// `batchItemFailures` for an SQS batch.
     ///
     /// Accepted payloads: an EventBridge "AWS API Call via CloudTrail"
     /// event, a trailguard finding, the Lambda SNS event around either, and
     /// the Lambda SQS event whose bodies are any of those (raw, or as SNS
     /// notifications) or deferred requests. Which of them are trusted is
     /// [`trailguard_engine::remediation::origin`]'s decision.
+    ///
+    /// The invocation runs the delivery pipeline every function runs
+    /// ([`pipeline::deliver`]): the core envelopes are peeled, then each
+    /// message's triggers are admitted (origin, guard) and claimed (audit
+    /// id) one message at a time, since the requests of one account share
+    /// its rate limit. A message that fails is retried alone when it came
+    /// from SQS; otherwise the invocation fails with its error.
     pub async fn handle(&self, payload: &Value, now: u64) -> Result<Value, RemediatorError> {
-        let dry_run = self.config.guard.dry_run;
+        let batch = match pipeline::deliver(&Triggers, payload, 1, async |message| {
+            self.handle_message(payload, message, now).await
+        })
+        .await
+        {
+            Ok(batch) => batch,
+            Err(error) => {
+                let key = payload.clone();
+                return Err(self.reject(&key, RequestError::Envelope(error), now).await);
+            }
+        };
+        let from_sqs = batch.from_sqs();
+        let report = batch.report();
+        let (mut records, mut redelivered, mut first_error) = (Vec::new(), Vec::new(), None);
+        for message in batch.into_messages() {
+            let handled = message.output;
+            records.extend(handled.records);
+            redelivered.extend(handled.redelivered);
+            first_error = first_error.or(handled.error);
+        }
+        if from_sqs {
+            let mut response = report.sqs_response();
+            response["records"] = json!(records);
+            response["redelivered"] = json!(redelivered);
+            return Ok(response);
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(json!({ "records": records, "redelivered": redelivered })),
+        }
+    }
+
+    /// One message of a delivery: its triggers, decided and audited.
+    async fn handle_message(
+        &self,
+        payload: &Value,
+        message: Message<Trigger>,
+        now: u64,
+    ) -> pipeline::Processed<Handled> {
+        let id = message.id.clone();
+        let report = DeliveryReport {
+            notifications_ignored: message.ignored.len() as u64,
+            ..DeliveryReport::default()
+        };
+        // A rejected trigger's audit id: the SQS message id is the same on
+        // every redelivery, the rest of the batch is not.
+        let key = match &id {
+            Some(id) => json!({ "sqsMessageId": id }),
+            None => payload.clone(),
+        };
+        let mut handled = Handled::default();
+        let failure = match self.handle_triggers(&key, message, now, &mut handled).await {
+            Ok(()) => None,
+            Err(error) => {
+                let failure = ObjectFailure {
+                    object: None,
+                    reason: error.to_string(),
+                    kind: error.failure_kind(),
+                };
+                handled.error = Some(error);
+                Some(failure)
+            }
+        };
+        pipeline::Processed::new(id, handled, report, failure)
+    }
+
+    /// Decides every trigger of `message` into `handled`; the first
+    /// unreadable one rejects the message (audited under `key`), and any
+    /// failed request fails it, after the others are decided.
+    async fn handle_triggers(
+        &self,
+        key: &Value,
+        message: Message<Trigger>,
+        now: u64,
+        handled: &mut Handled,
+    ) -> Result<(), RemediatorError> {
         let mut requests = Vec::new();
-        for trigger in plan(payload) {
+        for trigger in plan_message(message) {
             match trigger.outcome {
                 Ok(Planned::Request(request)) => requests.push(Incoming {
                     request: *request,
                     envelope: trigger.envelope,
                     deferrals: trigger.deferrals,
                 }),
-                Ok(Planned::NoAction { .. }) => {}
-                Err(source) => {
-                    let record = AuditRecord::rejected(payload, &source.to_string(), dry_run, now);
-                    tracing::warn!(id = %record.id, error = %source, "trigger rejected");
-                    self.write(&record, None).await?;
-                    self.publish(&record).await?;
-                    return Err(RemediatorError::Rejected { source });
+                Ok(Planned::NoAction { reason }) => {
+                    tracing::info!(at = %trigger.at, %reason, "no remediation action applies");
                 }
+                Err(source) => return Err(self.reject(key, source, now).await),
             }
         }
-        if requests.is_empty() {
-            tracing::info!("trigger holds no event a remediation action handles");
-        }
-        let mut records = Vec::new();
-        let mut redelivered = Vec::new();
         let total = requests.len();
         for incoming in requests {
             match self.process(incoming, now).await? {
-                Processed::Recorded(record) => records.push(*record),
-                Processed::Redelivered(id) => redelivered.push(id),
+                Processed::Recorded(record) => handled.records.push(*record),
+                Processed::Redelivered(id) => handled.redelivered.push(id),
             }
         }
-        let failures: Vec<String> = records
+        let failures: Vec<String> = handled
+            .records
             .iter()
             .filter_map(|r| match &r.outcome {
                 Outcome::Failed { error } => Some(format!(
@@ -237,14 +334,29 @@ impl RemediatorService {
                 _ => None,
             })
             .collect();
-        if let Some(first) = failures.first() {
-            return Err(RemediatorError::Failed {
+        match failures.first() {
+            Some(first) => Err(RemediatorError::Failed {
                 failed: failures.len(),
                 total,
                 first: first.clone(),
-            });
+            }),
+            None => Ok(()),
         }
-        Ok(json!({ "records": records, "redelivered": redelivered }))
+    }
+
+    /// Audits an unreadable trigger as `rejected` (its id derived from
+    /// `key`): the error to answer with.
+    async fn reject(&self, key: &Value, source: RequestError, now: u64) -> RemediatorError {
+        let record =
+            AuditRecord::rejected(key, &source.to_string(), self.config.guard.dry_run, now);
+        tracing::warn!(id = %record.id, error = %source, "trigger rejected");
+        if let Err(error) = self.write(&record, None).await {
+            return error;
+        }
+        if let Err(error) = self.publish(&record).await {
+            return error;
+        }
+        RemediatorError::Rejected { source }
     }
 
     async fn process(&self, incoming: Incoming, now: u64) -> Result<Processed, RemediatorError> {

@@ -1,7 +1,15 @@
 //! The one path every delivery takes, whichever function it feeds:
 //! unwrap → admit → claim → process → settle → report.
 //!
-//! A service (metrics, notifier, integrity) is a [`Consumer`]: it names the
+//! [`deliver`] is the skeleton every function runs: it unwraps the payload
+//! with the function's reader of what the envelopes hold
+//! ([`trailguard_engine::envelope::Contents`]), processes each message
+//! (concurrently, up to the function's concurrency) into a [`Processed`],
+//! and gives the [`Batch`] whose [`DeliveryReport`] answers Lambda, per
+//! message for SQS (`batchItemFailures`). The remediator runs it on its
+//! triggers, admitting and claiming each by its audit id.
+//!
+//! A log-reading service (metrics, notifier, integrity) is a [`Consumer`]: it names the
 //! kind of file it reads and its ledger, and reads one admitted object at a
 //! time into its per-message output. [`run`] does the rest: it unwraps the
 //! delivery into messages (concurrently, up to the service's concurrency),
@@ -41,7 +49,7 @@ mod report;
 
 use futures::StreamExt;
 use serde_json::Value;
-use trailguard_engine::envelope::{self, Message, ObjectRef};
+use trailguard_engine::envelope::{self, Contents, EnvelopeError, Files, Message, ObjectRef};
 use trailguard_engine::keys::KeyKind;
 use trailguard_engine::reader::ReadLimits;
 
@@ -91,11 +99,48 @@ pub struct Processed<O> {
     claims: Vec<String>,
 }
 
+impl<O> Processed<O> {
+    /// Message `id`, which gave `output`, read as `report` says, and failed
+    /// when `failure` says so (it is then retried whole).
+    pub fn new(
+        id: Option<String>,
+        output: O,
+        report: DeliveryReport,
+        failure: Option<ObjectFailure>,
+    ) -> Self {
+        Processed {
+            id,
+            output,
+            report,
+            failure,
+            claims: Vec::new(),
+        }
+    }
+}
+
 /// Every message of one delivery, to be settled and reported.
 #[derive(Debug)]
 pub struct Batch<O> {
     from_sqs: bool,
     messages: Vec<Processed<O>>,
+}
+
+/// Unwraps `payload` with `contents` and runs `each` over its messages, up
+/// to `concurrency` at a time, in order: the skeleton every function runs.
+pub async fn deliver<R: Contents, O>(
+    contents: &R,
+    payload: &Value,
+    concurrency: usize,
+    each: impl AsyncFn(Message<R::Item>) -> Processed<O>,
+) -> Result<Batch<O>, EnvelopeError> {
+    let delivery = envelope::unwrap_with(contents, payload)?;
+    let from_sqs = delivery.from_sqs();
+    let messages = futures::stream::iter(delivery.messages)
+        .map(|message| each(message))
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    Ok(Batch { from_sqs, messages })
 }
 
 /// Unwraps `payload` and runs `consumer` over each message's objects, up to
@@ -107,14 +152,11 @@ pub async fn run<C: Consumer>(
     limits: &ReadLimits,
     concurrency: usize,
 ) -> Result<Batch<C::Output>, HandlerError> {
-    let delivery = envelope::unwrap(payload)?;
-    let from_sqs = delivery.from_sqs();
-    let messages = futures::stream::iter(delivery.messages)
-        .map(|message| process_message(consumer, message, now, limits))
-        .buffered(concurrency.max(1))
-        .collect()
-        .await;
-    Ok(Batch { from_sqs, messages })
+    let batch = deliver(&Files, payload, concurrency, async |message| {
+        process_message(consumer, message, now, limits).await
+    })
+    .await?;
+    Ok(batch)
 }
 
 async fn process_message<C: Consumer>(
@@ -123,16 +165,11 @@ async fn process_message<C: Consumer>(
     now: i64,
     limits: &ReadLimits,
 ) -> Processed<C::Output> {
-    let mut processed = Processed {
-        id: message.id.clone(),
-        output: C::Output::default(),
-        report: DeliveryReport {
-            notifications_ignored: message.ignored.len() as u64,
-            ..DeliveryReport::default()
-        },
-        failure: None,
-        claims: Vec::new(),
+    let report = DeliveryReport {
+        notifications_ignored: message.ignored.len() as u64,
+        ..DeliveryReport::default()
     };
+    let mut processed = Processed::new(message.id.clone(), C::Output::default(), report, None);
     processed.failure = first_failure(message.outcome, async |object: &ObjectRef| {
         process_object(consumer, object, now, limits, &mut processed)
             .await
@@ -178,6 +215,17 @@ async fn process_object<C: Consumer>(
 }
 
 impl<O> Batch<O> {
+    /// Whether the delivery was an SQS batch (failures answered per message).
+    pub fn from_sqs(&self) -> bool {
+        self.from_sqs
+    }
+
+    /// Every message, in delivery order (for a service holding no claims:
+    /// [`Batch::finish`] settles them).
+    pub fn into_messages(self) -> Vec<Processed<O>> {
+        self.messages
+    }
+
     /// The outputs of the messages that have not failed.
     pub fn succeeded(&mut self) -> impl Iterator<Item = &mut O> {
         self.messages

@@ -43,6 +43,37 @@ impl DeliveryReport {
     /// only failed messages; otherwise a summary, or an error when anything
     /// failed.
     pub fn into_response(self) -> Result<Value, HandlerError> {
+        if self.from_sqs {
+            return Ok(self.sqs_response());
+        }
+        self.log_failures();
+        if !self.failures.is_empty() {
+            return Err(HandlerError::Files(self.failures));
+        }
+        Ok(json!({
+            "filesProcessed": self.files_processed,
+            "filesSkipped": self.files_skipped,
+            "filesDuplicate": self.files_duplicate,
+            "notificationsIgnored": self.notifications_ignored,
+            "records": self.records,
+            "recordsRejected": self.records_rejected,
+        }))
+    }
+
+    /// The answer to an SQS batch, `{"batchItemFailures": [...]}` naming
+    /// only the failed messages, which alone are retried.
+    pub fn sqs_response(&self) -> Value {
+        self.log_failures();
+        let failures: Vec<Value> = self
+            .failures
+            .iter()
+            .filter_map(|f| f.message_id.as_ref())
+            .map(|id| json!({ "itemIdentifier": id }))
+            .collect();
+        json!({ "batchItemFailures": failures })
+    }
+
+    fn log_failures(&self) {
         for f in &self.failures {
             let message_id = f.message_id.as_deref().unwrap_or("-");
             match f.kind {
@@ -58,25 +89,5 @@ impl DeliveryReport {
                 ),
             }
         }
-        if self.from_sqs {
-            let failures: Vec<Value> = self
-                .failures
-                .iter()
-                .filter_map(|f| f.message_id.as_ref())
-                .map(|id| json!({ "itemIdentifier": id }))
-                .collect();
-            return Ok(json!({ "batchItemFailures": failures }));
-        }
-        if !self.failures.is_empty() {
-            return Err(HandlerError::Files(self.failures));
-        }
-        Ok(json!({
-            "filesProcessed": self.files_processed,
-            "filesSkipped": self.files_skipped,
-            "filesDuplicate": self.files_duplicate,
-            "notificationsIgnored": self.notifications_ignored,
-            "records": self.records,
-            "recordsRejected": self.records_rejected,
-        }))
     }
 }

@@ -61,6 +61,13 @@ pub async fn pass(
 ) -> Pass {
     let mut pass = Pass::default();
     for mapping in &routing.event_source_mappings {
+        // Every function answers an SQS batch per message; without this,
+        // Lambda would ignore the answer and retry or delete the whole batch.
+        assert!(
+            mapping.report_batch_item_failures,
+            "{}'s queue mapping does not report batch item failures",
+            mapping.function
+        );
         let url = deployed.queue_url(&mapping.queue_arn);
         let handler = functions.get(&mapping.function);
         loop {

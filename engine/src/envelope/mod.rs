@@ -345,8 +345,10 @@ fn payload<C: Contents>(
     contents.read(part, found)
 }
 
-/// The event source shared by every record, if there is one.
-fn records_source(records: &[Value]) -> Option<&str> {
+/// The event source shared by every record of a `Records` array
+/// (`eventSource`, or SNS's `EventSource`), if there is one: what tells an
+/// SQS batch, an SNS event and an S3 notification apart.
+pub fn records_source(records: &[Value]) -> Option<&str> {
     let mut sources = records.iter().map(|record| {
         record
             .get("eventSource")

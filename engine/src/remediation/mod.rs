@@ -74,7 +74,9 @@ pub use actions::{ActionKind, Decision};
 pub use audit::{AuditRecord, Outcome, audit_id};
 pub use guard::{GuardConfig, GuardConfigError, RoleArn, Skip, exempt_by_tags, pre_check};
 pub use rate::{Admission, RateLimit, RateLimitError};
-pub use request::trigger::{Planned, TriggerPlan, Triggers, plan, requests_from_trigger};
+pub use request::trigger::{
+    Planned, Trigger, TriggerPlan, Triggers, plan, plan_message, requests_from_trigger,
+};
 pub use request::{
     Assessment, KeyOwner, Remediation, RemediationRequest, RequestError, ResourceRef,
     TriggerSource, requests_from_cloudtrail,

@@ -1439,6 +1439,64 @@ async fn rate_limit_trips_after_the_budget_and_dry_runs_do_not_count() {
 // --- rejected triggers -----------------------------------------------------------
 
 #[tokio::test]
+async fn an_sqs_batch_fails_only_its_unreadable_message() {
+    let h = Harness::start().await;
+    let ec2 = aws_sdk_ec2::Client::new(&h.sdk);
+    let vpc = vpc(&ec2, "10.3.0.0/16").await;
+    let group = open_group(&ec2, &vpc, "web", &[]).await;
+    let rules_before = ingress_rules(&ec2, &group).await;
+    let live = h.live("all");
+
+    // Through the delivery pipeline: each message of the retry queue's
+    // batch answers for itself. A readable trigger that is no deferred
+    // request is refused and audited; a body that is not JSON fails its
+    // message alone, audited as rejected, and Lambda retries only it.
+    let event = trigger("eventbridge-authorize-security-group-ingress.json", |r| {
+        r["requestParameters"]["groupId"] = json!(group);
+    });
+    let message = |id: &str, body: &str| {
+        json!({
+            "messageId": id,
+            "body": body,
+            "eventSource": "aws:sqs",
+            "eventSourceARN": h.retry_queue_arn,
+            "awsRegion": "us-east-1"
+        })
+    };
+    let batch = json!({"Records": [
+        message("m-readable", &event.to_string()),
+        message("m-broken", "{oops"),
+    ]});
+    let response = h
+        .invoke(&live, batch)
+        .await
+        .unwrap_or_else(|d| panic!("{}: {}", d.error_type, d.error_message));
+    assert_eq!(
+        response["batchItemFailures"],
+        json!([{"itemIdentifier": "m-broken"}]),
+        "{response}"
+    );
+    let records = response["records"].as_array().cloned().unwrap_or_default();
+    assert_eq!(records.len(), 1, "{response}");
+    assert_eq!(kind(&records[0]), "refused", "{response}");
+
+    let stored = h.all_stored().await;
+    let outcomes: Vec<&str> = stored
+        .iter()
+        .filter_map(|r| r.get("outcome").map(String::as_str))
+        .collect();
+    assert_eq!(outcomes.len(), 2, "{stored:?}");
+    assert!(outcomes.contains(&"refused") && outcomes.contains(&"rejected"));
+    assert!(
+        stored.iter().any(|r| r
+            .get("outcomeDetail")
+            .is_some_and(|d| d.starts_with("SQS message m-broken: `body` is not JSON"))),
+        "{stored:?}"
+    );
+    assert_eq!(ingress_rules(&ec2, &group).await, rules_before);
+}
+
+#[tokio::test]
 async fn malformed_trigger_is_rejected_audited_and_changes_nothing() {
     let h = Harness::start().await;
     let ec2 = aws_sdk_ec2::Client::new(&h.sdk);

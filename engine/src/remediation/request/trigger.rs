@@ -24,7 +24,9 @@ use super::{
     Assessment, CLOUDTRAIL_DETAIL_TYPE, Remediation, RemediationRequest, RequestError,
     TriggerSource, required_object, required_str,
 };
-use crate::envelope::{self, Contents, EnvelopeError, Found, Ignored, Layer, Origin, Part};
+use crate::envelope::{
+    self, Contents, EnvelopeError, Found, Ignored, Layer, Message, Origin, Part,
+};
 use crate::findings::{FindingMessage, MessageError};
 use crate::remediation::deferral::DeferredRequest;
 
@@ -123,35 +125,43 @@ pub enum Planned {
 }
 
 /// Every trigger in `payload`, in order, with what each calls for. A
-/// message that cannot be unwrapped is one unreadable plan; a message
-/// recognised and deliberately skipped (an SNS subscription confirmation)
-/// is one calling for no action.
+/// payload or message that cannot be unwrapped is one unreadable plan.
 pub fn plan(payload: &Value) -> Vec<TriggerPlan> {
-    let delivery = match envelope::unwrap_with(&Triggers, payload) {
-        Ok(delivery) => delivery,
-        Err(error) => return vec![unreadable(String::new(), Origin::Direct, error)],
-    };
-    let mut plans = Vec::new();
-    for message in delivery.messages {
-        let at = message
-            .id
-            .as_deref()
-            .map_or_else(String::new, |id| format!("SQS message {id}"));
-        for ignored in &message.ignored {
-            plans.push(TriggerPlan {
-                at: at.clone(),
-                sns_topic_arn: None,
-                envelope: Origin::Direct,
-                deferrals: None,
-                outcome: Ok(Planned::NoAction {
-                    reason: skipped(ignored),
-                }),
-            });
-        }
-        match message.outcome {
-            Ok(triggers) => plans.extend(triggers.into_iter().map(plan_trigger)),
-            Err(error) => plans.push(unreadable(at, Origin::Direct, error)),
-        }
+    match envelope::unwrap_with(&Triggers, payload) {
+        Ok(delivery) => delivery
+            .messages
+            .into_iter()
+            .flat_map(plan_message)
+            .collect(),
+        Err(error) => vec![unreadable(String::new(), error)],
+    }
+}
+
+/// Every trigger in one message of a delivery, with what each calls for: a
+/// message that cannot be unwrapped is one unreadable plan, and one
+/// recognised and deliberately skipped (an SNS subscription confirmation)
+/// one calling for no action.
+pub fn plan_message(message: Message<Trigger>) -> Vec<TriggerPlan> {
+    let at = message
+        .id
+        .as_deref()
+        .map_or_else(String::new, |id| format!("SQS message {id}"));
+    let mut plans: Vec<TriggerPlan> = message
+        .ignored
+        .iter()
+        .map(|ignored| TriggerPlan {
+            at: at.clone(),
+            sns_topic_arn: None,
+            envelope: Origin::Direct,
+            deferrals: None,
+            outcome: Ok(Planned::NoAction {
+                reason: skipped(ignored),
+            }),
+        })
+        .collect();
+    match message.outcome {
+        Ok(triggers) => plans.extend(triggers.into_iter().map(plan_trigger)),
+        Err(error) => plans.push(unreadable(at, error)),
     }
     plans
 }
@@ -172,11 +182,11 @@ fn owned_str(value: &Value, key: &str) -> Option<String> {
     value.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-fn unreadable(at: String, envelope: Origin, error: EnvelopeError) -> TriggerPlan {
+fn unreadable(at: String, error: EnvelopeError) -> TriggerPlan {
     TriggerPlan {
         at,
         sns_topic_arn: None,
-        envelope,
+        envelope: Origin::Direct,
         deferrals: None,
         outcome: Err(RequestError::Envelope(error)),
     }
