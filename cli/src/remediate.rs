@@ -15,6 +15,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use serde_json::Value;
+use trailguard_engine::envelope::LAMBDA_INPUT;
 use trailguard_engine::remediation::{Planned, TriggerPlan, plan};
 
 use crate::outcome::Outcome;
@@ -121,11 +122,17 @@ pub fn plan_text(text: &str) -> anyhow::Result<Vec<PlanRow>> {
 }
 
 fn row(trigger: TriggerPlan, line: Option<usize>) -> PlanRow {
-    let place = match (line, trigger.at.is_empty()) {
+    // A file is read as the function's input would be: inside it, the
+    // places the envelopes name.
+    let at = match trigger.at.strip_prefix(LAMBDA_INPUT) {
+        Some(inside) => inside.trim_start_matches(" > "),
+        None => trigger.at.as_str(),
+    };
+    let place = match (line, at.is_empty()) {
         (Some(n), true) => format!("line {n}"),
-        (Some(n), false) => format!("line {n} {}", trigger.at),
+        (Some(n), false) => format!("line {n} {at}"),
         (None, true) => "payload".to_owned(),
-        (None, false) => trigger.at,
+        (None, false) => at.to_owned(),
     };
     match trigger.outcome {
         Ok(Planned::Request(request)) => PlanRow {
@@ -240,9 +247,11 @@ mod tests {
         assert!(plan_text("\n\n").is_err());
         let rows = plan_text(r#"{"hello": 1}"#).unwrap_or_default();
         assert!(
-            rows[0]
-                .reason
-                .starts_with("unreadable trigger: the payload is not a trigger")
+            rows[0].reason.starts_with(
+                "unreadable trigger: Lambda input is not a delivery trailguard understands"
+            ),
+            "{}",
+            rows[0].reason
         );
     }
 

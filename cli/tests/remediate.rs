@@ -47,7 +47,7 @@ fn published_findings_map_to_their_action_and_resource() {
         let sns_message = sample["Records"][0]["Sns"]["MessageId"].as_str().unwrap();
         assert_eq!(
             rows[0]["trigger"],
-            format!("Lambda input > SNS message {sns_message}"),
+            format!("SNS message {sns_message}"),
             "{name}"
         );
         let finding: Value =

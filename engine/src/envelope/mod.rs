@@ -202,6 +202,9 @@ pub fn unwrap(event: &Value) -> Result<Delivery, EnvelopeError> {
     unwrap_with(&Files, event)
 }
 
+/// The place of the payload itself, which every other place is inside.
+pub const LAMBDA_INPUT: &str = "Lambda input";
+
 /// What a delivery carries, read where AWS's envelopes end.
 pub trait Contents {
     /// One thing carried (an object, a trigger).
@@ -252,7 +255,7 @@ pub fn unwrap_with<C: Contents>(
         return Ok(Delivery { messages });
     }
     let mut found = Found::default();
-    let at = Place::new("Lambda input");
+    let at = Place::new(LAMBDA_INPUT);
     let part = Part {
         value: event,
         text: None,

@@ -1,5 +1,9 @@
+use std::borrow::Cow;
+
+use super::need::{Check, item_holds, required_literal};
 use super::*;
 use crate::record::KeyMemo;
+use rsigma_eval::CompiledDetectionItem;
 use serde_json::json;
 
 fn compiled(detection: &str) -> CompiledRule {
