@@ -86,11 +86,23 @@ fn sorted_unique<P>(hits: &[Hit<P>], kind: CorrelationKind) -> Vec<usize> {
             true
         }
     };
-    let mut order: Vec<usize> = (0..hits.len())
-        .filter(|&i| hits.get(i).is_some_and(usable))
+    // Sorted by time alone first (integers, cheap), then each run of equal
+    // times by eventID and rule; the position breaks the last ties, so the
+    // order is the one a stable sort by (time, eventID, rule) gives.
+    let mut timed: Vec<(i64, usize)> = hits
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| usable(h))
+        .map(|(i, h)| (h.time, i))
         .collect();
-    let key = |i: &usize| hits.get(*i).map(|h| (h.time, h.event_id.as_str(), h.rule));
-    order.sort_by(|a, b| key(a).cmp(&key(b)));
+    timed.sort_unstable();
+    let key = |i: usize| hits.get(i).map(|h| (h.event_id.as_str(), h.rule, i));
+    for same_time in timed.chunk_by_mut(|a, b| a.0 == b.0) {
+        if same_time.len() > 1 {
+            same_time.sort_unstable_by(|a, b| key(a.1).cmp(&key(b.1)));
+        }
+    }
+    let mut order: Vec<usize> = timed.into_iter().map(|(_, i)| i).collect();
     order.dedup_by(
         |later, earlier| match (hits.get(*later), hits.get(*earlier)) {
             (Some(l), Some(e)) => l.event_id == e.event_id && (!per_rule || l.rule == e.rule),
