@@ -12,10 +12,13 @@
 //! accounts.
 //!
 //! The hits are built, held and evaluated on a thread of their own: a
-//! file's worker only copies each matched record's text into a reused
-//! batch ([`InputBatch`]), so a scan of few files, whose workers leave a
-//! core idle, does not wait for the correlations' allocations; and the
-//! hits are freed after the findings are handed back. The channel is
+//! file's worker only copies each record that a rule feeding a
+//! correlation matched, or that a rule only feeding correlations may match,
+//! into a reused batch ([`InputBatch`]). The thread matches the latter
+//! rules (`Detector::deferring_correlation_only`), builds the hits, and
+//! frees them after the findings are handed back. So a scan of few files,
+//! whose workers leave a core idle, waits for little of the correlations'
+//! work. The channel is
 //! bounded: a collector that falls behind slows the workers instead of
 //! growing without limit.
 //!
@@ -25,10 +28,11 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
+use trailguard_engine::detect::Detector;
 use trailguard_engine::findings::Finding;
 use trailguard_engine::rules::Severity;
+use trailguard_engine::sigma::Correlations;
 use trailguard_engine::sigma::correlation::{Collector, CollectorReport, InputBatch, RuleMatches};
-use trailguard_engine::sigma::{Correlations, SigmaRules};
 
 use crate::runner::{FileOutput, FileResult, Output};
 
@@ -52,17 +56,14 @@ pub struct Correlating {
 }
 
 impl Correlating {
-    /// For the correlations of `sigma`, or `None` when there are none:
-    /// starts the thread collecting hits, at most `cap` per rule.
-    pub fn new(
-        sigma: Option<&SigmaRules>,
+    /// Starts the thread collecting the hits of `correlations`, at most
+    /// `cap` per rule, matching with `detector` the rules it left for later.
+    pub fn start(
+        correlations: &Correlations,
+        detector: Arc<Detector>,
         cap: usize,
         min_severity: Severity,
-    ) -> anyhow::Result<Option<Arc<Self>>> {
-        let correlations: &Correlations = match sigma {
-            Some(sigma) if !sigma.correlations().is_empty() => sigma.correlations(),
-            _ => return Ok(None),
-        };
+    ) -> anyhow::Result<Arc<Self>> {
         let (sender, batches) = sync_channel::<InputBatch>(IN_FLIGHT);
         let (answer, report) = sync_channel::<CollectorReport>(1);
         let spare = Arc::new(Mutex::new(Vec::new()));
@@ -73,7 +74,7 @@ impl Correlating {
                 .spawn(move || {
                     let mut collector = Collector::new(correlations.clone(), cap);
                     for mut batch in batches {
-                        batch.inputs(&correlations, &mut |i| collector.offer(i));
+                        batch.inputs(&correlations, &*detector, &mut |i| collector.offer(i));
                         batch.clear();
                         let mut spare = lock(&spare);
                         if spare.len() < SPARE {
@@ -85,13 +86,13 @@ impl Correlating {
                     drop(collector);
                 })?
         };
-        Ok(Some(Arc::new(Correlating {
+        Ok(Arc::new(Correlating {
             correlations: correlations.clone(),
             min_severity,
             to_collector: Mutex::new(Some(sender)),
             collecting: Mutex::new(Some((thread, report))),
             spare,
-        })))
+        }))
     }
 
     /// Hands a filled batch to the collector.

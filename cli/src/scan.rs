@@ -157,7 +157,7 @@ impl Report {
 pub fn gather(
     targets: &[String],
     filter: &FilterArgs,
-    detector: Detector,
+    detector: Arc<Detector>,
     jobs: usize,
     metrics: bool,
     output: Option<Output>,
@@ -165,7 +165,7 @@ pub fn gather(
     let cell: OnceCell<Aws> = OnceCell::new();
     let plan = sources::plan(targets, &filter.window(), || aws::lazy(&cell));
     let runner = Runner {
-        detector: Arc::new(detector),
+        detector,
         jobs,
         metrics,
         aws: cell.get(),
@@ -227,12 +227,19 @@ pub fn print_errors(errors: &[ErrorEntry]) {
 /// Runs `trailguard scan`.
 pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     let ruleset: Ruleset = args.rules.load().context("loading rules")?;
-    let correlating = Correlating::new(
-        ruleset.sigma.as_ref(),
-        args.correlation_cap,
-        args.min_severity,
-    )?;
-    let detector = detector(&args, ruleset, correlating.is_some())?;
+    let correlations = (ruleset.sigma.as_ref())
+        .map(|sigma| sigma.correlations().clone())
+        .filter(|correlations| !correlations.is_empty());
+    let detector = Arc::new(detector(&args, ruleset, correlations.is_some())?);
+    let correlating = match &correlations {
+        Some(correlations) => Some(Correlating::start(
+            correlations,
+            Arc::clone(&detector),
+            args.correlation_cap,
+            args.min_severity,
+        )?),
+        None => None,
+    };
     let scan = Scan {
         args: &args,
         detector,
@@ -270,7 +277,9 @@ fn detector(args: &ScanArgs, ruleset: Ruleset, correlating: bool) -> anyhow::Res
     .with_filter(args.filter.record_filter());
     // Inputs count whatever their severity, repeats and cap (see `correlate`).
     Ok(if correlating {
-        detector.with_correlation_inputs()
+        detector
+            .with_correlation_inputs()
+            .deferring_correlation_only()
     } else {
         detector
     })
@@ -279,7 +288,7 @@ fn detector(args: &ScanArgs, ruleset: Ruleset, correlating: bool) -> anyhow::Res
 /// One scan about to run: the detector, and the correlations fed by it.
 struct Scan<'a> {
     args: &'a ScanArgs,
-    detector: Detector,
+    detector: Arc<Detector>,
     correlating: Option<Arc<Correlating>>,
     only: Arc<Vec<String>>,
 }

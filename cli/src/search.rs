@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 use std::io::Write;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -90,7 +91,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<Outcome> {
     let report = gather(
         &args.targets,
         &args.filter,
-        detector,
+        Arc::new(detector),
         args.jobs.unwrap_or_else(default_jobs),
         false,
         None,

@@ -21,6 +21,8 @@ use crate::scan::{RecordFilter, scan_records_partial};
 use crate::sigma::SigmaRules;
 use crate::sigma::correlation::{CorrelationInput, RuleMatches};
 
+mod deferred;
+
 /// The rules one pass runs: trailguard rules, suppressions, Sigma rules.
 pub struct Detector {
     catalogue: Catalogue,
@@ -47,6 +49,9 @@ pub struct Detector {
     /// matches kept as [`FileFindings::correlation_inputs`]); all
     /// [`Feeds::Nothing`] unless [`Detector::with_correlation_inputs`].
     feeds: Vec<Feeds>,
+    /// Per rule, in the same order: whether its matching is left to
+    /// whoever builds the correlation inputs (see `deferred`).
+    deferred: Vec<bool>,
 }
 
 /// The rules of each engine worth evaluating on a record, by index: the
@@ -56,6 +61,8 @@ pub struct Detector {
 struct Viable {
     indexes: Box<[usize]>,
     rules: usize,
+    /// Where the Sigma rules left for later begin.
+    deferred: usize,
 }
 
 impl Viable {
@@ -64,7 +71,14 @@ impl Viable {
     }
 
     fn sigma(&self) -> &[usize] {
-        self.indexes.get(self.rules..).unwrap_or_default()
+        self.indexes
+            .get(self.rules..self.deferred)
+            .unwrap_or_default()
+    }
+
+    /// The Sigma rules left for later ([`Detector::deferring_correlation_only`]).
+    fn deferred(&self) -> &[usize] {
+        self.indexes.get(self.deferred..).unwrap_or_default()
     }
 }
 
@@ -154,6 +168,7 @@ impl Detector {
             }
         }
         let feeds = vec![Feeds::Nothing; infos.len()];
+        let deferred = vec![false; infos.len()];
         Ok(Detector {
             catalogue,
             suppressions,
@@ -163,6 +178,7 @@ impl Detector {
             every_match: false,
             repeat_window: 0,
             feeds,
+            deferred,
             key_fields,
             min_severity,
             flood_cap,
@@ -288,6 +304,8 @@ impl Detector {
         let (mut found, error) = self.scan_streaming(input, object, metrics, limits, each, |m| {
             if let Some(sigma) = &self.sigma {
                 sigma.correlations().inputs(m, &mut |i| inputs.push(i));
+                // Rules left for later have no one else to match them here.
+                deferred::match_now(self, sigma.correlations(), m, &mut |i| inputs.push(i));
             }
         });
         found.correlation_inputs = inputs;
@@ -319,7 +337,7 @@ impl Detector {
             scan_records_partial(input, &source, &self.filter, limits, |record| {
                 let viable = memo.recall(record, || self.viable(record));
                 pass.match_rules(record, &viable, &mut metrics);
-                pass.report(record, &mut each, &mut inputs);
+                pass.report(record, viable.deferred(), &mut each, &mut inputs);
             });
         pass.out.records = summary.records;
         pass.out.rejected = summary.rejected;
@@ -396,6 +414,7 @@ impl<'d> Pass<'d> {
     fn report(
         &mut self,
         record: &Record<'_>,
+        deferred: &[usize],
         each: &mut impl FnMut(Finding),
         inputs: &mut impl FnMut(&RuleMatches<'_, '_>),
     ) {
@@ -456,11 +475,12 @@ impl<'d> Pass<'d> {
                 each(finding);
             }
         }
-        if !feeding.is_empty() {
+        if !feeding.is_empty() || !deferred.is_empty() {
             inputs(&RuleMatches {
                 record,
                 log_file: Some(&self.log_file),
                 rules: &feeding,
+                deferred,
             });
         }
         self.feeding = feeding;
@@ -518,9 +538,13 @@ impl Detector {
             .sigma
             .as_ref()
             .map_or_else(Box::default, |sigma| sigma.viable(record));
+        let first_sigma = self.catalogue.rules().len();
+        let later = |i: &usize| self.deferred.get(first_sigma + i).copied() == Some(true);
+        let (now, deferred): (Vec<usize>, Vec<usize>) = sigma.iter().partition(|i| !later(i));
         Viable {
             rules: rules.len(),
-            indexes: rules.iter().chain(sigma.iter()).copied().collect(),
+            deferred: rules.len() + now.len(),
+            indexes: rules.iter().chain(&now).chain(&deferred).copied().collect(),
         }
     }
 }

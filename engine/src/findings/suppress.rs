@@ -133,6 +133,12 @@ impl Suppressions {
         self.list.is_empty()
     }
 
+    /// Whether some suppression names rule `rule_id` (and so may apply to
+    /// one of its matches).
+    pub fn may_suppress(&self, rule_id: &str) -> bool {
+        self.list.iter().any(|s| criterion(&s.rules, Some(rule_id)))
+    }
+
     /// The reason of the first suppression that applies to `finding`.
     pub fn suppressed_by(&self, finding: &Finding) -> Option<&str> {
         self.suppressing(&finding.rule.id, Subject::of_event(&finding.event))

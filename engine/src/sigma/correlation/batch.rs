@@ -18,6 +18,14 @@ use super::input::{CorrelationInput, RuleMatches, SharedEvidence};
 use crate::findings::finding::LogFile;
 use crate::record::Record;
 
+/// Matches the rules a reader left for later ([`RuleMatches::deferred`]):
+/// the detector that left them.
+pub trait DeferredMatcher {
+    /// Hands `each` the id of every rule among `rules` (by index among the
+    /// loaded Sigma rules) that `record` matches, as the reader would have.
+    fn feeding_matches(&self, record: &Record<'_>, rules: &[usize], each: &mut dyn FnMut(&str));
+}
+
 /// Matched records' text and the correlations each feeds (see the module
 /// doc).
 #[derive(Debug, Default)]
@@ -26,31 +34,37 @@ pub struct InputBatch {
     records: Vec<Batched>,
     /// Every record's (correlation, position) pairs, one run per record.
     feeds: Vec<(usize, usize)>,
+    /// Every record's rules left for later, one run per record.
+    deferred: Vec<usize>,
 }
 
 #[derive(Debug)]
 struct Batched {
     text: Range<usize>,
     feeds: Range<usize>,
+    deferred: Range<usize>,
     log_file: Option<Arc<LogFile>>,
 }
 
 impl InputBatch {
     /// Adds `matches`' record, unless none of its rules feeds one of
-    /// `correlations`.
+    /// `correlations` and it has no rule left for later.
     pub fn push(&mut self, correlations: &Correlations, matches: &RuleMatches<'_, '_>) {
         let first = self.feeds.len();
         for rule_id in matches.rules {
             self.feeds.extend_from_slice(correlations.fed_by(rule_id));
         }
-        if self.feeds.len() == first {
+        if self.feeds.len() == first && matches.deferred.is_empty() {
             return;
         }
+        let first_deferred = self.deferred.len();
+        self.deferred.extend_from_slice(matches.deferred);
         let start = self.text.len();
         self.text.push_str(matches.record.raw());
         self.records.push(Batched {
             text: start..self.text.len(),
             feeds: first..self.feeds.len(),
+            deferred: first_deferred..self.deferred.len(),
             log_file: matches.log_file.cloned(),
         });
     }
@@ -66,19 +80,34 @@ impl InputBatch {
     }
 
     /// Hands `each` the inputs of every record held, in order: what
-    /// [`Correlations::inputs`] gave for them when they were read.
+    /// [`Correlations::inputs`] gave for them when they were read, and for
+    /// the rules left for later that `matcher` finds they match.
     /// `correlations` must be those the batch was filled for.
-    pub fn inputs(&self, correlations: &Correlations, each: &mut impl FnMut(CorrelationInput)) {
+    pub fn inputs(
+        &self,
+        correlations: &Correlations,
+        matcher: &dyn DeferredMatcher,
+        each: &mut impl FnMut(CorrelationInput),
+    ) {
         for batched in &self.records {
             let feeds = self.feeds.get(batched.feeds.clone()).unwrap_or_default();
+            let deferred = self
+                .deferred
+                .get(batched.deferred.clone())
+                .unwrap_or_default();
             let text = self.text.get(batched.text.clone()).unwrap_or_default();
             // The text parsed as this record when it was read.
-            match Record::from_json(text) {
-                Ok(record) => {
-                    let mut evidence = SharedEvidence::new(text, batched.log_file.as_ref());
-                    correlations.feed(feeds, &record, &mut evidence, each);
-                }
-                Err(_) => feeds.iter().for_each(|_| each(CorrelationInput::Unusable)),
+            let Ok(record) = Record::from_json(text) else {
+                feeds.iter().for_each(|_| each(CorrelationInput::Unusable));
+                continue;
+            };
+            let mut evidence = SharedEvidence::new(text, batched.log_file.as_ref());
+            correlations.feed(feeds, &record, &mut evidence, each);
+            if !deferred.is_empty() {
+                matcher.feeding_matches(&record, deferred, &mut |rule_id| {
+                    let fed = correlations.fed_by(rule_id);
+                    correlations.feed(fed, &record, &mut evidence, each);
+                });
             }
         }
     }
@@ -88,6 +117,7 @@ impl InputBatch {
         self.text.clear();
         self.records.clear();
         self.feeds.clear();
+        self.deferred.clear();
     }
 }
 
@@ -102,6 +132,15 @@ mod tests {
     const NO_SECRET_ID: &str = r#"{"eventTime":"2024-03-01T10:01:00Z","eventID":"e2","eventName":"GetSecretValue","sourceIPAddress":"203.0.113.7"}"#;
     const NO_TIME: &str =
         r#"{"eventID":"e3","eventName":"GetSecretValue","sourceIPAddress":"203.0.113.7"}"#;
+
+    /// A batch filled without deferring asks for no matching.
+    struct NothingDeferred;
+
+    impl DeferredMatcher for NothingDeferred {
+        fn feeding_matches(&self, _: &Record<'_>, rules: &[usize], _: &mut dyn FnMut(&str)) {
+            assert!(rules.is_empty(), "{rules:?}");
+        }
+    }
 
     /// What an input says, comparable.
     fn summary(input: &CorrelationInput) -> Option<(usize, Vec<String>, i64, String, String)> {
@@ -145,12 +184,15 @@ mod tests {
                 record: &record,
                 log_file: Some(&log_file),
                 rules: &[rule],
+                deferred: &[],
             };
             correlations.inputs(&matches, &mut |i| direct.push(summary(&i)));
             batch.push(correlations, &matches);
         }
         let mut batched = Vec::new();
-        batch.inputs(correlations, &mut |i| batched.push(summary(&i)));
+        batch.inputs(correlations, &NothingDeferred, &mut |i| {
+            batched.push(summary(&i))
+        });
         // Two hits for the secret read; one hit and one unusable match
         // (nothing to count) without a secret id; two unusable without a time.
         assert_eq!(direct.len(), 6, "{direct:?}");
@@ -164,7 +206,9 @@ mod tests {
         batch.clear();
         assert!(batch.is_empty());
         let mut after = Vec::new();
-        batch.inputs(correlations, &mut |i| after.push(summary(&i)));
+        batch.inputs(correlations, &NothingDeferred, &mut |i| {
+            after.push(summary(&i))
+        });
         assert!(after.is_empty());
     }
 }

@@ -65,6 +65,12 @@ pub struct RuleMatches<'a, 'r> {
     pub log_file: Option<&'a Arc<LogFile>>,
     /// The ids of the matched rules that feed correlations.
     pub rules: &'a [&'a str],
+    /// Rules (by index among the loaded Sigma rules) that only feed
+    /// correlations and may match the record, left unmatched by a reader
+    /// deferring them (`Detector::deferring_correlation_only`): only an
+    /// [`InputBatch`](super::InputBatch) matches them; [`Correlations::inputs`]
+    /// reads `rules` alone.
+    pub deferred: &'a [usize],
 }
 
 /// A record's evidence, made on first use and shared by all of its hits.
@@ -203,12 +209,13 @@ pub fn hit_of(
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::sigma::SigmaRules;
 
-    /// A base rule feeding two correlations.
-    pub(in crate::sigma::correlation) const RULES: &str = r#"
+    /// A base rule feeding two correlations, and nothing else (`generate:
+    /// false`).
+    pub(crate) const RULES: &str = r#"
 title: Secret read
 id: 5f0b3c1e-0000-4000-8000-000000000001
 name: secret_read
@@ -225,6 +232,7 @@ correlation:
     group-by: [userIdentity.arn]
     timespan: 10m
     condition: {gte: 3, field: requestParameters.secretId}
+    generate: false
 ---
 title: Secret reads from one address
 id: 5f0b3c1e-0000-4000-8000-000000000003
@@ -234,6 +242,7 @@ correlation:
     group-by: [sourceIPAddress]
     timespan: 10m
     condition: {gte: 5}
+    generate: false
 "#;
 
     fn inputs(text: &str) -> Vec<CorrelationInput> {
@@ -250,6 +259,7 @@ correlation:
             record: &record,
             log_file: Some(&log_file),
             rules: &[&rule],
+            deferred: &[],
         };
         sigma.correlations().inputs(&matches, &mut |i| out.push(i));
         out

@@ -30,14 +30,14 @@ mod builtin;
 mod collect;
 mod fields;
 mod finding;
-mod input;
+pub(crate) mod input;
 mod replay;
 mod rule;
 mod window;
 
 use std::collections::HashMap;
 
-pub use batch::InputBatch;
+pub use batch::{DeferredMatcher, InputBatch};
 pub use builtin::CORRELATION_FILES;
 pub use collect::{Collector, CollectorReport, DEFAULT_CAP, GroupState};
 pub use finding::{correlation_finding, correlation_finding_id};

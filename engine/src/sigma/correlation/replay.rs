@@ -53,6 +53,7 @@ pub fn replay(sigma: &SigmaRules, id: &str, events: &[Value]) -> Option<Replay> 
                     record,
                     log_file: None,
                     rules: &feeding,
+                    deferred: &[],
                 };
                 only.inputs(&matches, &mut |i| collector.offer(i));
             }
