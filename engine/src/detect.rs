@@ -428,7 +428,8 @@ impl<'d> Pass<'d> {
         // the loop: the record's text is then copied at most once.
         let mut feeding = std::mem::take(&mut self.feeding);
         feeding.clear();
-        for &number in &self.numbers {
+        let numbers = std::mem::take(&mut self.numbers);
+        for &number in &numbers {
             let Some((info, attempt)) = detector.judged(number, record) else {
                 continue;
             };
@@ -453,28 +454,11 @@ impl<'d> Pass<'d> {
             if feeds != Feeds::Nothing {
                 feeding.push(info.id.as_str());
             }
-            if !reported {
-                continue;
-            }
-            // A repeat is counted into its first finding, which the flood
-            // cap already let through: it builds nothing.
-            let fold_to = self.fold.offer(number, record);
-            if fold_to == Fold::Counted || !self.gate.admit(number, record.event_id.as_deref()) {
-                continue;
-            }
-            let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
-            let mut finding = Finding::on(
-                Arc::clone(info),
-                Arc::clone(event),
-                Some(Arc::clone(&self.log_file)),
-            );
-            finding.attempt = attempt;
-            if fold_to == Fold::Hold {
-                self.fold.hold(number, record, finding);
-            } else {
-                each(finding);
+            if reported {
+                self.emit(number, (info, attempt), record, &mut event, each);
             }
         }
+        self.numbers = numbers;
         if !feeding.is_empty() || !deferred.is_empty() {
             inputs(&RuleMatches {
                 record,
@@ -484,6 +468,36 @@ impl<'d> Pass<'d> {
             });
         }
         self.feeding = feeding;
+    }
+
+    /// Builds rule `number`'s finding on `record` for `each`, unless it is
+    /// a repeat folded into an earlier one or the flood cap holds it back.
+    fn emit(
+        &mut self,
+        number: usize,
+        (info, attempt): (&Arc<RuleInfo>, bool),
+        record: &Record<'_>,
+        event: &mut Option<Arc<EventFacts>>,
+        each: &mut impl FnMut(Finding),
+    ) {
+        // A repeat is counted into its first finding, which the flood
+        // cap already let through: it builds nothing.
+        let fold_to = self.fold.offer(number, record);
+        if fold_to == Fold::Counted || !self.gate.admit(number, record.event_id.as_deref()) {
+            return;
+        }
+        let event = event.get_or_insert_with(|| Arc::new(EventFacts::of(record)));
+        let mut finding = Finding::on(
+            Arc::clone(info),
+            Arc::clone(event),
+            Some(Arc::clone(&self.log_file)),
+        );
+        finding.attempt = attempt;
+        if fold_to == Fold::Hold {
+            self.fold.hold(number, record, finding);
+        } else {
+            each(finding);
+        }
     }
 
     /// Hands out the folded findings and the flood summaries, and the counts.
