@@ -280,7 +280,6 @@ fn kind_of(kind: CorrelationType) -> CorrelationKind {
     }
 }
 
-/// The id of the loaded rule a reference names, by id or by `name`.
 /// The id of the rule `reference` names: a detection rule, or a
 /// correlation loaded before (chaining), by id or by name.
 fn resolve(
@@ -288,10 +287,7 @@ fn resolve(
     rules: &[SigmaRule],
     correlations: &[CorrelationRule],
 ) -> Result<String, String> {
-    rules
-        .iter()
-        .find(|r| r.id() == reference)
-        .or_else(|| rules.iter().find(|r| r.name() == Some(reference)))
+    detection_rule(reference, rules)
         .map(|r| r.id().to_owned())
         .or_else(|| named(reference, correlations).map(|c| c.id.clone()))
         .ok_or_else(|| {
@@ -299,6 +295,15 @@ fn resolve(
                 "references `{reference}`, which no loaded rule or correlation has as id or name"
             )
         })
+}
+
+/// The detection rule among `rules` that `reference` names: by id first,
+/// else by name.
+fn detection_rule<'r>(reference: &str, rules: &'r [SigmaRule]) -> Option<&'r SigmaRule> {
+    rules
+        .iter()
+        .find(|r| r.id() == reference)
+        .or_else(|| rules.iter().find(|r| r.name() == Some(reference)))
 }
 
 /// The correlation among `correlations` that `reference` names, by id or
@@ -318,11 +323,11 @@ pub(super) fn chained_references<'p>(
     parsed: &'p rsigma_parser::CorrelationRule,
     rules: &[SigmaRule],
 ) -> impl Iterator<Item = &'p str> {
-    parsed.rules.iter().map(String::as_str).filter(|reference| {
-        !rules
-            .iter()
-            .any(|r| r.id() == *reference || r.name() == Some(*reference))
-    })
+    parsed
+        .rules
+        .iter()
+        .map(String::as_str)
+        .filter(|reference| detection_rule(reference, rules).is_none())
 }
 
 /// A field name resolved through the rule's aliases, per reference.
