@@ -50,8 +50,7 @@ pub struct CollectorReport {
 pub struct Collector {
     correlations: Correlations,
     cap: usize,
-    /// Per correlation (by index), its groups' hits.
-    groups: Vec<HashMap<Vec<String>, Vec<Hit<Evidence>>>>,
+    groups: Groups,
     held: Vec<usize>,
     dropped: u64,
     unusable: u64,
@@ -93,14 +92,12 @@ impl Collector {
             return;
         };
         *held += 1;
-        if let Some(groups) = self.groups.get_mut(correlation) {
-            groups.entry(group).or_default().push(hit);
-        }
+        hold(&mut self.groups, correlation, group, hit);
     }
 
     /// Evaluates every group: the findings, and what could not count.
     pub fn finish(mut self) -> CollectorReport {
-        self.evaluate_groups(None)
+        self.evaluate()
     }
 
     /// [`Collector::finish`], leaving the hits held: a caller may then free
@@ -171,11 +168,7 @@ impl Collector {
                         correlation,
                         group,
                         hit,
-                    }) => {
-                        if let Some(groups) = self.groups.get_mut(correlation) {
-                            groups.entry(group).or_default().push(hit);
-                        }
-                    }
+                    }) => hold(&mut self.groups, correlation, group, hit),
                     CorrelationInput::Unusable => self.unusable += 1,
                 }
             }
@@ -186,6 +179,16 @@ impl Collector {
             dropped: self.dropped,
             unusable: self.unusable,
         }
+    }
+}
+
+/// Per correlation (by index), its groups' hits.
+type Groups = Vec<HashMap<Vec<String>, Vec<Hit<Evidence>>>>;
+
+/// Keeps `hit` in `group` of `correlation`.
+fn hold(groups: &mut Groups, correlation: usize, group: Vec<String>, hit: Hit<Evidence>) {
+    if let Some(groups) = groups.get_mut(correlation) {
+        groups.entry(group).or_default().push(hit);
     }
 }
 

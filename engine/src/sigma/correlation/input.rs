@@ -167,8 +167,7 @@ impl Correlations {
         if feeds.is_empty() {
             return;
         }
-        let text = Arc::clone(&completing.raw);
-        match Record::from_json(&text) {
+        match Record::from_json(&completing.raw) {
             Ok(record) => {
                 let mut evidence = SharedEvidence::made(completing.clone());
                 self.feed(feeds, &record, &mut evidence, each);
