@@ -49,9 +49,6 @@ pub struct Detector {
     /// matches kept as [`FileFindings::correlation_inputs`]); all
     /// [`Feeds::Nothing`] unless [`Detector::with_correlation_inputs`].
     feeds: Vec<Feeds>,
-    /// Per rule, in the same order: whether its matching is left to
-    /// whoever builds the correlation inputs (see `deferred`).
-    deferred: Vec<bool>,
 }
 
 /// The rules of each engine worth evaluating on a record, by index: the
@@ -91,6 +88,9 @@ enum Feeds {
     Also,
     /// Only an input: every correlation using it has `generate: false`.
     Only,
+    /// [`Feeds::Only`], matched where the inputs are built rather than
+    /// while reading ([`Detector::deferring_correlation_only`]).
+    Later,
 }
 
 /// What scanning one file produced.
@@ -168,7 +168,6 @@ impl Detector {
             }
         }
         let feeds = vec![Feeds::Nothing; infos.len()];
-        let deferred = vec![false; infos.len()];
         Ok(Detector {
             catalogue,
             suppressions,
@@ -178,7 +177,6 @@ impl Detector {
             every_match: false,
             repeat_window: 0,
             feeds,
-            deferred,
             key_fields,
             min_severity,
             flood_cap,
@@ -303,9 +301,10 @@ impl Detector {
         let mut inputs = Vec::new();
         let (mut found, error) = self.scan_streaming(input, object, metrics, limits, each, |m| {
             if let Some(sigma) = &self.sigma {
-                sigma.correlations().inputs(m, &mut |i| inputs.push(i));
                 // Rules left for later have no one else to match them here.
-                deferred::match_now(self, sigma.correlations(), m, &mut |i| inputs.push(i));
+                sigma
+                    .correlations()
+                    .inputs_matching(m, self, &mut |i| inputs.push(i));
             }
         });
         found.correlation_inputs = inputs;
@@ -438,7 +437,8 @@ impl<'d> Pass<'d> {
                 .get(number)
                 .copied()
                 .unwrap_or(Feeds::Nothing);
-            let reported = info.severity >= detector.min_severity && feeds != Feeds::Only;
+            let reported = info.severity >= detector.min_severity
+                && !matches!(feeds, Feeds::Only | Feeds::Later);
             if !reported && feeds == Feeds::Nothing {
                 continue;
             }
@@ -553,7 +553,7 @@ impl Detector {
             .as_ref()
             .map_or_else(Box::default, |sigma| sigma.viable(record));
         let first_sigma = self.catalogue.rules().len();
-        let later = |i: &usize| self.deferred.get(first_sigma + i).copied() == Some(true);
+        let later = |i: &usize| self.feeds.get(first_sigma + i) == Some(&Feeds::Later);
         let (now, deferred): (Vec<usize>, Vec<usize>) = sigma.iter().partition(|i| !later(i));
         Viable {
             rules: rules.len(),

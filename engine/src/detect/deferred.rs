@@ -15,8 +15,7 @@
 
 use super::{Detector, Feeds};
 use crate::record::Record;
-use crate::sigma::Correlations;
-use crate::sigma::correlation::{CorrelationInput, DeferredMatcher, RuleMatches};
+use crate::sigma::correlation::DeferredMatcher;
 
 impl Detector {
     /// Leaves the rules that only feed correlations (and that no
@@ -28,39 +27,16 @@ impl Detector {
         let first_sigma = self.catalogue.rules().len();
         if let Some(sigma) = &self.sigma {
             for (i, rule) in sigma.rules().iter().enumerate() {
-                let number = first_sigma + i;
-                let only = self.feeds.get(number).copied() == Some(Feeds::Only);
-                if let Some(deferred) = self.deferred.get_mut(number) {
-                    *deferred = only && !self.suppressions.may_suppress(rule.id());
+                if let Some(feeds) = self.feeds.get_mut(first_sigma + i)
+                    && *feeds == Feeds::Only
+                    && !self.suppressions.may_suppress(rule.id())
+                {
+                    *feeds = Feeds::Later;
                 }
             }
         }
         self
     }
-}
-
-/// Hands `each` the inputs of the rules `matches` left for later, matched
-/// on the spot: for a caller that builds its inputs where it reads.
-pub(super) fn match_now(
-    detector: &Detector,
-    correlations: &Correlations,
-    matches: &RuleMatches<'_, '_>,
-    each: &mut impl FnMut(CorrelationInput),
-) {
-    if matches.deferred.is_empty() {
-        return;
-    }
-    let mut matched = Vec::new();
-    detector.feeding_matches(matches.record, matches.deferred, &mut |id| {
-        matched.push(id.to_owned());
-    });
-    let rules: Vec<&str> = matched.iter().map(String::as_str).collect();
-    let now = RuleMatches {
-        rules: &rules,
-        deferred: &[],
-        ..*matches
-    };
-    correlations.inputs(&now, each);
 }
 
 impl DeferredMatcher for Detector {
@@ -80,13 +56,13 @@ impl DeferredMatcher for Detector {
 
 #[cfg(test)]
 mod tests {
-    use crate::detect::Detector;
+    use crate::detect::{Detector, Feeds};
     use crate::envelope::ObjectRef;
     use crate::reader::ReadLimits;
     use crate::rules::{Catalogue, Severity};
     use crate::sigma::SigmaRules;
     use crate::sigma::correlation::InputBatch;
-    use crate::sigma::correlation::input::tests::RULES;
+    use crate::sigma::correlation::TEST_RULES as RULES;
 
     fn detector(deferring: bool) -> Detector {
         let (sigma, skipped) = SigmaRules::load(&[("secrets.yml", RULES)]);
@@ -137,8 +113,19 @@ mod tests {
         assert_eq!(later, now);
         let deferring = detector(true);
         assert!(
-            deferring.deferred.iter().any(|d| *d),
+            deferring.feeds.contains(&Feeds::Later),
             "nothing was deferred"
         );
+        // A caller building its inputs where it reads gets them all too.
+        let object = ObjectRef::new("b", "k.json");
+        let found = |d: &Detector| -> Vec<String> {
+            let limits = ReadLimits::default();
+            let (found, _) =
+                d.scan_each_partial(records.as_bytes(), &object, None, &limits, |_| {});
+            let inputs = found.correlation_inputs.iter();
+            inputs.map(|i| format!("{i:?}")).collect()
+        };
+        assert_eq!(found(&deferring), found(&detector(false)));
+        assert_eq!(found(&deferring).len(), 4);
     }
 }

@@ -14,17 +14,9 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::Correlations;
-use super::input::{CorrelationInput, RuleMatches, SharedEvidence};
+use super::input::{CorrelationInput, DeferredMatcher, RuleMatches, SharedEvidence};
 use crate::findings::finding::LogFile;
 use crate::record::Record;
-
-/// Matches the rules a reader left for later ([`RuleMatches::deferred`]):
-/// the detector that left them.
-pub trait DeferredMatcher {
-    /// Hands `each` the id of every rule among `rules` (by index among the
-    /// loaded Sigma rules) that `record` matches, as the reader would have.
-    fn feeding_matches(&self, record: &Record<'_>, rules: &[usize], each: &mut dyn FnMut(&str));
-}
 
 /// Matched records' text and the correlations each feeds (see the module
 /// doc).
@@ -103,12 +95,7 @@ impl InputBatch {
             };
             let mut evidence = SharedEvidence::new(text, batched.log_file.as_ref());
             correlations.feed(feeds, &record, &mut evidence, each);
-            if !deferred.is_empty() {
-                matcher.feeding_matches(&record, deferred, &mut |rule_id| {
-                    let fed = correlations.fed_by(rule_id);
-                    correlations.feed(fed, &record, &mut evidence, each);
-                });
-            }
+            correlations.feed_deferred(matcher, &record, deferred, &mut evidence, each);
         }
     }
 
@@ -126,7 +113,7 @@ mod tests {
     use super::*;
     use crate::sigma::SigmaRules;
     use crate::sigma::correlation::GroupHit;
-    use crate::sigma::correlation::input::tests::RULES;
+    use crate::sigma::correlation::TEST_RULES as RULES;
 
     const SECRET: &str = r#"{"eventTime":"2024-03-01T10:00:00Z","eventID":"e1","eventName":"GetSecretValue","sourceIPAddress":"203.0.113.7","userIdentity":{"arn":"arn:aws:iam::1:user/u"},"requestParameters":{"secretId":"db"}}"#;
     const NO_SECRET_ID: &str = r#"{"eventTime":"2024-03-01T10:01:00Z","eventID":"e2","eventName":"GetSecretValue","sourceIPAddress":"203.0.113.7"}"#;

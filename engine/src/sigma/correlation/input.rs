@@ -67,9 +67,9 @@ pub struct RuleMatches<'a, 'r> {
     pub rules: &'a [&'a str],
     /// Rules (by index among the loaded Sigma rules) that only feed
     /// correlations and may match the record, left unmatched by a reader
-    /// deferring them (`Detector::deferring_correlation_only`): only an
-    /// [`InputBatch`](super::InputBatch) matches them; [`Correlations::inputs`]
-    /// reads `rules` alone.
+    /// deferring them (`Detector::deferring_correlation_only`): an
+    /// [`InputBatch`](super::InputBatch) or [`Correlations::inputs_matching`]
+    /// matches them; [`Correlations::inputs`] reads `rules` alone.
     pub deferred: &'a [usize],
 }
 
@@ -109,14 +109,69 @@ impl<'a> SharedEvidence<'a> {
     }
 }
 
+/// Matches the rules a reader left for later ([`RuleMatches::deferred`]):
+/// the detector that left them.
+pub trait DeferredMatcher {
+    /// Hands `each` the id of every rule among `rules` (by index among the
+    /// loaded Sigma rules) that `record` matches, as the reader would have.
+    fn feeding_matches(&self, record: &Record<'_>, rules: &[usize], each: &mut dyn FnMut(&str));
+}
+
 impl Correlations {
     /// Hands `each` one input per correlation that each of `matches`'
-    /// rules feeds.
+    /// rules feeds (its rules left for later are not matched).
     pub fn inputs(&self, matches: &RuleMatches<'_, '_>, each: &mut impl FnMut(CorrelationInput)) {
+        self.inputs_with(matches, None, each);
+    }
+
+    /// [`Correlations::inputs`], with the rules `matches` left for later
+    /// matched by `matcher`.
+    pub fn inputs_matching(
+        &self,
+        matches: &RuleMatches<'_, '_>,
+        matcher: &dyn DeferredMatcher,
+        each: &mut impl FnMut(CorrelationInput),
+    ) {
+        self.inputs_with(matches, Some(matcher), each);
+    }
+
+    fn inputs_with(
+        &self,
+        matches: &RuleMatches<'_, '_>,
+        matcher: Option<&dyn DeferredMatcher>,
+        each: &mut impl FnMut(CorrelationInput),
+    ) {
         let mut evidence = SharedEvidence::new(matches.record.raw(), matches.log_file);
         for rule_id in matches.rules {
             self.feed(self.fed_by(rule_id), matches.record, &mut evidence, each);
         }
+        if let Some(matcher) = matcher {
+            self.feed_deferred(
+                matcher,
+                matches.record,
+                matches.deferred,
+                &mut evidence,
+                each,
+            );
+        }
+    }
+
+    /// Hands `each` the inputs of the rules among `deferred` that `matcher`
+    /// finds `record` matches.
+    pub(super) fn feed_deferred(
+        &self,
+        matcher: &dyn DeferredMatcher,
+        record: &Record<'_>,
+        deferred: &[usize],
+        evidence: &mut SharedEvidence<'_>,
+        each: &mut impl FnMut(CorrelationInput),
+    ) {
+        if deferred.is_empty() {
+            return;
+        }
+        matcher.feeding_matches(record, deferred, &mut |rule_id| {
+            self.feed(self.fed_by(rule_id), record, evidence, each);
+        });
     }
 
     /// Hands `each` the input of `record` for each (correlation, position)

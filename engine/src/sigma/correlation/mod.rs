@@ -30,21 +30,24 @@ mod builtin;
 mod collect;
 mod fields;
 mod finding;
-pub(crate) mod input;
+mod input;
 mod replay;
 mod rule;
 mod window;
 
 use std::collections::HashMap;
 
-pub use batch::{DeferredMatcher, InputBatch};
+pub use batch::InputBatch;
 pub use builtin::CORRELATION_FILES;
 pub use collect::{Collector, CollectorReport, DEFAULT_CAP, GroupState};
 pub use finding::{correlation_finding, correlation_finding_id};
-pub use input::{CorrelationInput, Evidence, GroupHit, RuleMatches, hit_of};
+pub use input::{CorrelationInput, DeferredMatcher, Evidence, GroupHit, RuleMatches, hit_of};
 pub use replay::{Replay, replay};
 pub use rule::{Condition, CorrelationField, CorrelationKind, CorrelationRule, Op};
 pub use window::{CorrelationMatch, Hit, evaluate};
+
+#[cfg(test)]
+pub(crate) use input::tests::RULES as TEST_RULES;
 
 use super::load::{SkipReason, SkippedRule};
 use super::rule::SigmaRule;
