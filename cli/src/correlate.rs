@@ -18,9 +18,8 @@
 //! rules (`Detector::deferring_correlation_only`), builds the hits, and
 //! frees them after the findings are handed back. So a scan of few files,
 //! whose workers leave a core idle, waits for little of the correlations'
-//! work. The channel is
-//! bounded: a collector that falls behind slows the workers instead of
-//! growing without limit.
+//! work. The channel is bounded: a collector that falls behind slows the
+//! workers instead of growing without limit.
 //!
 //! [`Detector::with_correlation_inputs`]: trailguard_engine::detect::Detector::with_correlation_inputs
 
@@ -31,8 +30,8 @@ use std::thread::JoinHandle;
 use trailguard_engine::detect::Detector;
 use trailguard_engine::findings::Finding;
 use trailguard_engine::rules::Severity;
-use trailguard_engine::sigma::Correlations;
 use trailguard_engine::sigma::correlation::{Collector, CollectorReport, InputBatch, RuleMatches};
+use trailguard_engine::sigma::{Correlations, SigmaRules};
 
 use crate::runner::{FileOutput, FileResult, Output};
 
@@ -45,7 +44,8 @@ const SPARE: usize = IN_FLIGHT + 4;
 
 /// The correlation state of one scan.
 pub struct Correlating {
-    correlations: Correlations,
+    /// The scan's detector, whose Sigma rules hold the correlations.
+    detector: Arc<Detector>,
     min_severity: Severity,
     /// To the collecting thread; closed by [`Correlating::finish`].
     to_collector: Mutex<Option<SyncSender<InputBatch>>>,
@@ -56,25 +56,31 @@ pub struct Correlating {
 }
 
 impl Correlating {
-    /// Starts the thread collecting the hits of `correlations`, at most
-    /// `cap` per rule, matching with `detector` the rules it left for later.
+    /// Starts the thread collecting the hits of `detector`'s correlations,
+    /// at most `cap` per rule, matching with `detector` the rules it left
+    /// for later; `None` when it has no correlations.
     pub fn start(
-        correlations: &Correlations,
         detector: Arc<Detector>,
         cap: usize,
         min_severity: Severity,
-    ) -> anyhow::Result<Arc<Self>> {
+    ) -> anyhow::Result<Option<Arc<Self>>> {
+        if correlations(&detector).is_none_or(Correlations::is_empty) {
+            return Ok(None);
+        }
         let (sender, batches) = sync_channel::<InputBatch>(IN_FLIGHT);
         let (answer, report) = sync_channel::<CollectorReport>(1);
         let spare = Arc::new(Mutex::new(Vec::new()));
         let thread = {
-            let (correlations, spare) = (correlations.clone(), Arc::clone(&spare));
+            let (detector, spare) = (Arc::clone(&detector), Arc::clone(&spare));
             std::thread::Builder::new()
                 .name("correlations".to_owned())
                 .spawn(move || {
+                    let Some(correlations) = correlations(&detector) else {
+                        return;
+                    };
                     let mut collector = Collector::new(correlations.clone(), cap);
                     for mut batch in batches {
-                        batch.inputs(&correlations, &*detector, &mut |i| collector.offer(i));
+                        batch.inputs(correlations, &*detector, &mut |i| collector.offer(i));
                         batch.clear();
                         let mut spare = lock(&spare);
                         if spare.len() < SPARE {
@@ -86,13 +92,13 @@ impl Correlating {
                     drop(collector);
                 })?
         };
-        Ok(Arc::new(Correlating {
-            correlations: correlations.clone(),
+        Ok(Some(Arc::new(Correlating {
+            detector,
             min_severity,
             to_collector: Mutex::new(Some(sender)),
             collecting: Mutex::new(Some((thread, report))),
             spare,
-        }))
+        })))
     }
 
     /// Hands a filled batch to the collector.
@@ -133,6 +139,11 @@ impl Correlating {
     }
 }
 
+/// The correlations of `detector`'s Sigma rules.
+fn correlations(detector: &Detector) -> Option<&Correlations> {
+    detector.sigma().map(SigmaRules::correlations)
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -163,7 +174,9 @@ impl FileOutput for Through {
     // counts as far as it was read, and one that cannot be read at all
     // gave none.
     fn input(&mut self, matches: &RuleMatches<'_, '_>) {
-        self.batch.push(&self.correlating.correlations, matches);
+        if let Some(correlations) = correlations(&self.correlating.detector) {
+            self.batch.push(correlations, matches);
+        }
         if self.batch.text_len() >= BATCH_BYTES {
             let full = std::mem::replace(&mut self.batch, self.correlating.empty_batch());
             self.correlating.send(full);

@@ -227,19 +227,13 @@ pub fn print_errors(errors: &[ErrorEntry]) {
 /// Runs `trailguard scan`.
 pub fn run(args: ScanArgs) -> anyhow::Result<Outcome> {
     let ruleset: Ruleset = args.rules.load().context("loading rules")?;
-    let correlations = (ruleset.sigma.as_ref())
-        .map(|sigma| sigma.correlations().clone())
-        .filter(|correlations| !correlations.is_empty());
-    let detector = Arc::new(detector(&args, ruleset, correlations.is_some())?);
-    let correlating = match &correlations {
-        Some(correlations) => Some(Correlating::start(
-            correlations,
-            Arc::clone(&detector),
-            args.correlation_cap,
-            args.min_severity,
-        )?),
-        None => None,
-    };
+    let has_correlations = (ruleset.sigma.as_ref()).is_some_and(|s| !s.correlations().is_empty());
+    let detector = Arc::new(detector(&args, ruleset, has_correlations)?);
+    let correlating = Correlating::start(
+        Arc::clone(&detector),
+        args.correlation_cap,
+        args.min_severity,
+    )?;
     let scan = Scan {
         args: &args,
         detector,
