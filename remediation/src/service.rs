@@ -50,6 +50,7 @@ mod breaker;
 
 pub use audit_log::{CLAIM_LEASE_SECS, CLAIM_OUTCOME};
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
@@ -233,8 +234,9 @@ impl RemediatorService {
         {
             Ok(batch) => batch,
             Err(error) => {
-                let key = payload.clone();
-                return Err(self.reject(&key, RequestError::Envelope(error), now).await);
+                return Err(self
+                    .reject(payload, RequestError::Envelope(error), now)
+                    .await);
             }
         };
         let from_sqs = batch.from_sqs();
@@ -273,8 +275,8 @@ impl RemediatorService {
         // A rejected trigger's audit id: the SQS message id is the same on
         // every redelivery, the rest of the batch is not.
         let key = match &id {
-            Some(id) => json!({ "sqsMessageId": id }),
-            None => payload.clone(),
+            Some(id) => Cow::Owned(json!({ "sqsMessageId": id })),
+            None => Cow::Borrowed(payload),
         };
         let mut handled = Handled::default();
         let failure = match self.handle_triggers(&key, message, now, &mut handled).await {

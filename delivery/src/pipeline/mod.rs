@@ -152,11 +152,10 @@ pub async fn run<C: Consumer>(
     limits: &ReadLimits,
     concurrency: usize,
 ) -> Result<Batch<C::Output>, HandlerError> {
-    let batch = deliver(&Files, payload, concurrency, async |message| {
+    Ok(deliver(&Files, payload, concurrency, async |message| {
         process_message(consumer, message, now, limits).await
     })
-    .await?;
-    Ok(batch)
+    .await?)
 }
 
 async fn process_message<C: Consumer>(
