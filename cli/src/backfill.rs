@@ -312,7 +312,7 @@ mod tests {
             datetime!(2024-01-01 0:00 UTC),
         );
         let delivery = trailguard_engine::envelope::unwrap(&body).unwrap();
-        let objects: Vec<_> = delivery.objects().cloned().collect();
+        let objects: Vec<_> = delivery.items().cloned().collect();
         assert_eq!(objects.len(), 1);
         assert_eq!(objects[0].bucket, "trail-bucket");
         assert_eq!(objects[0].key, object.key);

@@ -87,7 +87,7 @@ fn every_log_file_becomes_one_s3_event_message() {
         assert!(record["s3"]["object"]["eTag"].is_string());
         // What the functions do with the message body.
         let delivery = trailguard_engine::envelope::unwrap(body).unwrap();
-        keys.extend(delivery.objects().map(|o| o.key.clone()));
+        keys.extend(delivery.items().map(|o| o.key.clone()));
     }
     keys.sort();
     let mut expected = logs.to_vec();

@@ -84,13 +84,6 @@ impl<T> Delivery<T> {
     }
 }
 
-impl Delivery<ObjectRef> {
-    /// Every object announced by the messages that unwrapped successfully.
-    pub fn objects(&self) -> impl Iterator<Item = &ObjectRef> {
-        self.items()
-    }
-}
-
 /// What one SQS message (or a direct invocation) carried.
 #[derive(Debug)]
 pub struct Message<T = ObjectRef> {
@@ -501,10 +494,7 @@ mod tests {
             ["m-2", "m-3"]
         );
         assert_eq!(
-            delivery
-                .objects()
-                .map(|o| o.key.as_str())
-                .collect::<Vec<_>>(),
+            delivery.items().map(|o| o.key.as_str()).collect::<Vec<_>>(),
             [KEY, KEY]
         );
 
